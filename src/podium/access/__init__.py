@@ -1,0 +1,1 @@
+"""Projects (tenants), API keys with roles, and the audit log."""

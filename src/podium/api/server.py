@@ -1,0 +1,61 @@
+"""Running the server: first-start admin key, credentials file, uvicorn."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import uvicorn
+from sqlalchemy import func, select
+
+from podium.access.roles import Role
+from podium.access.tables import ApiKeyRow
+from podium.api.app import create_app
+from podium.platform import Installation
+
+__all__ = ["bootstrap_admin_key", "serve", "write_credentials"]
+
+
+def bootstrap_admin_key(installation: Installation) -> str | None:
+    """On first start (no key exists), create an admin key of the default project.
+
+    Returns the secret (to be shown once) or ``None`` when keys exist already.
+    """
+    with installation.db.read() as session:
+        if session.scalar(select(func.count()).select_from(ApiKeyRow)):
+            return None
+    project = installation.settings.project
+    installation.projects.ensure(project)
+    _, secret = installation.keys.create(
+        project, Role.ADMIN, name="bootstrap admin", created_by="podium up"
+    )
+    return secret
+
+
+def write_credentials(path: Path, *, url: str, api_key: str, project: str) -> None:
+    """Write the credentials file readable by its owner only (0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump({"url": url, "api_key": api_key, "project": project}, handle, indent=2)
+    os.chmod(path, 0o600)
+
+
+def serve(
+    installation: Installation,
+    *,
+    host: str,
+    port: int,
+    announce: Callable[[str], None] = print,
+) -> None:
+    """Serve the API until interrupted; create and announce the first admin key if needed."""
+    url = f"http://{host}:{port}"
+    secret = bootstrap_admin_key(installation)
+    creds = installation.settings.credentials_path
+    if secret is not None:
+        write_credentials(creds, url=url, api_key=secret, project=installation.settings.project)
+        announce(f"Created the first admin key (shown once, also saved to {creds}):\n  {secret}")
+    announce(f"podium API on {url}  (docs: {url}/docs)")
+    uvicorn.run(create_app(installation), host=host, port=port, log_level="warning")

@@ -1,0 +1,1 @@
+"""HTTP clients implementing the area interfaces against a podium server (remote mode)."""

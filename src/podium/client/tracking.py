@@ -1,0 +1,128 @@
+"""Tracking over HTTP: the same interface as the embedded TrackingService."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+from pydantic import TypeAdapter
+
+from podium.client.http import ApiClient
+from podium.tracking.run import StartsRuns
+from podium.tracking.types import (
+    ArtifactInfo,
+    Experiment,
+    MetricPoint,
+    Run,
+    RunComparison,
+    RunPage,
+    RunStatus,
+)
+
+__all__ = ["HttpTracking"]
+
+_EXPERIMENTS = TypeAdapter(list[Experiment])
+_POINTS = TypeAdapter(list[MetricPoint])
+_ARTIFACTS = TypeAdapter(list[ArtifactInfo])
+
+
+def _seg(value: str) -> str:
+    return quote(value, safe="")
+
+
+class HttpTracking(StartsRuns):
+    """Experiment tracking against a podium server."""
+
+    def __init__(self, api: ApiClient) -> None:
+        self._api = api
+
+    def create_experiment(self, name: str, *, description: str = "") -> Experiment:
+        body = {"name": name, "description": description}
+        return Experiment.model_validate(self._api.json("POST", "/v1/experiments", json=body))
+
+    def get_experiment(self, name: str) -> Experiment:
+        return Experiment.model_validate(self._api.json("GET", f"/v1/experiments/{_seg(name)}"))
+
+    def list_experiments(self) -> list[Experiment]:
+        return _EXPERIMENTS.validate_python(self._api.json("GET", "/v1/experiments"))
+
+    def create_run(
+        self,
+        experiment: str,
+        *,
+        name: str | None = None,
+        parent_run_id: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        environment: Mapping[str, Any] | None = None,
+    ) -> Run:
+        body = {
+            "experiment": experiment,
+            "name": name,
+            "parent_run_id": parent_run_id,
+            "tags": dict(tags or {}),
+            "environment": dict(environment or {}),
+        }
+        return Run.model_validate(self._api.json("POST", "/v1/runs", json=body))
+
+    def get_run(self, run_id: str) -> Run:
+        return Run.model_validate(self._api.json("GET", f"/v1/runs/{_seg(run_id)}"))
+
+    def end_run(self, run_id: str, *, status: RunStatus = "FINISHED") -> Run:
+        data = self._api.json("POST", f"/v1/runs/{_seg(run_id)}/end", json={"status": status})
+        return Run.model_validate(data)
+
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        body = {"params": {k: v if isinstance(v, str) else str(v) for k, v in params.items()}}
+        self._api.request("POST", f"/v1/runs/{_seg(run_id)}/params", json=body)
+
+    def log_metric_points(self, run_id: str, points: Sequence[MetricPoint]) -> None:
+        body = {"metrics": [p.model_dump() for p in points]}
+        self._api.request("POST", f"/v1/runs/{_seg(run_id)}/metrics", json=body)
+
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        body = {"tags": {k: v if isinstance(v, str) else str(v) for k, v in tags.items()}}
+        self._api.request("POST", f"/v1/runs/{_seg(run_id)}/tags", json=body)
+
+    def log_inputs(self, run_id: str, refs: Sequence[str]) -> None:
+        self._api.request("POST", f"/v1/runs/{_seg(run_id)}/inputs", json={"refs": list(refs)})
+
+    def put_artifact(self, run_id: str, path: str, data: bytes) -> ArtifactInfo:
+        url = f"/v1/runs/{_seg(run_id)}/artifacts/{quote(path)}"
+        return ArtifactInfo.model_validate(self._api.json("PUT", url, content=data))
+
+    def list_artifacts(self, run_id: str) -> list[ArtifactInfo]:
+        return _ARTIFACTS.validate_python(
+            self._api.json("GET", f"/v1/runs/{_seg(run_id)}/artifacts")
+        )
+
+    def read_artifact(self, run_id: str, path: str) -> bytes:
+        url = f"/v1/runs/{_seg(run_id)}/artifacts/{quote(path)}"
+        return self._api.request("GET", url).content
+
+    def metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
+        url = f"/v1/runs/{_seg(run_id)}/metrics/{_seg(key)}/history"
+        return _POINTS.validate_python(self._api.json("GET", url))
+
+    def search_runs(
+        self,
+        experiments: str | Sequence[str] | None = None,
+        *,
+        filter: str | None = None,
+        order_by: Sequence[str] | None = None,
+        max_results: int = 100,
+        page_token: str | None = None,
+    ) -> RunPage:
+        names = [experiments] if isinstance(experiments, str) else list(experiments or [])
+        body = {
+            "experiments": names,
+            "filter": filter,
+            "order_by": list(order_by or []),
+            "max_results": max_results,
+            "page_token": page_token,
+        }
+        return RunPage.model_validate(self._api.json("POST", "/v1/runs/search", json=body))
+
+    def compare_runs(self, run_ids: Sequence[str]) -> RunComparison:
+        body = {"run_ids": list(run_ids)}
+        return RunComparison.model_validate(self._api.json("POST", "/v1/runs/compare", json=body))

@@ -1,0 +1,86 @@
+"""Settings: one object, read once at the edge (env prefix ``PODIUM_``), passed down.
+
+With nothing set, everything is embedded under ``PODIUM_HOME`` (default ``./.podium``):
+SQLite metadata, a local artifact folder. Production backends are chosen by URL::
+
+    PODIUM_DATABASE_URL=postgresql+psycopg://user@db/podium
+    PODIUM_STORAGE_URL=s3://bucket/prefix
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Every setting podium reads; ``podium config`` prints them with secrets redacted."""
+
+    model_config = SettingsConfigDict(env_prefix="PODIUM_", extra="ignore")
+
+    home: Path = Field(default=Path(".podium"), description="where embedded state lives")
+    database_url: str | None = Field(
+        default=None, description="metadata DB; default sqlite under home"
+    )
+    storage_url: str | None = Field(
+        default=None, description="artifacts and lake files; default a folder under home"
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="S3-compatible endpoint (MinIO, moto)"
+    )
+    project: str = Field(default="default", description="project used when none is given")
+    url: str | None = Field(default=None, description="a podium server; unset means embedded")
+    api_key: SecretStr | None = Field(default=None, description="key for the server at url")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = Field(default=64 * 1024 * 1024, description="largest request body")
+    metric_flush_interval: float = Field(
+        default=0.5, description="seconds between background metric flushes"
+    )
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The metadata DB URL, defaulting to SQLite under ``home``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'podium.db').resolve()}"
+
+    @property
+    def resolved_storage_url(self) -> str:
+        """The artifact store URL, defaulting to a folder under ``home``."""
+        if self.storage_url:
+            return self.storage_url
+        return (self.home / "artifacts").resolve().as_uri()
+
+    @property
+    def credentials_path(self) -> Path:
+        """Where the server writes its first admin key, and where CLI and SDK look for it."""
+        return self.home / "credentials"
+
+    def redacted(self) -> dict[str, Any]:
+        """The effective settings with secrets and URL passwords hidden."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = "********" if value.get_secret_value() else None
+            elif isinstance(value, str) and "://" in value:
+                value = _redact_url(value)
+            out[name] = str(value) if isinstance(value, Path) else value
+        out["database_url"] = _redact_url(self.resolved_database_url)
+        out["storage_url"] = self.resolved_storage_url
+        return out
+
+
+def _redact_url(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    userinfo, _, host = rest.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:********@{host}" if ":" in userinfo else url

@@ -1,0 +1,64 @@
+"""``podium.connect()``: the one entry point of the SDK, embedded or remote."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from podium.client.http import ApiClient
+from podium.client.tracking import HttpTracking
+from podium.config import Settings
+from podium.errors import InvalidInputError
+from podium.platform import Installation, Platform
+
+__all__ = ["connect", "read_credentials"]
+
+
+def connect(
+    url: str | None = None,
+    *,
+    api_key: str | None = None,
+    project: str | None = None,
+    home: str | os.PathLike[str] | None = None,
+) -> Platform:
+    """A :class:`Platform` for ``project``.
+
+    With no ``url`` (and no ``PODIUM_URL``) it is embedded: SQLite and a local folder
+    under ``home`` (``PODIUM_HOME``, default ``./.podium``). With ``url`` it talks to a
+    podium server; the key defaults to ``PODIUM_API_KEY``, then to the credentials file
+    the server wrote on first start.
+    """
+    overrides: dict[str, Any] = {"home": Path(home)} if home is not None else {}
+    settings = Settings(**overrides)
+    url = url or settings.url
+    if url is None:
+        installation = Installation(settings)
+        platform = installation.platform(project)
+        platform.closer = installation.close
+        return platform
+    if not url.startswith(("http://", "https://")):
+        raise InvalidInputError(
+            f"the server URL must start with http:// or https://; got {url!r} instead",
+            field="url",
+            remedy="pass e.g. podium.connect('http://127.0.0.1:8000')",
+        )
+    creds = read_credentials(settings.credentials_path)
+    key = api_key or (settings.api_key.get_secret_value() if settings.api_key else None)
+    key = key or creds.get("api_key")
+    if project is None and not api_key and creds.get("project"):
+        project = creds["project"]
+    api = ApiClient(url, api_key=key, project=project)
+    if project is None:  # the key's own project
+        project = str(api.json("GET", "/v1/whoami")["project"])
+    return Platform(project=project, tracking=HttpTracking(api), closer=api.close)
+
+
+def read_credentials(path: Path) -> dict[str, str]:
+    """The credentials file the server wrote (empty when there is none)."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: str(v) for k, v in data.items()} if isinstance(data, dict) else {}

@@ -1,0 +1,103 @@
+"""The composition root: one installation (database, storage, access) and its projects.
+
+:class:`Installation` owns what all projects share; :meth:`Installation.platform` hands
+out a :class:`Platform` (the SDK's ``p``) whose services are built for one project. The
+API server holds one installation and asks it for the caller's project on each request.
+"""
+
+from __future__ import annotations
+
+import getpass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from podium.access.audit import AuditLog
+from podium.access.keys import KeyService
+from podium.access.projects import Project, ProjectService
+from podium.config import Settings
+from podium.store.artifacts import ArtifactStore, open_artifact_store
+from podium.store.database import Database
+from podium.tracking.protocol import Tracking
+from podium.tracking.service import TrackingService
+
+__all__ = ["Installation", "Platform"]
+
+
+@dataclass
+class Platform:
+    """One project's view of podium: ``p.tracking`` (more areas as they land)."""
+
+    project: str
+    tracking: Tracking
+    closer: Callable[[], None] | None = field(default=None, repr=False)
+
+    def close(self) -> None:
+        """Release the connections this platform holds."""
+        if self.closer is not None:
+            self.closer()
+
+    def __enter__(self) -> Platform:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Installation:
+    """Everything one podium installation shares, built from :class:`Settings`."""
+
+    def __init__(self, settings: Settings, *, migrate: bool = True) -> None:
+        self.settings = settings
+        settings.home.mkdir(parents=True, exist_ok=True)
+        self.db = Database(settings.resolved_database_url)
+        if migrate:
+            self.db.upgrade()
+        self.storage: ArtifactStore = open_artifact_store(
+            settings.resolved_storage_url, s3_endpoint_url=settings.s3_endpoint_url
+        )
+        self.projects = ProjectService(self.db)
+        self.keys = KeyService(self.db, self.projects)
+        self.audit = AuditLog(self.db)
+        self._platforms: dict[tuple[str, str], Platform] = {}
+        self._lock = threading.Lock()
+
+    def platform(self, project: str | None = None, *, user: str | None = None) -> Platform:
+        """The platform of ``project`` (created on first use when embedded)."""
+        name = project or self.settings.project
+        actor = user if user is not None else _local_user()
+        with self._lock:
+            cached = self._platforms.get((name, actor))
+        if cached is not None:
+            return cached
+        proj = self.projects.ensure(name)
+        built = self._build(proj, actor)
+        with self._lock:
+            return self._platforms.setdefault((name, actor), built)
+
+    def platform_for_existing(self, project: str, *, user: str) -> Platform:
+        """The platform of a project known to exist (the API server's path; never creates)."""
+        with self._lock:
+            cached = self._platforms.get((project, user))
+        if cached is not None:
+            return cached
+        built = self._build(self.projects.get(project), user)
+        with self._lock:
+            return self._platforms.setdefault((project, user), built)
+
+    def _build(self, project: Project, user: str) -> Platform:
+        artifacts = self.storage.child(f"projects/{project.name}")
+        tracking = TrackingService(self.db, artifacts, project, user=user)
+        tracking.metric_flush_interval = self.settings.metric_flush_interval
+        return Platform(project=project.name, tracking=tracking)
+
+    def close(self) -> None:
+        """Close the database pool."""
+        self.db.dispose()
+
+
+def _local_user() -> str:
+    try:
+        return f"local:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "local:unknown"

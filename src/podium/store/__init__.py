@@ -1,0 +1,1 @@
+"""Metadata database, artifact store and event outbox."""

@@ -1,0 +1,213 @@
+"""Run search: parsed filter clauses compiled to one SQL query, then the page loaded.
+
+Metric clauses and sorts use ``latest_metrics`` (one row per run and key), so searching
+thousands of runs is a couple of indexed queries, not a scan of every logged point.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, not_, select
+from sqlalchemy.orm import Session, aliased
+
+from podium.errors import InvalidInputError
+from podium.tracking.filter import Clause, OrderKey, parse_filter, parse_order_by
+from podium.tracking.tables import (
+    ExperimentRow,
+    LatestMetricRow,
+    ParamRow,
+    RunInputRow,
+    RunRow,
+    TagRow,
+)
+from podium.tracking.types import Run
+
+__all__ = ["load_runs", "search_run_ids"]
+
+MAX_RESULTS = 10_000
+
+_ATTRIBUTES: dict[str, Any] = {
+    "run_id": RunRow.id,
+    "run_name": RunRow.name,
+    "status": RunRow.status,
+    "start_time": RunRow.start_time,
+    "end_time": RunRow.end_time,
+    "experiment_id": RunRow.experiment_id,
+    "parent_run_id": RunRow.parent_run_id,
+    "user": RunRow.user,
+}
+
+
+def search_run_ids(
+    session: Session,
+    *,
+    project_id: int,
+    experiment_ids: Sequence[str],
+    filter: str | None,
+    order_by: Sequence[str] | None,
+    max_results: int,
+    page_token: str | None,
+) -> tuple[list[str], str | None]:
+    """The ids of one page of matching runs, and the token of the next page (if any)."""
+    if not 1 <= max_results <= MAX_RESULTS:
+        raise InvalidInputError(
+            f"max_results must be between 1 and {MAX_RESULTS}; got {max_results} instead",
+            field="max_results",
+        )
+    offset = _decode_token(page_token)
+    query: Select[tuple[str]] = select(RunRow.id).where(RunRow.project_id == project_id)
+    if experiment_ids:
+        query = query.where(RunRow.experiment_id.in_(experiment_ids))
+    for clause in parse_filter(filter):
+        query = query.where(_condition(clause))
+    for key in parse_order_by(order_by):
+        query = _order(query, key)
+    query = query.order_by(RunRow.start_time.desc(), RunRow.id)
+    ids = list(session.scalars(query.offset(offset).limit(max_results + 1)))
+    next_token = _encode_token(offset + max_results) if len(ids) > max_results else None
+    return ids[:max_results], next_token
+
+
+def load_runs(session: Session, run_ids: Sequence[str]) -> list[Run]:
+    """Full :class:`Run` objects for ``run_ids``, in that order (four queries in all)."""
+    if not run_ids:
+        return []
+    ids = list(run_ids)
+    runs = {
+        row.id: (row, exp)
+        for row, exp in session.execute(
+            select(RunRow, ExperimentRow.name)
+            .join(ExperimentRow, ExperimentRow.id == RunRow.experiment_id)
+            .where(RunRow.id.in_(ids))
+        ).all()
+    }
+    params: dict[str, dict[str, str]] = defaultdict(dict)
+    for run_id, key, value in session.execute(
+        select(ParamRow.run_id, ParamRow.key, ParamRow.value).where(ParamRow.run_id.in_(ids))
+    ):
+        params[run_id][key] = value
+    tags: dict[str, dict[str, str]] = defaultdict(dict)
+    for run_id, key, value in session.execute(
+        select(TagRow.run_id, TagRow.key, TagRow.value).where(TagRow.run_id.in_(ids))
+    ):
+        tags[run_id][key] = value
+    metrics: dict[str, dict[str, float]] = defaultdict(dict)
+    for run_id, key, mvalue in session.execute(
+        select(LatestMetricRow.run_id, LatestMetricRow.key, LatestMetricRow.value).where(
+            LatestMetricRow.run_id.in_(ids)
+        )
+    ):
+        metrics[run_id][key] = mvalue
+    inputs: dict[str, list[str]] = defaultdict(list)
+    for run_id, ref in session.execute(
+        select(RunInputRow.run_id, RunInputRow.ref)
+        .where(RunInputRow.run_id.in_(ids))
+        .order_by(RunInputRow.ref)
+    ):
+        inputs[run_id].append(ref)
+    out = []
+    for run_id in ids:
+        row, experiment = runs[run_id]
+        out.append(
+            Run(
+                id=row.id,
+                experiment_id=row.experiment_id,
+                experiment=experiment,
+                name=row.name,
+                status=row.status,  # type: ignore[arg-type]
+                start_time=row.start_time,
+                end_time=row.end_time,
+                parent_run_id=row.parent_run_id,
+                user=row.user,
+                params=params[run_id],
+                metrics=metrics[run_id],
+                tags=tags[run_id],
+                inputs=inputs[run_id],
+                environment=dict(row.environment or {}),
+            )
+        )
+    return out
+
+
+def _condition(clause: Clause) -> ColumnElement[bool]:
+    if clause.entity == "attributes":
+        return _compare(_ATTRIBUTES[clause.key], clause)
+    table: Any = {"metrics": LatestMetricRow, "params": ParamRow, "tags": TagRow}[clause.entity]
+    if clause.comparator == "!=" and clause.entity != "metrics":
+        # A run without the key also differs from the value (as in MLflow).
+        matching = select(table.run_id).where(table.key == clause.key, table.value == clause.value)
+        return not_(RunRow.id.in_(matching))
+    if clause.comparator == "NOT IN":
+        matching = select(table.run_id).where(
+            table.key == clause.key, table.value.in_(_as_tuple(clause.value))
+        )
+        return not_(RunRow.id.in_(matching))
+    matching = select(table.run_id).where(table.key == clause.key, _compare(table.value, clause))
+    return RunRow.id.in_(matching)
+
+
+def _compare(column: Any, clause: Clause) -> ColumnElement[bool]:
+    value = clause.value
+    match clause.comparator:
+        case "=":
+            return column == value  # type: ignore[no-any-return]
+        case "!=":
+            return column != value  # type: ignore[no-any-return]
+        case "<":
+            return column < value  # type: ignore[no-any-return]
+        case "<=":
+            return column <= value  # type: ignore[no-any-return]
+        case ">":
+            return column > value  # type: ignore[no-any-return]
+        case ">=":
+            return column >= value  # type: ignore[no-any-return]
+        case "LIKE":
+            return column.like(value)  # type: ignore[no-any-return]
+        case "ILIKE":
+            return func.lower(column).like(str(value).lower())
+        case "IN":
+            return column.in_(_as_tuple(value))  # type: ignore[no-any-return]
+        case "NOT IN":
+            return not_(column.in_(_as_tuple(value)))
+    raise AssertionError(clause.comparator)  # parse_filter admits nothing else
+
+
+def _as_tuple(value: object) -> tuple[Any, ...]:
+    return value if isinstance(value, tuple) else (value,)
+
+
+def _order(query: Select[tuple[str]], key: OrderKey) -> Select[tuple[str]]:
+    if key.entity == "attributes":
+        column: Any = _ATTRIBUTES[key.key]
+    else:
+        table: Any = {"metrics": LatestMetricRow, "params": ParamRow, "tags": TagRow}[key.entity]
+        alias = aliased(table)
+        query = query.outerjoin(alias, and_(alias.run_id == RunRow.id, alias.key == key.key))
+        column = alias.value
+    ordered = column.desc() if key.descending else column.asc()
+    return query.order_by(ordered.nulls_last())
+
+
+def _encode_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
+
+
+def _decode_token(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        kind, _, number = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
+        offset = int(number)
+        if kind != "o" or offset < 0:
+            raise ValueError(token)
+    except ValueError:
+        raise InvalidInputError(
+            f"the page token {token!r} is not one this server issued",
+            field="page_token",
+            remedy="pass the next_page_token of the previous page unchanged",
+        ) from None
+    return offset

@@ -1,0 +1,401 @@
+"""TrackingService: experiments, runs, params, metrics, tags, inputs and artifacts.
+
+One instance serves one project; every query is filtered by it, so a run of another
+project is simply not found.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import and_, insert, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from podium.access.projects import Project
+from podium.errors import ConflictError, InvalidInputError, NotFoundError
+from podium.store.artifacts import ArtifactStore
+from podium.store.base import now_ms
+from podium.store.database import Database
+from podium.store.paths import safe_relative_path
+from podium.tracking.run import StartsRuns
+from podium.tracking.search import load_runs, search_run_ids
+from podium.tracking.tables import (
+    ExperimentRow,
+    LatestMetricRow,
+    MetricRow,
+    ParamRow,
+    RunArtifactRow,
+    RunInputRow,
+    RunRow,
+    TagRow,
+)
+from podium.tracking.types import (
+    ArtifactInfo,
+    Experiment,
+    MetricPoint,
+    Run,
+    RunComparison,
+    RunPage,
+    RunStatus,
+)
+from podium.tracking.validation import check_key, check_metric_value, check_name, param_value
+
+__all__ = ["TrackingService"]
+
+_STATUSES = ("RUNNING", "FINISHED", "FAILED", "KILLED")
+
+
+class TrackingService(StartsRuns):
+    """Experiment tracking for one project, on the metadata DB and the artifact store."""
+
+    def __init__(
+        self, db: Database, artifacts: ArtifactStore, project: Project, *, user: str = ""
+    ) -> None:
+        self._db = db
+        self._artifacts = artifacts
+        self._project = project
+        self._user = user
+
+    # -- experiments ----------------------------------------------------------------
+    def create_experiment(self, name: str, *, description: str = "") -> Experiment:
+        """Create an experiment; a taken name is a :class:`ConflictError`."""
+        check_name(name, kind="experiment")
+        with self._db.write() as session:
+            if self._experiment_row(session, name) is not None:
+                raise ConflictError(
+                    f"experiment {name!r} already exists",
+                    field="name",
+                    remedy="use it, or pick another name",
+                )
+            return _experiment(self._insert_experiment(session, name, description))
+
+    def get_experiment(self, name: str) -> Experiment:
+        """The experiment called ``name`` (or with that id)."""
+        with self._db.read() as session:
+            return _experiment(self._require_experiment(session, name))
+
+    def list_experiments(self) -> list[Experiment]:
+        """Every experiment of the project, by name."""
+        with self._db.read() as session:
+            rows = session.scalars(
+                select(ExperimentRow)
+                .where(ExperimentRow.project_id == self._project.id)
+                .order_by(ExperimentRow.name)
+            ).all()
+        return [_experiment(row) for row in rows]
+
+    # -- runs -----------------------------------------------------------------------
+    def create_run(
+        self,
+        experiment: str,
+        *,
+        name: str | None = None,
+        parent_run_id: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        environment: Mapping[str, Any] | None = None,
+    ) -> Run:
+        """Start a run in ``experiment`` (created if it does not exist yet)."""
+        check_name(experiment, kind="experiment")
+        if name is not None:
+            check_name(name, kind="run")
+        with self._db.write() as session:
+            exp = self._experiment_row(session, experiment) or self._insert_experiment(
+                session, experiment, ""
+            )
+            if parent_run_id is not None:
+                self._require_run(session, parent_run_id)
+            run_id = uuid.uuid4().hex
+            session.add(
+                RunRow(
+                    id=run_id,
+                    project_id=self._project.id,
+                    experiment_id=exp.id,
+                    name=name or f"run-{run_id[:8]}",
+                    status="RUNNING",
+                    start_time=now_ms(),
+                    parent_run_id=parent_run_id,
+                    user=self._user,
+                    environment=dict(environment or {}),
+                )
+            )
+            session.flush()
+            if tags:
+                self._upsert_tags(session, run_id, tags)
+        return self.get_run(run_id)
+
+    def get_run(self, run_id: str) -> Run:
+        """The run with everything logged to it."""
+        with self._db.read() as session:
+            self._require_run(session, run_id)
+            return load_runs(session, [run_id])[0]
+
+    def end_run(self, run_id: str, *, status: RunStatus = "FINISHED") -> Run:
+        """Mark a run ended with ``status`` (FINISHED, FAILED or KILLED)."""
+        if status not in _STATUSES or status == "RUNNING":
+            raise InvalidInputError(
+                f"status must be FINISHED, FAILED or KILLED; got {status!r} instead",
+                field="status",
+            )
+        with self._db.write() as session:
+            row = self._require_run(session, run_id)
+            row.status = status
+            row.end_time = now_ms()
+        return self.get_run(run_id)
+
+    # -- what runs log --------------------------------------------------------------
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        """Log params; a param is immutable, so another value for it is a 409."""
+        values = {check_key(k, kind="param"): param_value(k, v) for k, v in params.items()}
+        with self._db.write() as session:
+            self._require_run(session, run_id)
+            existing = dict(
+                session.execute(
+                    select(ParamRow.key, ParamRow.value).where(
+                        ParamRow.run_id == run_id, ParamRow.key.in_(values)
+                    )
+                ).all()
+            )
+            for key, value in values.items():
+                if key in existing and existing[key] != value:
+                    raise ConflictError(
+                        f"param {key!r} is already {existing[key]!r}; it cannot become "
+                        f"{value!r}",
+                        field=key,
+                        remedy="params are immutable: start a new run, or log it as a tag",
+                        details={"key": key, "old_value": existing[key], "new_value": value},
+                    )
+            new = [{"run_id": run_id, "key": k, "value": v} for k, v in values.items()]
+            new = [row for row in new if row["key"] not in existing]
+            if new:
+                session.execute(insert(ParamRow), new)
+
+    def log_metric_points(self, run_id: str, points: Sequence[MetricPoint]) -> None:
+        """Log a batch of metric points in one transaction."""
+        if not points:
+            return
+        rows = [
+            {
+                "run_id": run_id,
+                "key": check_key(p.key, kind="metric"),
+                "value": check_metric_value(p.key, p.value),
+                "step": p.step,
+                "timestamp": p.timestamp,
+            }
+            for p in points
+        ]
+        latest: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            best = latest.get(row["key"])
+            if best is None or (row["step"], row["timestamp"]) >= (best["step"], best["timestamp"]):
+                latest[row["key"]] = row
+        with self._db.write() as session:
+            self._require_run(session, run_id)
+            session.execute(insert(MetricRow), rows)
+            self._upsert_latest(session, list(latest.values()))
+
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        """Set tags (unlike params, a tag can change)."""
+        with self._db.write() as session:
+            self._require_run(session, run_id)
+            self._upsert_tags(session, run_id, tags)
+
+    def log_inputs(self, run_id: str, refs: Sequence[str]) -> None:
+        """Record the datasets a run read, as exact references like ``raw.customers@3``."""
+        with self._db.write() as session:
+            self._require_run(session, run_id)
+            known = set(
+                session.scalars(select(RunInputRow.ref).where(RunInputRow.run_id == run_id))
+            )
+            for ref in dict.fromkeys(refs):
+                if not isinstance(ref, str) or not ref or len(ref) > 512:
+                    raise InvalidInputError(
+                        f"an input reference must be a non-empty string; got {ref!r}",
+                        field="inputs",
+                        remedy="pass a table reference such as 'raw.customers@3'",
+                    )
+                if ref not in known:
+                    session.add(RunInputRow(run_id=run_id, ref=ref, kind="table"))
+
+    def put_artifact(self, run_id: str, path: str, data: bytes) -> ArtifactInfo:
+        """Store ``data`` as the file ``path`` of the run (content-addressed)."""
+        path = safe_relative_path(path)
+        with self._db.read() as session:
+            self._require_run(session, run_id)
+        blob = self._artifacts.put(data)
+        with self._db.write() as session:
+            row = session.get(RunArtifactRow, (run_id, path))
+            if row is None:
+                session.add(
+                    RunArtifactRow(run_id=run_id, path=path, digest=blob.digest, size=blob.size)
+                )
+            else:
+                row.digest, row.size = blob.digest, blob.size
+        return ArtifactInfo(path=path, size=blob.size, digest=blob.digest)
+
+    def list_artifacts(self, run_id: str) -> list[ArtifactInfo]:
+        """Every file logged to the run, by path."""
+        with self._db.read() as session:
+            self._require_run(session, run_id)
+            rows = session.scalars(
+                select(RunArtifactRow)
+                .where(RunArtifactRow.run_id == run_id)
+                .order_by(RunArtifactRow.path)
+            ).all()
+        return [ArtifactInfo(path=r.path, size=r.size, digest=r.digest) for r in rows]
+
+    def read_artifact(self, run_id: str, path: str) -> bytes:
+        """The bytes of a logged file, verified against their sha256."""
+        path = safe_relative_path(path)
+        with self._db.read() as session:
+            self._require_run(session, run_id)
+            row = session.get(RunArtifactRow, (run_id, path))
+        if row is None:
+            raise NotFoundError(
+                f"run {run_id} has no artifact {path!r}",
+                remedy="list the run's artifacts to see what it has",
+            )
+        return self._artifacts.get(row.digest)
+
+    # -- reading back ---------------------------------------------------------------
+    def metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
+        """Every point of one metric, by step then time."""
+        with self._db.read() as session:
+            self._require_run(session, run_id)
+            rows = session.execute(
+                select(MetricRow.key, MetricRow.value, MetricRow.step, MetricRow.timestamp)
+                .where(MetricRow.run_id == run_id, MetricRow.key == key)
+                .order_by(MetricRow.step, MetricRow.timestamp, MetricRow.id)
+            ).all()
+        return [MetricPoint(key=k, value=v, step=s, timestamp=t) for k, v, s, t in rows]
+
+    def search_runs(
+        self,
+        experiments: str | Sequence[str] | None = None,
+        *,
+        filter: str | None = None,
+        order_by: Sequence[str] | None = None,
+        max_results: int = 100,
+        page_token: str | None = None,
+    ) -> RunPage:
+        """Runs matching ``filter`` (see :mod:`podium.tracking.filter`), ordered and paged."""
+        names = [experiments] if isinstance(experiments, str) else list(experiments or [])
+        with self._db.read() as session:
+            exp_ids = [self._require_experiment(session, n).id for n in names]
+            ids, next_token = search_run_ids(
+                session,
+                project_id=self._project.id,
+                experiment_ids=exp_ids,
+                filter=filter,
+                order_by=order_by,
+                max_results=max_results,
+                page_token=page_token,
+            )
+            runs = load_runs(session, ids)
+        return RunPage(runs=runs, next_page_token=next_token)
+
+    def compare_runs(self, run_ids: Sequence[str]) -> RunComparison:
+        """Runs side by side, with the params that differ between them."""
+        if not 1 <= len(run_ids) <= 100:
+            raise InvalidInputError(
+                f"compare 1 to 100 runs; got {len(run_ids)}", field="run_ids"
+            )
+        with self._db.read() as session:
+            for run_id in run_ids:
+                self._require_run(session, run_id)
+            runs = load_runs(session, list(run_ids))
+        param_keys = sorted({k for r in runs for k in r.params})
+        differing = [k for k in param_keys if len({r.params.get(k) for r in runs}) > 1]
+        return RunComparison(
+            runs=runs,
+            param_keys=param_keys,
+            metric_keys=sorted({k for r in runs for k in r.metrics}),
+            differing_params=differing,
+        )
+
+    # -- internals ------------------------------------------------------------------
+    def _experiment_row(self, session: Session, name: str) -> ExperimentRow | None:
+        return session.scalar(
+            select(ExperimentRow).where(
+                ExperimentRow.project_id == self._project.id,
+                or_(ExperimentRow.name == name, ExperimentRow.id == name),
+            )
+        )
+
+    def _require_experiment(self, session: Session, name: str) -> ExperimentRow:
+        row = self._experiment_row(session, name)
+        if row is None:
+            raise NotFoundError(
+                f"experiment {name!r} does not exist in project {self._project.name!r}",
+                field="experiment",
+                remedy="list experiments, or start a run to create it",
+            )
+        return row
+
+    def _insert_experiment(self, session: Session, name: str, description: str) -> ExperimentRow:
+        row = ExperimentRow(
+            id=uuid.uuid4().hex,
+            project_id=self._project.id,
+            name=name,
+            description=description,
+            created_at=now_ms(),
+        )
+        session.add(row)
+        session.flush()
+        return row
+
+    def _require_run(self, session: Session, run_id: str) -> RunRow:
+        row = session.get(RunRow, run_id) if isinstance(run_id, str) else None
+        if row is None or row.project_id != self._project.id:
+            raise NotFoundError(
+                f"run {run_id!r} does not exist in project {self._project.name!r}",
+                field="run_id",
+                remedy="search runs to find its id",
+            )
+        return row
+
+    def _upsert_tags(self, session: Session, run_id: str, tags: Mapping[str, Any]) -> None:
+        values = [
+            {"run_id": run_id, "key": check_key(k, kind="tag"), "value": param_value(k, v)}
+            for k, v in tags.items()
+        ]
+        if not values:
+            return
+        stmt = self._dialect_insert(TagRow).values(values)
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["run_id", "key"], set_={"value": stmt.excluded.value}
+            )
+        )
+
+    def _upsert_latest(self, session: Session, rows: Iterable[dict[str, Any]]) -> None:
+        stmt = self._dialect_insert(LatestMetricRow).values(list(rows))
+        newer = or_(
+            stmt.excluded.step > LatestMetricRow.step,
+            and_(
+                stmt.excluded.step == LatestMetricRow.step,
+                stmt.excluded.timestamp >= LatestMetricRow.timestamp,
+            ),
+        )
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["run_id", "key"],
+                set_={
+                    "value": stmt.excluded.value,
+                    "step": stmt.excluded.step,
+                    "timestamp": stmt.excluded.timestamp,
+                },
+                where=newer,
+            )
+        )
+
+    def _dialect_insert(self, table: Any) -> Any:
+        return (sqlite.insert if self._db.is_sqlite else postgresql.insert)(table)
+
+
+def _experiment(row: ExperimentRow) -> Experiment:
+    return Experiment(
+        id=row.id, name=row.name, description=row.description, created_at=row.created_at
+    )

@@ -1,0 +1,125 @@
+"""Shared fixtures: an installation on SQLite and on PostgreSQL, a project, a live server.
+
+``PODIUM_TEST_POSTGRES_URL`` selects the PostgreSQL server; each pytest worker gets its
+own database, and each test its own project in it (tenancy keeps tests apart). In CI
+(``CI=true``) a missing URL is an error, so the PostgreSQL suite can never silently skip.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from sqlalchemy.engine import make_url
+
+from podium.access.roles import Role
+from podium.api.app import create_app
+from podium.config import Settings
+from podium.platform import Installation, Platform
+
+POSTGRES_ENV = "PODIUM_TEST_POSTGRES_URL"
+
+
+def _postgres_base_url() -> str | None:
+    url = os.environ.get(POSTGRES_ENV)
+    if not url and os.environ.get("CI") == "true":
+        raise RuntimeError(f"{POSTGRES_ENV} must be set in CI so the PostgreSQL suite runs")
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_url(worker_id: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for this test worker, dropped at the end."""
+    base = _postgres_base_url()
+    if not base:
+        pytest.skip(f"{POSTGRES_ENV} is not set")
+    import psycopg
+
+    name = f"podium_t_{worker_id}_{uuid.uuid4().hex[:8]}"
+    admin = make_url(base).set(drivername="postgresql")
+    dsn = admin.render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield admin.set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The metadata DB URL: every test using it runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'podium.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(
+        home=tmp_path / "home", database_url=database_url, metric_flush_interval=0.05
+    )
+
+
+@pytest.fixture
+def installation(settings: Settings) -> Iterator[Installation]:
+    inst = Installation(settings)
+    yield inst
+    inst.close()
+
+
+@pytest.fixture
+def project_name() -> str:
+    return f"t-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def platform(installation: Installation, project_name: str) -> Platform:
+    """An embedded platform for a project of its own."""
+    return installation.platform(project_name, user="local:test")
+
+
+@dataclass
+class LiveServer:
+    """A real uvicorn server on a loopback port, serving ``installation``."""
+
+    url: str
+    installation: Installation
+
+    def key(self, project: str, role: Role | str = Role.WRITER) -> str:
+        """A new API key for ``project`` (created if needed) with ``role``."""
+        self.installation.projects.ensure(project)
+        _, secret = self.installation.keys.create(project, Role(role), name="test")
+        return secret
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def live_server(installation: Installation) -> Iterator[LiveServer]:
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(installation), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.01)
+    yield LiveServer(url=f"http://127.0.0.1:{port}", installation=installation)
+    server.should_exit = True
+    thread.join(timeout=10)
