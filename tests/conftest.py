@@ -63,9 +63,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(
-        home=tmp_path / "home", database_url=database_url, metric_flush_interval=0.05
-    )
+    return Settings(home=tmp_path / "home", database_url=database_url, metric_flush_interval=0.05)
 
 
 @pytest.fixture

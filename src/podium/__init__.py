@@ -1,9 +1,9 @@
 """podium: the whole ML platform in one Python package.
 
-    import podium
-    p = podium.connect()                       # embedded, under ./.podium
-    with p.tracking.start_run(experiment="churn", params={"C": 0.5}) as run:
-        run.log_metrics({"auc": 0.91})
+import podium
+p = podium.connect()                       # embedded, under ./.podium
+with p.tracking.start_run(experiment="churn", params={"C": 0.5}) as run:
+    run.log_metrics({"auc": 0.91})
 """
 
 from __future__ import annotations

@@ -127,7 +127,7 @@ class KeyService:
             "the API key is unknown or revoked",
             remedy="check the key, or create a new one with `podium keys create`",
         )
-        parts = secret.split("_")
+        parts = secret.split("_", 2)
         if len(parts) != 3 or parts[0] != "pdm":
             raise invalid
         with self._db.read() as session:
@@ -139,9 +139,7 @@ class KeyService:
         if found is None:
             raise invalid
         row, project = found
-        if row.revoked_at is not None or not hmac.compare_digest(
-            row.secret_sha256, _hash(secret)
-        ):
+        if row.revoked_at is not None or not hmac.compare_digest(row.secret_sha256, _hash(secret)):
             raise invalid
         return Principal(
             actor=f"key:{row.id}" + (f" ({row.name})" if row.name else ""),

@@ -59,6 +59,7 @@ class Database:
         config = Config()
         config.set_main_option("script_location", str(_MIGRATIONS))
         with _translate_outage(self.url), self.engine.connect() as conn:
+            conn.execution_options(podium_write=True)  # SQLite: BEGIN IMMEDIATE serialises
             if not self.is_sqlite:
                 conn.execute(text("SELECT pg_advisory_lock(728102)"))
             try:

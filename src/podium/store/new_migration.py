@@ -33,9 +33,7 @@ def main(message: str) -> None:
             config.attributes["connection"] = conn
             config.attributes["target_metadata"] = Base.metadata
             count = len(list((_MIGRATIONS / "versions").glob("*.py")))
-            command.revision(
-                config, message=message, autogenerate=True, rev_id=f"{count + 1:04d}"
-            )
+            command.revision(config, message=message, autogenerate=True, rev_id=f"{count + 1:04d}")
         db.dispose()
 
 

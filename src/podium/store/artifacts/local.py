@@ -95,8 +95,8 @@ class LocalArtifactStore:
                 final = self.path_for(info.digest)
                 final.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(temp, final)
-                _sync_folder(final.parent)
                 moved = True
+                _sync_folder(final.parent)
             return info
         finally:
             if not moved:
