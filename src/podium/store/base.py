@@ -6,8 +6,8 @@ import time
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Dialect, MetaData
-from sqlalchemy.types import TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
 
 __all__ = ["Base", "UTCDateTime", "now_ms", "utcnow"]
 
