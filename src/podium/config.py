@@ -36,8 +36,8 @@ class Settings(BaseSettings):
     project: str = Field(default="default", description="project used when none is given")
     url: str | None = Field(default=None, description="a podium server; unset means embedded")
     api_key: SecretStr | None = Field(default=None, description="key for the server at url")
-    host: str = "127.0.0.1"
-    port: int = 8000
+    host: str = Field(default="127.0.0.1", description="address `podium up` listens on")
+    port: int = Field(default=8000, description="port `podium up` listens on")
     max_body_bytes: int = Field(default=64 * 1024 * 1024, description="largest request body")
     metric_flush_interval: float = Field(
         default=0.5, description="seconds between background metric flushes"

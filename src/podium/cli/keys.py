@@ -1,0 +1,78 @@
+"""``podium keys``: API keys of a project, created, listed and revoked on the server side.
+
+These are operator commands: they work on the metadata database directly, so they need
+no key themselves. A secret is printed once, at creation, and never stored.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from podium.access.roles import parse_role
+from podium.cli.context import cli_state
+from podium.cli.render import console, format_datetime, table
+
+__all__ = ["app"]
+
+app = typer.Typer(help="API keys: create (the secret is shown once), list, revoke.")
+
+KeyProjectOption = Annotated[
+    str, typer.Option("--project", "-p", help="The project the key belongs to.")
+]
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    project: KeyProjectOption,
+    role: Annotated[str, typer.Option("--role", "-r", help="reader, writer or admin.")],
+    name: Annotated[str, typer.Option("--name", "-n", help="What the key is for.")] = "",
+) -> None:
+    """Create a key with a role in a project and print its secret, once."""
+    state = cli_state(ctx)
+    parsed = parse_role(role)
+    key, secret = state.installation().keys.create(
+        project, parsed, name=name, created_by=state.actor
+    )
+    state.record(project, action="create_key", target=f"/v1/keys/{key.id}")
+    typer.echo(f"created {key.role.value} key {key.id} for project {project!r}")
+    typer.echo(secret)
+    typer.secho(
+        "store this secret now: it is not shown again (only its hash is kept)",
+        fg="yellow",
+        err=True,
+    )
+
+
+@app.command("list")
+def list_keys(ctx: typer.Context, project: KeyProjectOption) -> None:
+    """List the keys of a project, newest first (secrets are never shown)."""
+    keys = cli_state(ctx).installation().keys.list(project)
+    out = table(None, "id", "name", "role", "created by", "created (UTC)", "revoked (UTC)")
+    for key in keys:
+        revoked = format_datetime(key.revoked_at) if key.revoked_at else ""
+        out.add_row(
+            key.id,
+            key.name,
+            key.role.value,
+            key.created_by,
+            format_datetime(key.created_at),
+            revoked,
+            style="dim" if key.revoked_at else None,
+        )
+    console().print(out)
+
+
+@app.command("revoke")
+def revoke(
+    ctx: typer.Context,
+    key_id: Annotated[str, typer.Argument(help="The key's id (see `podium keys list`).")],
+    project: KeyProjectOption,
+) -> None:
+    """Revoke a key: every request with it fails from now on."""
+    state = cli_state(ctx)
+    key = state.installation().keys.revoke(project, key_id)
+    state.record(project, action="revoke_key", target=f"/v1/keys/{key.id}")
+    typer.echo(f"revoked key {key.id} of project {project!r}")

@@ -1,0 +1,164 @@
+"""``podium quickstart``: the product's main job, on a fresh machine, with zero arguments.
+
+It writes a synthetic customer-churn table under PODIUM_HOME, trains a small grid of
+models with every run tracked in the experiment ``churn``, ranks the runs by held-out
+AUC, and then serves the API so the same runs can be queried over HTTP. Running it again
+adds new runs next to the old ones.
+
+``--rows`` (hidden) shrinks the data set; the tests use it to stay fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from podium.cli.context import cli_state
+from podium.cli.render import console, format_number, short_id, table
+from podium.cli.up import PortOption, check_port_free, serve_until_stopped
+from podium.config import Settings
+from podium.tracking.protocol import Tracking
+from podium.tracking.types import Run
+
+if TYPE_CHECKING:
+    from podium.cli.quickstart_training import Dataset
+
+__all__ = ["EXPERIMENT", "INPUT_REF", "quickstart"]
+
+EXPERIMENT = "churn"
+INPUT_REF = "quickstart/customers.csv"  # relative to PODIUM_HOME
+HOST = "127.0.0.1"
+
+
+def quickstart(
+    ctx: typer.Context,
+    serve_api: Annotated[
+        bool,
+        typer.Option("--serve/--no-serve", help="Serve the API afterwards, until Ctrl-C."),
+    ] = True,
+    port: PortOption = None,
+    rows: Annotated[int | None, typer.Option("--rows", min=100, max=1_000_000, hidden=True)] = None,
+) -> None:
+    """Train and rank a grid of churn models with tracking, then serve the API.
+
+    Everything lives under PODIUM_HOME (default ./.podium): the data set in
+    quickstart/customers.csv, runs in the experiment 'churn' of the default project.
+    """
+    # pandas and scikit-learn take over a second to import: only this command pays for them,
+    # not every `podium ...` invocation (the one reason for imports inside a function here).
+    from podium.cli.quickstart_data import generate_customers, write_customers
+    from podium.cli.quickstart_training import GRID, split
+
+    state = cli_state(ctx)
+    settings = state.settings
+    port = port or settings.port
+    if serve_api:
+        check_port_free(HOST, port)  # fail before training, not after
+    out = console()
+    out.rule("[bold]podium quickstart")
+
+    customers = generate_customers(rows) if rows else generate_customers()
+    path = write_customers(customers, settings.home / INPUT_REF)
+    out.print(
+        f"[bold]1.[/] wrote {len(customers):,} customers to {path} "
+        f"({customers['churned'].mean():.0%} churned)"
+    )
+
+    installation = state.installation()
+    tracking = installation.platform(settings.project).tracking
+    data = split(customers)
+    out.print(f"[bold]2.[/] training {len(GRID)} models in experiment {EXPERIMENT!r}")
+    run_ids = _train_grid(out, tracking, data_ref=INPUT_REF, data=data)
+
+    ranked = tracking.search_runs(
+        EXPERIMENT,
+        filter="attributes.run_id IN (" + ", ".join(f"'{r}'" for r in run_ids) + ")",
+        order_by=["metrics.auc DESC"],
+        max_results=len(run_ids),
+    ).runs
+    out.print("[bold]3.[/] runs ranked by held-out AUC")
+    out.print(_ranking(ranked))
+    _print_next_steps(out, ranked)
+
+    if serve_api:
+        _print_howto(out, settings, port)
+        serve_until_stopped(installation, host=HOST, port=port)
+
+
+def _train_grid(out: Console, tracking: Tracking, *, data_ref: str, data: Dataset) -> list[str]:
+    from podium.cli.quickstart_training import GRID, train  # see quickstart()
+
+    progress = Progress(
+        TextColumn("{task.description:<22}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=out,
+    )
+    run_ids: list[str] = []
+    with progress:
+        task = progress.add_task("training", total=len(GRID))
+        for candidate in GRID:
+            progress.update(task, description=f"training {candidate.name}")
+            run_ids.append(
+                train(tracking, candidate, data, experiment=EXPERIMENT, input_ref=data_ref)
+            )
+            progress.advance(task)
+        progress.update(task, description="trained")
+    return run_ids
+
+
+def _ranking(runs: Sequence[Run]) -> Table:
+    ranking = table(None, "rank", "run id", "name", "auc", "accuracy", "f1", "log_loss")
+    for rank, run in enumerate(runs, start=1):
+        best = rank == 1
+        ranking.add_row(
+            f"{rank} *" if best else str(rank),
+            short_id(run.id),
+            run.name,
+            *(
+                format_number(run.metrics[key]) if key in run.metrics else "-"
+                for key in ("auc", "accuracy", "f1", "log_loss")
+            ),
+            style="bold green" if best else None,
+        )
+    ranking.caption = "* best held-out AUC"
+    return ranking
+
+
+def _print_next_steps(out: Console, ranked: Sequence[Run]) -> None:
+    if not ranked:
+        return
+    best = short_id(ranked[0].id)
+    others = " ".join(short_id(run.id) for run in ranked[1:3])
+    out.print("next:")
+    out.print(f'  podium runs list --experiment {EXPERIMENT} --order-by "metrics.auc DESC"')
+    out.print(f"  podium runs show {best}")
+    out.print(f"  podium runs compare {best} {others}")
+
+
+def _print_howto(out: Console, settings: Settings, port: int) -> None:
+    url = f"http://{HOST}:{port}"
+    creds = _shown_path(settings.credentials_path)
+    out.print(f"[bold]4.[/] serving the API on {url} (Ctrl-C stops it); query it with:")
+    out.print(
+        f'  curl -H "Authorization: Bearer $(jq -r .api_key {creds})" '
+        f"{url}/v1/runs/search -X POST -H 'content-type: application/json' "
+        f'-d \'{{"experiments":["{EXPERIMENT}"]}}\'',
+        soft_wrap=True,
+        markup=False,
+    )
+    out.print(f"  podium runs list --url {url} --experiment {EXPERIMENT}", markup=False)
+
+
+def _shown_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path.resolve())

@@ -1,0 +1,65 @@
+"""The quickstart's data: a synthetic customer-churn table, the same on every machine.
+
+Churn follows a logistic model a data scientist would find plausible: month-to-month
+contracts, new customers, many support calls and high charges raise it; long tenure and
+longer contracts lower it. A few thresholds (new customers, expensive month-to-month
+plans) make it not quite linear, so tree ensembles have something to find.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["CONTRACTS", "DEFAULT_ROWS", "SEED", "generate_customers", "write_customers"]
+
+SEED = 7
+DEFAULT_ROWS = 2_000
+CONTRACTS = ("month-to-month", "one-year", "two-year")
+
+_CONTRACT_SHARE = (0.55, 0.25, 0.20)
+_TYPICAL_TENURE = (12.0, 30.0, 45.0)  # months, per contract: longer contracts stay longer
+_CONTRACT_EFFECT = (0.9, -0.4, -1.6)  # on the log-odds of churning
+
+
+def generate_customers(rows: int = DEFAULT_ROWS, *, seed: int = SEED) -> pd.DataFrame:
+    """``rows`` customers with the columns of ``customers.csv``, identical for one seed."""
+    rng = np.random.default_rng(seed)
+    contract_index = rng.choice(len(CONTRACTS), size=rows, p=_CONTRACT_SHARE)
+    contract = np.asarray(CONTRACTS)[contract_index]
+    tenure = np.clip(np.round(rng.exponential(np.asarray(_TYPICAL_TENURE)[contract_index])), 1, 72)
+    monthly = np.round(np.clip(rng.normal(70.0, 25.0, rows), 18.0, 120.0), 2)
+    total = np.round(tenure * monthly * rng.uniform(0.95, 1.05, rows), 2)
+    support_calls = rng.poisson(1.2 + 0.8 * (monthly > 90.0))
+    month_to_month = contract_index == 0
+    log_odds = (
+        -1.8
+        - 0.03 * tenure
+        + 0.02 * (monthly - 70.0)
+        + 0.45 * support_calls
+        + np.asarray(_CONTRACT_EFFECT)[contract_index]
+        + 1.0 * (tenure <= 6)
+        + 0.9 * ((monthly > 95.0) & month_to_month)
+        - 0.8 * ((support_calls == 0) & (tenure > 24))
+    )
+    churned = rng.random(rows) < 1.0 / (1.0 + np.exp(-log_odds))
+    return pd.DataFrame(
+        {
+            "customer_id": [f"C{i:05d}" for i in range(1, rows + 1)],
+            "tenure_months": tenure.astype(int),
+            "monthly_charges": monthly,
+            "total_charges": total,
+            "contract": contract,
+            "support_calls": support_calls.astype(int),
+            "churned": churned.astype(int),
+        }
+    )
+
+
+def write_customers(customers: pd.DataFrame, path: Path) -> Path:
+    """Write the table as CSV to ``path`` (folders created), returning the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    customers.to_csv(path, index=False)
+    return path

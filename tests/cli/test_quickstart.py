@@ -1,0 +1,95 @@
+"""``podium quickstart``: data, a tracked grid, the ranking, and the port check."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from pathlib import Path
+
+import pandas as pd
+
+from podium.platform import Installation
+from podium.tracking.types import Run
+from tests.cli.assertions import Invoke, assert_one_error
+
+ROWS = "400"  # the hidden --rows keeps the test fast; the grid is the real one
+GRID_SIZE = 6
+
+
+def _churn_runs(embedded: Installation) -> list[Run]:
+    return embedded.platform().tracking.search_runs("churn", max_results=1000).runs
+
+
+def _ranked_names(output: str) -> list[str]:
+    """The run names of the ranking table, top to bottom."""
+    rows = re.findall(r"^\s+(\d+)(?: \*)?\s+[0-9a-f]{8}\s+(\S+)\s", output, re.MULTILINE)
+    return [name for _, name in rows]
+
+
+def test_quickstart_trains_tracks_and_ranks(
+    invoke: Invoke, home: Path, embedded: Installation
+) -> None:
+    result = invoke("quickstart", "--no-serve", "--rows", ROWS)
+    assert result.exit_code == 0, result.output
+
+    customers = pd.read_csv(home / "quickstart" / "customers.csv")
+    assert len(customers) == int(ROWS)
+    assert list(customers.columns) == [
+        "customer_id",
+        "tenure_months",
+        "monthly_charges",
+        "total_charges",
+        "contract",
+        "support_calls",
+        "churned",
+    ]
+
+    runs = _churn_runs(embedded)
+    assert len(runs) == GRID_SIZE
+    for run in runs:
+        assert run.status == "FINISHED"
+        assert {"auc", "accuracy", "f1", "log_loss"} <= set(run.metrics)
+        assert 0.5 < run.metrics["auc"] <= 1.0
+        assert run.params["rows"] == ROWS
+        assert run.tags["source"] == "quickstart"
+        assert run.inputs == ["quickstart/customers.csv"]
+
+    by_auc = sorted(runs, key=lambda r: r.metrics["auc"], reverse=True)
+    assert _ranked_names(result.stdout) == [r.name for r in by_auc]
+    assert "1 *" in result.stdout and "* best held-out AUC" in result.stdout
+
+    tracking = embedded.platform().tracking
+    by_name = {run.name: run for run in runs}
+    boosted = by_name["gbm-100x2"]
+    evaluation = json.loads(tracking.read_artifact(boosted.id, "evaluation.json"))
+    matrix = evaluation["confusion_matrix"]["matrix"]
+    assert sum(map(sum, matrix)) == int(ROWS) // 4  # the held-out quarter
+    assert set(evaluation["feature_importances"]) >= {"tenure_months", "support_calls"}
+    train_loss = tracking.metric_history(boosted.id, "train_loss")
+    assert [p.step for p in train_loss] == list(range(1, 101))
+    auc_curve = tracking.metric_history(boosted.id, "auc")
+    assert [p.step for p in auc_curve] == [20, 40, 60, 80, 100]
+    assert auc_curve[-1].value == boosted.metrics["auc"]
+    linear = tracking.read_artifact(by_name["logreg-C1"].id, "evaluation.json")
+    assert "coefficients_standardized" in json.loads(linear)
+
+
+def test_quickstart_twice_adds_runs(invoke: Invoke, embedded: Installation) -> None:
+    assert invoke("quickstart", "--no-serve", "--rows", ROWS).exit_code == 0
+    second = invoke("quickstart", "--no-serve", "--rows", ROWS)
+    assert second.exit_code == 0, second.output
+    assert len(_churn_runs(embedded)) == 2 * GRID_SIZE
+    assert len(_ranked_names(second.stdout)) == GRID_SIZE  # ranks this invocation's runs
+
+
+def test_quickstart_checks_the_port_before_training(
+    invoke: Invoke, home: Path, embedded: Installation
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = invoke("quickstart", "--rows", ROWS, "--port", str(port))
+    assert_one_error(result, f"cannot listen on 127.0.0.1:{port} (Address already in use)")
+    assert not (home / "quickstart").exists()
