@@ -8,11 +8,15 @@ with "database is locked" half-way through. PostgreSQL is selected by a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -53,11 +57,10 @@ class Database:
 
     def upgrade(self) -> str:
         """Apply pending migrations (idempotent; safe to call from several processes)."""
-        from alembic import command  # alembic is heavy; only start-up needs it
-        from alembic.config import Config
-
-        config = Config()
-        config.set_main_option("script_location", str(_MIGRATIONS))
+        head = _head_revision()
+        if self.revision() == head:
+            return head
+        config = _alembic_config()
         with _translate_outage(self.url), self.engine.connect() as conn:
             conn.execution_options(podium_write=True)  # SQLite: BEGIN IMMEDIATE serialises
             if not self.is_sqlite:
@@ -85,6 +88,18 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    return config
+
+
+@functools.cache
+def _head_revision() -> str:
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    return head or ""
 
 
 def _normalise_url(url: str) -> str:

@@ -26,7 +26,12 @@ from podium.store.paths import safe_relative_path
 from podium.tracking.buffer import MetricBuffer
 from podium.tracking.environment import capture_environment
 from podium.tracking.types import ArtifactInfo, MetricPoint, Run, RunStatus
-from podium.tracking.validation import check_key, check_metric_value
+from podium.tracking.validation import (
+    check_key,
+    check_metric_value,
+    check_step,
+    check_timestamp,
+)
 
 if TYPE_CHECKING:
     from podium.tracking.protocol import TrackingBackend
@@ -72,28 +77,13 @@ class ActiveRun:
         self, key: str, value: float, *, step: int = 0, timestamp: int | None = None
     ) -> None:
         """Log one metric point (buffered; written in the background)."""
-        point = MetricPoint(
-            key=check_key(key, kind="metric"),
-            value=check_metric_value(key, value),
-            step=step,
-            timestamp=timestamp or now_ms(),
-        )
-        self._buffer.add([point])
+        ts = now_ms() if timestamp is None else timestamp
+        self._buffer.add([_point(key, value, step, ts)])
 
     def log_metrics(self, metrics: Mapping[str, float], *, step: int = 0) -> None:
         """Log several metrics at the same step (buffered)."""
         ts = now_ms()
-        self._buffer.add(
-            [
-                MetricPoint(
-                    key=check_key(k, kind="metric"),
-                    value=check_metric_value(k, v),
-                    step=step,
-                    timestamp=ts,
-                )
-                for k, v in metrics.items()
-            ]
-        )
+        self._buffer.add([_point(k, v, step, ts) for k, v in metrics.items()])
 
     def set_tag(self, key: str, value: Any) -> None:
         """Set one tag (tags may change)."""
@@ -119,6 +109,8 @@ class ActiveRun:
                 remedy="pass the path of a file or folder to upload",
             )
         prefix = safe_relative_path(artifact_path) + "/" if artifact_path else ""
+        # "." and ".." get the name of the folder they mean (symlinks keep their own name).
+        source = Path(os.path.abspath(source))
         if source.is_file():
             files = [(source, prefix + source.name)]
         else:
@@ -171,6 +163,16 @@ class ActiveRun:
 
     def __repr__(self) -> str:
         return f"ActiveRun(id={self.id!r}, experiment={self.experiment!r}, name={self.name!r})"
+
+
+def _point(key: str, value: Any, step: Any, timestamp: Any) -> MetricPoint:
+    """A checked point: a bad one fails here, at the logging call, never in a later flush."""
+    return MetricPoint(
+        key=check_key(key, kind="metric"),
+        value=check_metric_value(key, value),
+        step=check_step(key, step),
+        timestamp=check_timestamp(key, timestamp),
+    )
 
 
 class StartsRuns:

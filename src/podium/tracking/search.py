@@ -2,6 +2,11 @@
 
 Metric clauses and sorts use ``latest_metrics`` (one row per run and key), so searching
 thousands of runs is a couple of indexed queries, not a scan of every logged point.
+
+A search answers the same on SQLite and PostgreSQL: ``LIKE`` is case-sensitive (SQLite's
+is not, so it becomes ``GLOB`` there), ``\\`` escapes ``%``, ``_`` and itself in ``LIKE``
+and ``ILIKE`` patterns (PostgreSQL's default), and strings sort by code point whatever
+the database's collation.
 """
 
 from __future__ import annotations
@@ -59,13 +64,14 @@ def search_run_ids(
             field="max_results",
         )
     offset = _decode_token(page_token)
-    query: Select[tuple[str]] = select(RunRow.id).where(RunRow.project_id == project_id)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    query = select(RunRow.id).where(RunRow.project_id == project_id)
     if experiment_ids:
         query = query.where(RunRow.experiment_id.in_(experiment_ids))
     for clause in parse_filter(filter):
-        query = query.where(_condition(clause))
+        query = query.where(_condition(clause, sqlite=sqlite))
     for key in parse_order_by(order_by):
-        query = _order(query, key)
+        query = _order(query, key, sqlite=sqlite)
     query = query.order_by(RunRow.start_time.desc(), RunRow.id)
     ids = list(session.scalars(query.offset(offset).limit(max_results + 1)))
     next_token = _encode_token(offset + max_results) if len(ids) > max_results else None
@@ -118,7 +124,7 @@ def load_runs(session: Session, run_ids: Sequence[str]) -> list[Run]:
                 experiment_id=row.experiment_id,
                 experiment=experiment,
                 name=row.name,
-                status=row.status,  # type: ignore[arg-type]
+                status=row.status,
                 start_time=row.start_time,
                 end_time=row.end_time,
                 parent_run_id=row.parent_run_id,
@@ -133,9 +139,9 @@ def load_runs(session: Session, run_ids: Sequence[str]) -> list[Run]:
     return out
 
 
-def _condition(clause: Clause) -> ColumnElement[bool]:
+def _condition(clause: Clause, *, sqlite: bool) -> ColumnElement[bool]:
     if clause.entity == "attributes":
-        return _compare(_ATTRIBUTES[clause.key], clause)
+        return _compare(_ATTRIBUTES[clause.key], clause, sqlite=sqlite)
     table: Any = {"metrics": LatestMetricRow, "params": ParamRow, "tags": TagRow}[clause.entity]
     if clause.comparator == "!=" and clause.entity != "metrics":
         # A run without the key also differs from the value (as in MLflow).
@@ -146,41 +152,81 @@ def _condition(clause: Clause) -> ColumnElement[bool]:
             table.key == clause.key, table.value.in_(_as_tuple(clause.value))
         )
         return not_(RunRow.id.in_(matching))
-    matching = select(table.run_id).where(table.key == clause.key, _compare(table.value, clause))
+    matching = select(table.run_id).where(
+        table.key == clause.key, _compare(table.value, clause, sqlite=sqlite)
+    )
     return RunRow.id.in_(matching)
 
 
-def _compare(column: Any, clause: Clause) -> ColumnElement[bool]:
+def _compare(column: Any, clause: Clause, *, sqlite: bool) -> ColumnElement[bool]:
     value = clause.value
+    condition: ColumnElement[bool]
     match clause.comparator:
         case "=":
-            return column == value  # type: ignore[no-any-return]
+            condition = column == value
         case "!=":
-            return column != value  # type: ignore[no-any-return]
+            condition = column != value
         case "<":
-            return column < value  # type: ignore[no-any-return]
+            condition = column < value
         case "<=":
-            return column <= value  # type: ignore[no-any-return]
+            condition = column <= value
         case ">":
-            return column > value  # type: ignore[no-any-return]
+            condition = column > value
         case ">=":
-            return column >= value  # type: ignore[no-any-return]
+            condition = column >= value
         case "LIKE":
-            return column.like(value)  # type: ignore[no-any-return]
+            pattern = _like_pattern(value)
+            condition = column.op("GLOB")(_glob(pattern)) if sqlite else column.like(pattern)
         case "ILIKE":
-            return func.lower(column).like(str(value).lower())
+            pattern = _like_pattern(value)
+            if sqlite:  # lower() on both sides: SQLite folds ASCII only, so fold alike
+                condition = func.lower(column).op("GLOB")(func.lower(_glob(pattern)))
+            else:
+                condition = column.ilike(pattern)
         case "IN":
-            return column.in_(_as_tuple(value))  # type: ignore[no-any-return]
+            condition = column.in_(_as_tuple(value))
         case "NOT IN":
-            return not_(column.in_(_as_tuple(value)))
-    raise AssertionError(clause.comparator)  # parse_filter admits nothing else
+            condition = not_(column.in_(_as_tuple(value)))
+        case _:  # parse_filter admits nothing else
+            raise AssertionError(clause.comparator)
+    return condition
+
+
+def _like_pattern(value: object) -> str:
+    pattern = str(value)
+    if (len(pattern) - len(pattern.rstrip("\\"))) % 2 == 1:
+        raise InvalidInputError(
+            f"the LIKE pattern {pattern!r} ends with a lone '\\', which escapes nothing",
+            field="filter",
+            remedy="write '\\\\' for a backslash, '\\%' for a percent sign, '\\_' for '_'",
+        )
+    return pattern
+
+
+def _glob(like: str) -> str:
+    """A LIKE pattern as the case-sensitive GLOB pattern matching the same strings."""
+    out: list[str] = []
+    chars = iter(like)
+    for char in chars:
+        if char == "%":
+            out.append("*")
+        elif char == "_":
+            out.append("?")
+        else:
+            if char == "\\":
+                char = next(chars)  # _like_pattern made sure one follows
+            out.append(f"[{char}]" if char in "*?[" else char)
+    return "".join(out)
 
 
 def _as_tuple(value: object) -> tuple[Any, ...]:
     return value if isinstance(value, tuple) else (value,)
 
 
-def _order(query: Select[tuple[str]], key: OrderKey) -> Select[tuple[str]]:
+def _order(query: Select[Any], key: OrderKey, *, sqlite: bool) -> Select[Any]:
+    numeric = key.entity == "metrics" or (
+        key.entity == "attributes" and key.key in ("start_time", "end_time")
+    )
     if key.entity == "attributes":
         column: Any = _ATTRIBUTES[key.key]
     else:
@@ -188,6 +234,8 @@ def _order(query: Select[tuple[str]], key: OrderKey) -> Select[tuple[str]]:
         alias = aliased(table)
         query = query.outerjoin(alias, and_(alias.run_id == RunRow.id, alias.key == key.key))
         column = alias.value
+    if not numeric and not sqlite:
+        column = column.collate("C")  # code point order, as on SQLite, whatever the locale
     ordered = column.desc() if key.descending else column.asc()
     return query.order_by(ordered.nulls_last())
 

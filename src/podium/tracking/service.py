@@ -7,7 +7,7 @@ project is simply not found.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import and_, insert, or_, select
@@ -41,11 +41,21 @@ from podium.tracking.types import (
     RunPage,
     RunStatus,
 )
-from podium.tracking.validation import check_key, check_metric_value, check_name, param_value
+from podium.tracking.validation import (
+    check_input_refs,
+    check_key,
+    check_metric_value,
+    check_name,
+    check_step,
+    check_timestamp,
+    param_value,
+)
 
 __all__ = ["TrackingService"]
 
 _STATUSES = ("RUNNING", "FINISHED", "FAILED", "KILLED")
+# Rows per multi-row INSERT: keeps a statement under SQLite's 32,766 bind parameters.
+_ROWS_PER_INSERT = 1_000
 
 
 class TrackingService(StartsRuns):
@@ -64,13 +74,15 @@ class TrackingService(StartsRuns):
         """Create an experiment; a taken name is a :class:`ConflictError`."""
         check_name(name, kind="experiment")
         with self._db.write() as session:
-            if self._experiment_row(session, name) is not None:
+            taken = self._experiment_row(session, name) is not None
+            row = None if taken else self._insert_experiment(session, name, description)
+            if row is None:  # taken, possibly by a concurrent writer
                 raise ConflictError(
                     f"experiment {name!r} already exists",
                     field="name",
                     remedy="use it, or pick another name",
                 )
-            return _experiment(self._insert_experiment(session, name, description))
+            return _experiment(row)
 
     def get_experiment(self, name: str) -> Experiment:
         """The experiment called ``name`` (or with that id)."""
@@ -102,8 +114,10 @@ class TrackingService(StartsRuns):
         if name is not None:
             check_name(name, kind="run")
         with self._db.write() as session:
-            exp = self._experiment_row(session, experiment) or self._insert_experiment(
-                session, experiment, ""
+            exp = (
+                self._experiment_row(session, experiment)
+                or self._insert_experiment(session, experiment, "")
+                or self._require_experiment(session, experiment)  # created concurrently
             )
             if parent_run_id is not None:
                 self._require_run(session, parent_run_id)
@@ -138,6 +152,7 @@ class TrackingService(StartsRuns):
             raise InvalidInputError(
                 f"status must be FINISHED, FAILED or KILLED; got {status!r} instead",
                 field="status",
+                remedy="end a run as FINISHED, FAILED or KILLED; a new run starts RUNNING",
             )
         with self._db.write() as session:
             row = self._require_run(session, run_id)
@@ -151,38 +166,42 @@ class TrackingService(StartsRuns):
         values = {check_key(k, kind="param"): param_value(k, v) for k, v in params.items()}
         with self._db.write() as session:
             self._require_run(session, run_id)
-            existing = dict(
+            if not values:
+                return
+            # Insert what is new, then compare with what is stored: a value logged by a
+            # concurrent writer is seen either way, and a conflict rolls back the whole batch.
+            rows = [{"run_id": run_id, "key": k, "value": values[k]} for k in sorted(values)]
+            for chunk in _chunks(rows):
+                stmt = self._dialect_insert(ParamRow).values(chunk)
+                session.execute(stmt.on_conflict_do_nothing(index_elements=["run_id", "key"]))
+            stored = dict(
                 session.execute(
                     select(ParamRow.key, ParamRow.value).where(
                         ParamRow.run_id == run_id, ParamRow.key.in_(values)
                     )
                 ).all()
             )
-            for key, value in values.items():
-                if key in existing and existing[key] != value:
+            for key in sorted(values):
+                old, new = stored[key], values[key]
+                if old != new:
                     raise ConflictError(
-                        f"param {key!r} is already {existing[key]!r}; it cannot become "
-                        f"{value!r}",
+                        f"param {key!r} is already {old!r}; it cannot become {new!r}",
                         field=key,
                         remedy="params are immutable: start a new run, or log it as a tag",
-                        details={"key": key, "old_value": existing[key], "new_value": value},
+                        details={"key": key, "old_value": old, "new_value": new},
                     )
-            new = [{"run_id": run_id, "key": k, "value": v} for k, v in values.items()]
-            new = [row for row in new if row["key"] not in existing]
-            if new:
-                session.execute(insert(ParamRow), new)
 
     def log_metric_points(self, run_id: str, points: Sequence[MetricPoint]) -> None:
         """Log a batch of metric points in one transaction."""
         if not points:
             return
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "run_id": run_id,
                 "key": check_key(p.key, kind="metric"),
                 "value": check_metric_value(p.key, p.value),
-                "step": p.step,
-                "timestamp": p.timestamp,
+                "step": check_step(p.key, p.step),
+                "timestamp": check_timestamp(p.key, p.timestamp),
             }
             for p in points
         ]
@@ -194,7 +213,9 @@ class TrackingService(StartsRuns):
         with self._db.write() as session:
             self._require_run(session, run_id)
             session.execute(insert(MetricRow), rows)
-            self._upsert_latest(session, list(latest.values()))
+            # Sorted, so concurrent writers lock latest_metrics rows in the same order and
+            # PostgreSQL never has to abort one of them as a deadlock.
+            self._upsert_latest(session, [latest[k] for k in sorted(latest)])
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
         """Set tags (unlike params, a tag can change)."""
@@ -204,20 +225,13 @@ class TrackingService(StartsRuns):
 
     def log_inputs(self, run_id: str, refs: Sequence[str]) -> None:
         """Record the datasets a run read, as exact references like ``raw.customers@3``."""
+        unique = check_input_refs(refs)
         with self._db.write() as session:
             self._require_run(session, run_id)
-            known = set(
-                session.scalars(select(RunInputRow.ref).where(RunInputRow.run_id == run_id))
-            )
-            for ref in dict.fromkeys(refs):
-                if not isinstance(ref, str) or not ref or len(ref) > 512:
-                    raise InvalidInputError(
-                        f"an input reference must be a non-empty string; got {ref!r}",
-                        field="inputs",
-                        remedy="pass a table reference such as 'raw.customers@3'",
-                    )
-                if ref not in known:
-                    session.add(RunInputRow(run_id=run_id, ref=ref, kind="table"))
+            rows = [{"run_id": run_id, "ref": r, "kind": "table"} for r in sorted(unique)]
+            for chunk in _chunks(rows):
+                stmt = self._dialect_insert(RunInputRow).values(chunk)
+                session.execute(stmt.on_conflict_do_nothing(index_elements=["run_id", "ref"]))
 
     def put_artifact(self, run_id: str, path: str, data: bytes) -> ArtifactInfo:
         """Store ``data`` as the file ``path`` of the run (content-addressed)."""
@@ -226,13 +240,15 @@ class TrackingService(StartsRuns):
             self._require_run(session, run_id)
         blob = self._artifacts.put(data)
         with self._db.write() as session:
-            row = session.get(RunArtifactRow, (run_id, path))
-            if row is None:
-                session.add(
-                    RunArtifactRow(run_id=run_id, path=path, digest=blob.digest, size=blob.size)
+            stmt = self._dialect_insert(RunArtifactRow).values(
+                run_id=run_id, path=path, digest=blob.digest, size=blob.size
+            )
+            session.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["run_id", "path"],
+                    set_={"digest": stmt.excluded.digest, "size": stmt.excluded.size},
                 )
-            else:
-                row.digest, row.size = blob.digest, blob.size
+            )
         return ArtifactInfo(path=path, size=blob.size, digest=blob.digest)
 
     def list_artifacts(self, run_id: str) -> list[ArtifactInfo]:
@@ -300,7 +316,9 @@ class TrackingService(StartsRuns):
         """Runs side by side, with the params that differ between them."""
         if not 1 <= len(run_ids) <= 100:
             raise InvalidInputError(
-                f"compare 1 to 100 runs; got {len(run_ids)}", field="run_ids"
+                f"compare 1 to 100 runs; got {len(run_ids)}",
+                field="run_ids",
+                remedy="pass the ids of the runs to compare, at most 100",
             )
         with self._db.read() as session:
             for run_id in run_ids:
@@ -334,17 +352,23 @@ class TrackingService(StartsRuns):
             )
         return row
 
-    def _insert_experiment(self, session: Session, name: str, description: str) -> ExperimentRow:
-        row = ExperimentRow(
+    def _insert_experiment(
+        self, session: Session, name: str, description: str
+    ) -> ExperimentRow | None:
+        """The new experiment, or None when the name is taken (even by a concurrent writer)."""
+        stmt = self._dialect_insert(ExperimentRow).values(
             id=uuid.uuid4().hex,
             project_id=self._project.id,
             name=name,
             description=description,
             created_at=now_ms(),
         )
-        session.add(row)
-        session.flush()
-        return row
+        new_id = session.scalar(
+            stmt.on_conflict_do_nothing(index_elements=["project_id", "name"]).returning(
+                ExperimentRow.id
+            )
+        )
+        return None if new_id is None else session.get(ExperimentRow, new_id)
 
     def _require_run(self, session: Session, run_id: str) -> RunRow:
         row = session.get(RunRow, run_id) if isinstance(run_id, str) else None
@@ -357,42 +381,45 @@ class TrackingService(StartsRuns):
         return row
 
     def _upsert_tags(self, session: Session, run_id: str, tags: Mapping[str, Any]) -> None:
-        values = [
-            {"run_id": run_id, "key": check_key(k, kind="tag"), "value": param_value(k, v)}
-            for k, v in tags.items()
-        ]
-        if not values:
-            return
-        stmt = self._dialect_insert(TagRow).values(values)
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["run_id", "key"], set_={"value": stmt.excluded.value}
+        values = {check_key(k, kind="tag"): param_value(k, v) for k, v in tags.items()}
+        rows = [{"run_id": run_id, "key": k, "value": values[k]} for k in sorted(values)]
+        for chunk in _chunks(rows):
+            stmt = self._dialect_insert(TagRow).values(chunk)
+            session.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["run_id", "key"], set_={"value": stmt.excluded.value}
+                )
             )
-        )
 
-    def _upsert_latest(self, session: Session, rows: Iterable[dict[str, Any]]) -> None:
-        stmt = self._dialect_insert(LatestMetricRow).values(list(rows))
-        newer = or_(
-            stmt.excluded.step > LatestMetricRow.step,
-            and_(
-                stmt.excluded.step == LatestMetricRow.step,
-                stmt.excluded.timestamp >= LatestMetricRow.timestamp,
-            ),
-        )
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["run_id", "key"],
-                set_={
-                    "value": stmt.excluded.value,
-                    "step": stmt.excluded.step,
-                    "timestamp": stmt.excluded.timestamp,
-                },
-                where=newer,
+    def _upsert_latest(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
+        for chunk in _chunks(rows):
+            stmt = self._dialect_insert(LatestMetricRow).values(chunk)
+            newer = or_(
+                stmt.excluded.step > LatestMetricRow.step,
+                and_(
+                    stmt.excluded.step == LatestMetricRow.step,
+                    stmt.excluded.timestamp >= LatestMetricRow.timestamp,
+                ),
             )
-        )
+            session.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["run_id", "key"],
+                    set_={
+                        "value": stmt.excluded.value,
+                        "step": stmt.excluded.step,
+                        "timestamp": stmt.excluded.timestamp,
+                    },
+                    where=newer,
+                )
+            )
 
     def _dialect_insert(self, table: Any) -> Any:
         return (sqlite.insert if self._db.is_sqlite else postgresql.insert)(table)
+
+
+def _chunks(rows: Sequence[dict[str, Any]]) -> Iterator[Sequence[dict[str, Any]]]:
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        yield rows[start : start + _ROWS_PER_INSERT]
 
 
 def _experiment(row: ExperimentRow) -> Experiment:
