@@ -12,12 +12,28 @@ the database's collation.
 from __future__ import annotations
 
 import base64
-from collections import defaultdict
+import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, not_, select
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    literal,
+    not_,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import BindParameter
 
 from podium.errors import InvalidInputError
 from podium.tracking.filter import Clause, OrderKey, parse_filter, parse_order_by
@@ -64,75 +80,125 @@ def search_run_ids(
             field="max_results",
         )
     offset = _decode_token(page_token)
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    query = select(RunRow.id).where(RunRow.project_id == project_id)
-    if experiment_ids:
-        query = query.where(RunRow.experiment_id.in_(experiment_ids))
-    for clause in parse_filter(filter):
-        query = query.where(_condition(clause, sqlite=sqlite))
-    for key in parse_order_by(order_by):
-        query = _order(query, key, sqlite=sqlite)
-    query = query.order_by(RunRow.start_time.desc(), RunRow.id)
-    ids = list(session.scalars(query.offset(offset).limit(max_results + 1)))
+    query = _search_query(
+        session.get_bind().dialect.name == "sqlite",
+        project_id,
+        tuple(experiment_ids),
+        filter or "",
+        tuple(order_by or ()),
+    )
+    page = query.offset(offset).limit(max_results + 1)
+    ids: list[str] = list(session.connection().execute(page).scalars().all())
     next_token = _encode_token(offset + max_results) if len(ids) > max_results else None
     return ids[:max_results], next_token
 
 
+@functools.lru_cache(maxsize=512)
+def _search_query(
+    sqlite: bool,
+    project_id: int,
+    experiment_ids: tuple[str, ...],
+    filter: str,
+    order_by: tuple[str, ...],
+) -> Select[str]:
+    """The search statement, built once per distinct search (parsing and building cost
+    more than running it); values are bound, so SQLAlchemy's compiled cache applies too."""
+    clauses, keys = parse_filter(filter), parse_order_by(order_by)
+    query = select(RunRow.id)
+    drive = next(
+        (
+            c
+            for c in clauses
+            if keys
+            and keys[0].entity == "metrics"
+            and c.entity == "metrics"
+            and c.key == keys[0].key
+            and c.comparator != "NOT IN"
+        ),
+        None,
+    )
+    if drive is not None:  # walk ix_latest_metrics_key_value in order; stop at the limit
+        lm = aliased(LatestMetricRow)
+        query = (
+            query.select_from(lm)
+            .join(RunRow, RunRow.id == lm.run_id)
+            .where(lm.key == drive.key, _compare(lm.value, drive, sqlite=sqlite))
+        )
+        clauses = tuple(c for c in clauses if c is not drive)
+        query = query.order_by(lm.value.desc() if keys[0].descending else lm.value.asc())
+        keys = keys[1:]
+    query = query.where(RunRow.project_id == project_id)
+    if experiment_ids:
+        query = query.where(RunRow.experiment_id.in_(experiment_ids))
+    for clause in clauses:
+        query = query.where(_condition(clause, sqlite=sqlite))
+    for key in keys:
+        query = _order(query, key, sqlite=sqlite)
+    query = query.order_by(RunRow.start_time.desc(), RunRow.id)
+    return query
+
+
+_IDS: BindParameter[list[str]] = bindparam("ids", expanding=True)
+_RUNS_Q = (
+    select(*RunRow.__table__.c, ExperimentRow.name.label("experiment_name"))
+    .join(ExperimentRow, ExperimentRow.id == RunRow.experiment_id)
+    .where(RunRow.id.in_(_IDS))
+)
+_NO_TEXT = cast(null(), Text)
+_NO_NUMBER = cast(null(), Float)
+# Everything logged to the page's runs in one round trip: (kind, run_id, key, text, number).
+_LOGGED_Q = union_all(
+    select(literal("p"), ParamRow.run_id, ParamRow.key, ParamRow.value, _NO_NUMBER).where(
+        ParamRow.run_id.in_(_IDS)
+    ),
+    select(literal("t"), TagRow.run_id, TagRow.key, TagRow.value, _NO_NUMBER).where(
+        TagRow.run_id.in_(_IDS)
+    ),
+    select(
+        literal("m"), LatestMetricRow.run_id, LatestMetricRow.key, _NO_TEXT, LatestMetricRow.value
+    ).where(LatestMetricRow.run_id.in_(_IDS)),
+    select(literal("i"), RunInputRow.run_id, RunInputRow.ref, _NO_TEXT, _NO_NUMBER).where(
+        RunInputRow.run_id.in_(_IDS)
+    ),
+)
+
+
 def load_runs(session: Session, run_ids: Sequence[str]) -> list[Run]:
-    """Full :class:`Run` objects for ``run_ids``, in that order (four queries in all)."""
+    """Full :class:`Run` objects for ``run_ids``, in that order (two queries in all)."""
     if not run_ids:
         return []
     ids = list(run_ids)
-    runs = {
-        row.id: (row, exp)
-        for row, exp in session.execute(
-            select(RunRow, ExperimentRow.name)
-            .join(ExperimentRow, ExperimentRow.id == RunRow.experiment_id)
-            .where(RunRow.id.in_(ids))
-        ).all()
+    bind = {"ids": ids}
+    conn = session.connection()  # Core, not ORM: rows are read, never tracked
+    runs = {row.id: row for row in conn.execute(_RUNS_Q, bind).all()}
+    logged: dict[str, dict[str, Any]] = {
+        run_id: {"p": {}, "t": {}, "m": {}, "i": []} for run_id in ids
     }
-    params: dict[str, dict[str, str]] = defaultdict(dict)
-    for run_id, key, value in session.execute(
-        select(ParamRow.run_id, ParamRow.key, ParamRow.value).where(ParamRow.run_id.in_(ids))
-    ):
-        params[run_id][key] = value
-    tags: dict[str, dict[str, str]] = defaultdict(dict)
-    for run_id, key, value in session.execute(
-        select(TagRow.run_id, TagRow.key, TagRow.value).where(TagRow.run_id.in_(ids))
-    ):
-        tags[run_id][key] = value
-    metrics: dict[str, dict[str, float]] = defaultdict(dict)
-    for run_id, key, mvalue in session.execute(
-        select(LatestMetricRow.run_id, LatestMetricRow.key, LatestMetricRow.value).where(
-            LatestMetricRow.run_id.in_(ids)
-        )
-    ):
-        metrics[run_id][key] = mvalue
-    inputs: dict[str, list[str]] = defaultdict(list)
-    for run_id, ref in session.execute(
-        select(RunInputRow.run_id, RunInputRow.ref)
-        .where(RunInputRow.run_id.in_(ids))
-        .order_by(RunInputRow.ref)
-    ):
-        inputs[run_id].append(ref)
+    for kind, run_id, key, text_value, number in conn.execute(_LOGGED_Q, bind).all():
+        bucket = logged[run_id][kind]
+        if kind == "i":
+            bucket.append(key)
+        else:
+            bucket[key] = number if kind == "m" else text_value
     out = []
     for run_id in ids:
-        row, experiment = runs[run_id]
+        row, data = runs[run_id], logged[run_id]
+        # Values come from our own tables, already validated on the way in.
         out.append(
-            Run(
+            Run.model_construct(
                 id=row.id,
                 experiment_id=row.experiment_id,
-                experiment=experiment,
+                experiment=row.experiment_name,
                 name=row.name,
                 status=row.status,
                 start_time=row.start_time,
                 end_time=row.end_time,
                 parent_run_id=row.parent_run_id,
                 user=row.user,
-                params=params[run_id],
-                metrics=metrics[run_id],
-                tags=tags[run_id],
-                inputs=inputs[run_id],
+                params=data["p"],
+                metrics=data["m"],
+                tags=data["t"],
+                inputs=sorted(data["i"]),
                 environment=dict(row.environment or {}),
             )
         )
@@ -152,6 +218,12 @@ def _condition(clause: Clause, *, sqlite: bool) -> ColumnElement[bool]:
             table.key == clause.key, table.value.in_(_as_tuple(clause.value))
         )
         return not_(RunRow.id.in_(matching))
+    if clause.entity != "metrics":  # a primary-key lookup per candidate run
+        return exists().where(
+            table.run_id == RunRow.id,
+            table.key == clause.key,
+            _compare(table.value, clause, sqlite=sqlite),
+        )
     matching = select(table.run_id).where(
         table.key == clause.key, _compare(table.value, clause, sqlite=sqlite)
     )

@@ -68,6 +68,7 @@ class TrackingService(StartsRuns):
         self._artifacts = artifacts
         self._project = project
         self._user = user
+        self._experiment_ids: dict[str, str] = {}
 
     # -- experiments ----------------------------------------------------------------
     def create_experiment(self, name: str, *, description: str = "") -> Experiment:
@@ -195,10 +196,12 @@ class TrackingService(StartsRuns):
         """Log a batch of metric points in one transaction."""
         if not points:
             return
+        for k in {p.key for p in points}:
+            check_key(k, kind="metric")
         rows: list[dict[str, Any]] = [
             {
                 "run_id": run_id,
-                "key": check_key(p.key, kind="metric"),
+                "key": p.key,
                 "value": check_metric_value(p.key, p.value),
                 "step": check_step(p.key, p.step),
                 "timestamp": check_timestamp(p.key, p.timestamp),
@@ -212,7 +215,7 @@ class TrackingService(StartsRuns):
                 latest[row["key"]] = row
         with self._db.write() as session:
             self._require_run(session, run_id)
-            session.execute(insert(MetricRow), rows)
+            session.connection().execute(insert(MetricRow), rows)  # Core executemany, no ORM
             # Sorted, so concurrent writers lock latest_metrics rows in the same order and
             # PostgreSQL never has to abort one of them as a deadlock.
             self._upsert_latest(session, [latest[k] for k in sorted(latest)])
@@ -299,7 +302,7 @@ class TrackingService(StartsRuns):
         """Runs matching ``filter`` (see :mod:`podium.tracking.filter`), ordered and paged."""
         names = [experiments] if isinstance(experiments, str) else list(experiments or [])
         with self._db.read() as session:
-            exp_ids = [self._require_experiment(session, n).id for n in names]
+            exp_ids = [self._experiment_id(session, n) for n in names]
             ids, next_token = search_run_ids(
                 session,
                 project_id=self._project.id,
@@ -341,6 +344,13 @@ class TrackingService(StartsRuns):
                 or_(ExperimentRow.name == name, ExperimentRow.id == name),
             )
         )
+
+    def _experiment_id(self, session: Session, name: str) -> str:
+        # Experiments are never renamed or deleted, so a name, once found, keeps its id.
+        found = self._experiment_ids.get(name)
+        if found is None:
+            found = self._experiment_ids[name] = self._require_experiment(session, name).id
+        return found
 
     def _require_experiment(self, session: Session, name: str) -> ExperimentRow:
         row = self._experiment_row(session, name)
