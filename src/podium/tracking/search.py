@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Float,
+    Row,
     Select,
     Text,
     and_,
@@ -47,7 +48,7 @@ from podium.tracking.tables import (
 )
 from podium.tracking.types import Run
 
-__all__ = ["load_runs", "search_run_ids"]
+__all__ = ["load_runs", "search_runs"]
 
 MAX_RESULTS = 10_000
 
@@ -63,7 +64,7 @@ _ATTRIBUTES: dict[str, Any] = {
 }
 
 
-def search_run_ids(
+def search_runs(
     session: Session,
     *,
     project_id: int,
@@ -72,8 +73,8 @@ def search_run_ids(
     order_by: Sequence[str] | None,
     max_results: int,
     page_token: str | None,
-) -> tuple[list[str], str | None]:
-    """The ids of one page of matching runs, and the token of the next page (if any)."""
+) -> tuple[list[Run], str | None]:
+    """One page of matching runs, and the token of the next page (if any)."""
     if not 1 <= max_results <= MAX_RESULTS:
         raise InvalidInputError(
             f"max_results must be between 1 and {MAX_RESULTS}; got {max_results} instead",
@@ -88,9 +89,12 @@ def search_run_ids(
         tuple(order_by or ()),
     )
     page = query.offset(offset).limit(max_results + 1)
-    ids: list[str] = list(session.connection().execute(page).scalars().all())
-    next_token = _encode_token(offset + max_results) if len(ids) > max_results else None
-    return ids[:max_results], next_token
+    rows = session.connection().execute(page).all()
+    next_token = _encode_token(offset + max_results) if len(rows) > max_results else None
+    return _build_runs(session, rows[:max_results]), next_token
+
+
+_RUN_COLUMNS = (*RunRow.__table__.c, ExperimentRow.name.label("experiment_name"))
 
 
 @functools.lru_cache(maxsize=512)
@@ -100,11 +104,11 @@ def _search_query(
     experiment_ids: tuple[str, ...],
     filter: str,
     order_by: tuple[str, ...],
-) -> Select[str]:
+) -> Select[Any]:
     """The search statement, built once per distinct search (parsing and building cost
     more than running it); values are bound, so SQLAlchemy's compiled cache applies too."""
     clauses, keys = parse_filter(filter), parse_order_by(order_by)
-    query = select(RunRow.id)
+    query = select(*_RUN_COLUMNS).join(ExperimentRow, ExperimentRow.id == RunRow.experiment_id)
     drive = next(
         (
             c
@@ -120,8 +124,10 @@ def _search_query(
     if drive is not None:  # walk ix_latest_metrics_key_value in order; stop at the limit
         lm = aliased(LatestMetricRow)
         query = (
-            query.select_from(lm)
+            select(*_RUN_COLUMNS)
+            .select_from(lm)
             .join(RunRow, RunRow.id == lm.run_id)
+            .join(ExperimentRow, ExperimentRow.id == RunRow.experiment_id)
             .where(lm.key == drive.key, _compare(lm.value, drive, sqlite=sqlite))
         )
         clauses = tuple(c for c in clauses if c is not drive)
@@ -140,49 +146,54 @@ def _search_query(
 
 _IDS: BindParameter[list[str]] = bindparam("ids", expanding=True)
 _RUNS_Q = (
-    select(*RunRow.__table__.c, ExperimentRow.name.label("experiment_name"))
+    select(*_RUN_COLUMNS)
     .join(ExperimentRow, ExperimentRow.id == RunRow.experiment_id)
     .where(RunRow.id.in_(_IDS))
 )
 _NO_TEXT = cast(null(), Text)
 _NO_NUMBER = cast(null(), Float)
 # Everything logged to the page's runs in one round trip: (kind, run_id, key, text, number).
-_LOGGED_Q = union_all(
-    select(literal("p"), ParamRow.run_id, ParamRow.key, ParamRow.value, _NO_NUMBER).where(
-        ParamRow.run_id.in_(_IDS)
-    ),
-    select(literal("t"), TagRow.run_id, TagRow.key, TagRow.value, _NO_NUMBER).where(
-        TagRow.run_id.in_(_IDS)
-    ),
+# The id list is bound once, outside the union; both databases push it down into each part.
+_LOGGED = union_all(
+    select(literal("p").label("kind"), ParamRow.run_id, ParamRow.key, ParamRow.value, _NO_NUMBER),
+    select(literal("t"), TagRow.run_id, TagRow.key, TagRow.value, _NO_NUMBER),
     select(
         literal("m"), LatestMetricRow.run_id, LatestMetricRow.key, _NO_TEXT, LatestMetricRow.value
-    ).where(LatestMetricRow.run_id.in_(_IDS)),
-    select(literal("i"), RunInputRow.run_id, RunInputRow.ref, _NO_TEXT, _NO_NUMBER).where(
-        RunInputRow.run_id.in_(_IDS)
     ),
-)
+    select(literal("i"), RunInputRow.run_id, RunInputRow.ref, _NO_TEXT, _NO_NUMBER),
+).subquery("logged")
+_LOGGED_Q = select(_LOGGED).where(_LOGGED.c.run_id.in_(_IDS))
 
 
 def load_runs(session: Session, run_ids: Sequence[str]) -> list[Run]:
     """Full :class:`Run` objects for ``run_ids``, in that order (two queries in all)."""
     if not run_ids:
         return []
-    ids = list(run_ids)
-    bind = {"ids": ids}
-    conn = session.connection()  # Core, not ORM: rows are read, never tracked
-    runs = {row.id: row for row in conn.execute(_RUNS_Q, bind).all()}
+    rows = {
+        row.id: row for row in session.connection().execute(_RUNS_Q, {"ids": list(run_ids)}).all()
+    }
+    return _build_runs(session, [rows[run_id] for run_id in run_ids])
+
+
+def _build_runs(session: Session, rows: Sequence[Row[Any]]) -> list[Run]:
+    """Runs from their rows plus everything logged to them (one more query)."""
+    if not rows:
+        return []
+    ids = [row.id for row in rows]
     logged: dict[str, dict[str, Any]] = {
         run_id: {"p": {}, "t": {}, "m": {}, "i": []} for run_id in ids
     }
-    for kind, run_id, key, text_value, number in conn.execute(_LOGGED_Q, bind).all():
+    for kind, run_id, key, text_value, number in (
+        session.connection().execute(_LOGGED_Q, {"ids": ids}).all()
+    ):
         bucket = logged[run_id][kind]
         if kind == "i":
             bucket.append(key)
         else:
             bucket[key] = number if kind == "m" else text_value
     out = []
-    for run_id in ids:
-        row, data = runs[run_id], logged[run_id]
+    for row in rows:
+        data = logged[row.id]
         # Values come from our own tables, already validated on the way in.
         out.append(
             Run.model_construct(

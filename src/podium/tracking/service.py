@@ -21,7 +21,8 @@ from podium.store.base import now_ms
 from podium.store.database import Database
 from podium.store.paths import safe_relative_path
 from podium.tracking.run import StartsRuns
-from podium.tracking.search import load_runs, search_run_ids
+from podium.tracking.search import load_runs
+from podium.tracking.search import search_runs as search_run_page
 from podium.tracking.tables import (
     ExperimentRow,
     LatestMetricRow,
@@ -303,7 +304,7 @@ class TrackingService(StartsRuns):
         names = [experiments] if isinstance(experiments, str) else list(experiments or [])
         with self._db.read() as session:
             exp_ids = [self._experiment_id(session, n) for n in names]
-            ids, next_token = search_run_ids(
+            runs, next_token = search_run_page(
                 session,
                 project_id=self._project.id,
                 experiment_ids=exp_ids,
@@ -312,7 +313,6 @@ class TrackingService(StartsRuns):
                 max_results=max_results,
                 page_token=page_token,
             )
-            runs = load_runs(session, ids)
         return RunPage(runs=runs, next_page_token=next_token)
 
     def compare_runs(self, run_ids: Sequence[str]) -> RunComparison:
