@@ -8,6 +8,8 @@ API server holds one installation and asks it for the caller's project on each r
 from __future__ import annotations
 
 import getpass
+import os
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,12 +18,17 @@ from podium.access.audit import AuditLog
 from podium.access.keys import KeyService
 from podium.access.projects import Project, ProjectService
 from podium.config import Settings
+from podium.data.catalog import Catalog
+from podium.data.lake import DataLake
+from podium.data.service import DataService
 from podium.store.artifacts import ArtifactStore, open_artifact_store
 from podium.store.database import Database
 from podium.tracking.protocol import Tracking
 from podium.tracking.service import TrackingService
 
 __all__ = ["Installation", "Platform"]
+
+_TABLE_REF = re.compile(r"^([a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)(@\d+)?$")
 
 
 @dataclass
@@ -30,6 +37,8 @@ class Platform:
 
     project: str
     tracking: Tracking
+    data: DataService
+    catalog: Catalog
     closer: Callable[[], None] | None = field(default=None, repr=False)
 
     def close(self) -> None:
@@ -87,9 +96,35 @@ class Installation:
 
     def _build(self, project: Project, user: str) -> Platform:
         artifacts = self.storage.child(f"projects/{project.name}")
-        tracking = TrackingService(self.db, artifacts, project, user=user)
+        lake = DataLake(
+            f"{self.storage.url.rstrip('/')}/lake/projects/{project.name}",
+            storage_options=self._lake_storage_options(),
+        )
+        catalog = Catalog(self.db, lake, project)
+        data = DataService(lake, catalog, actor=user)
+
+        def resolve_input(run_id: str, ref: str) -> str:
+            # Lake tables are pinned to a version and linked to the run; anything else
+            # (a file path, a URL) is kept as given.
+            match = _TABLE_REF.match(ref)
+            if match is None or match.group(1) not in data.tables():
+                return ref
+            return data.record_run_input(run_id, ref)
+
+        tracking = TrackingService(
+            self.db, artifacts, project, user=user, resolve_input=resolve_input
+        )
         tracking.metric_flush_interval = self.settings.metric_flush_interval
-        return Platform(project=project.name, tracking=tracking)
+        return Platform(project=project.name, tracking=tracking, data=data, catalog=catalog)
+
+    def _lake_storage_options(self) -> dict[str, str] | None:
+        if not self.storage.url.startswith("s3://"):
+            return None
+        options = {"AWS_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
+        if self.settings.s3_endpoint_url:
+            options["AWS_ENDPOINT_URL"] = self.settings.s3_endpoint_url
+            options["AWS_ALLOW_HTTP"] = "true"
+        return options
 
     def close(self) -> None:
         """Close the database pool."""

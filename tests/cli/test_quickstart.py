@@ -7,8 +7,6 @@ import re
 import socket
 from pathlib import Path
 
-import pandas as pd
-
 from podium.platform import Installation
 from podium.tracking.types import Run
 from tests.cli.assertions import Invoke, assert_one_error
@@ -33,7 +31,8 @@ def test_quickstart_trains_tracks_and_ranks(
     result = invoke("quickstart", "--no-serve", "--rows", ROWS)
     assert result.exit_code == 0, result.output
 
-    customers = pd.read_csv(home / "quickstart" / "customers.csv")
+    data = embedded.platform().data
+    customers = data.read("raw.customers").to_pandas()
     assert len(customers) == int(ROWS)
     assert list(customers.columns) == [
         "customer_id",
@@ -53,7 +52,7 @@ def test_quickstart_trains_tracks_and_ranks(
         assert 0.5 < run.metrics["auc"] <= 1.0
         assert run.params["rows"] == ROWS
         assert run.tags["source"] == "quickstart"
-        assert run.inputs == ["quickstart/customers.csv"]
+        assert run.inputs == [data.ref("raw.customers")]  # pinned to the version it read
 
     by_auc = sorted(runs, key=lambda r: r.metrics["auc"], reverse=True)
     assert _ranked_names(result.stdout) == [r.name for r in by_auc]

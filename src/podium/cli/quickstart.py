@@ -1,9 +1,11 @@
 """``podium quickstart``: the product's main job, on a fresh machine, with zero arguments.
 
-It writes a synthetic customer-churn table under PODIUM_HOME, trains a small grid of
-models with every run tracked in the experiment ``churn``, ranks the runs by held-out
-AUC, and then serves the API so the same runs can be queried over HTTP. Running it again
-adds new runs next to the old ones.
+It writes a synthetic customer-churn data set into the lake table ``raw.customers`` (a
+Delta table, described in the catalog), reads it back through the lake, trains a small
+grid of models with every run tracked in the experiment ``churn`` and pinned to the exact
+table version it read (``raw.customers@N``), ranks the runs by held-out AUC, and then
+serves the API so the same runs can be queried over HTTP. Running it again writes a new
+version of the table and adds new runs next to the old ones.
 
 ``--rows`` (hidden) shrinks the data set; the tests use it to stay fast.
 """
@@ -29,10 +31,10 @@ from podium.tracking.types import Run
 if TYPE_CHECKING:
     from podium.cli.quickstart_training import Dataset
 
-__all__ = ["EXPERIMENT", "INPUT_REF", "quickstart"]
+__all__ = ["EXPERIMENT", "TABLE", "quickstart"]
 
 EXPERIMENT = "churn"
-INPUT_REF = "quickstart/customers.csv"  # relative to PODIUM_HOME
+TABLE = "raw.customers"
 HOST = "127.0.0.1"
 
 
@@ -47,12 +49,12 @@ def quickstart(
 ) -> None:
     """Train and rank a grid of churn models with tracking, then serve the API.
 
-    Everything lives under PODIUM_HOME (default ./.podium): the data set in
-    quickstart/customers.csv, runs in the experiment 'churn' of the default project.
+    Everything lives under PODIUM_HOME (default ./.podium): the data set in the lake
+    table raw.customers, runs in the experiment 'churn' of the default project.
     """
     # pandas and scikit-learn take over a second to import: only this command pays for them,
     # not every `podium ...` invocation (the one reason for imports inside a function here).
-    from podium.cli.quickstart_data import generate_customers, write_customers
+    from podium.cli.quickstart_data import DESCRIPTION, generate_customers
     from podium.cli.quickstart_training import GRID, split
 
     state = cli_state(ctx)
@@ -63,18 +65,22 @@ def quickstart(
     out = console()
     out.rule("[bold]podium quickstart")
 
-    customers = generate_customers(rows) if rows else generate_customers()
-    path = write_customers(customers, settings.home / INPUT_REF)
+    installation = state.installation()
+    platform = installation.platform(settings.project)
+    generated = generate_customers(rows) if rows else generate_customers()
+    written = platform.data.write(TABLE, generated, mode="overwrite", schema_mode="overwrite")
+    platform.catalog.update(TABLE, description=DESCRIPTION, tags=["churn", "quickstart"])
     out.print(
-        f"[bold]1.[/] wrote {len(customers):,} customers to {path} "
-        f"({customers['churned'].mean():.0%} churned)"
+        f"[bold]1.[/] wrote {len(generated):,} customers to the lake table {written.ref} "
+        f"({generated['churned'].mean():.0%} churned)"
     )
 
-    installation = state.installation()
-    tracking = installation.platform(settings.project).tracking
+    # Training reads through the lake, at the version just written.
+    customers = platform.data.read(TABLE, version=written.version).to_pandas()
+    tracking = platform.tracking
     data = split(customers)
     out.print(f"[bold]2.[/] training {len(GRID)} models in experiment {EXPERIMENT!r}")
-    run_ids = _train_grid(out, tracking, data_ref=INPUT_REF, data=data)
+    run_ids = _train_grid(out, tracking, data_ref=TABLE, data=data)
 
     ranked = tracking.search_runs(
         EXPERIMENT,
@@ -141,6 +147,7 @@ def _print_next_steps(out: Console, ranked: Sequence[Run]) -> None:
     out.print(f'  podium runs list --experiment {EXPERIMENT} --order-by "metrics.auc DESC"')
     out.print(f"  podium runs show {best}")
     out.print(f"  podium runs compare {best} {others}")
+    out.print(f"  podium data describe {TABLE}")
 
 
 def _print_howto(out: Console, settings: Settings, port: int) -> None:

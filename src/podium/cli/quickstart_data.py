@@ -8,16 +8,18 @@ plans) make it not quite linear, so tree ensembles have something to find.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-__all__ = ["CONTRACTS", "DEFAULT_ROWS", "SEED", "generate_customers", "write_customers"]
+__all__ = ["CONTRACTS", "DEFAULT_ROWS", "DESCRIPTION", "SEED", "generate_customers"]
 
 SEED = 7
 DEFAULT_ROWS = 2_000
 CONTRACTS = ("month-to-month", "one-year", "two-year")
+DESCRIPTION = (
+    "Synthetic telecom customers (podium quickstart, seed 7): tenure, charges, contract, "
+    "support calls, and whether the customer churned."
+)
 
 _CONTRACT_SHARE = (0.55, 0.25, 0.20)
 _TYPICAL_TENURE = (12.0, 30.0, 45.0)  # months, per contract: longer contracts stay longer
@@ -56,10 +58,3 @@ def generate_customers(rows: int = DEFAULT_ROWS, *, seed: int = SEED) -> pd.Data
             "churned": churned.astype(int),
         }
     )
-
-
-def write_customers(customers: pd.DataFrame, path: Path) -> Path:
-    """Write the table as CSV to ``path`` (folders created), returning the path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    customers.to_csv(path, index=False)
-    return path

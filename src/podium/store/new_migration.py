@@ -18,7 +18,7 @@ from alembic.config import Config
 from podium.store.base import Base
 from podium.store.database import _MIGRATIONS, Database
 
-TABLE_MODULES = ("podium.access.tables", "podium.tracking.tables")
+TABLE_MODULES = ("podium.access.tables", "podium.tracking.tables", "podium.data.catalog.rows")
 
 
 def main(message: str) -> None:

@@ -7,7 +7,7 @@ project is simply not found.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import and_, insert, or_, select
@@ -52,7 +52,10 @@ from podium.tracking.validation import (
     param_value,
 )
 
-__all__ = ["TrackingService"]
+__all__ = ["InputResolver", "TrackingService"]
+
+InputResolver = Callable[[str, str], str]
+"""``(run_id, ref) -> exact ref``: pins a dataset reference to a version (the data layer)."""
 
 _STATUSES = ("RUNNING", "FINISHED", "FAILED", "KILLED")
 # Rows per multi-row INSERT: keeps a statement under SQLite's 32,766 bind parameters.
@@ -63,12 +66,19 @@ class TrackingService(StartsRuns):
     """Experiment tracking for one project, on the metadata DB and the artifact store."""
 
     def __init__(
-        self, db: Database, artifacts: ArtifactStore, project: Project, *, user: str = ""
+        self,
+        db: Database,
+        artifacts: ArtifactStore,
+        project: Project,
+        *,
+        user: str = "",
+        resolve_input: InputResolver | None = None,
     ) -> None:
         self._db = db
         self._artifacts = artifacts
         self._project = project
         self._user = user
+        self._resolve_input = resolve_input
         self._experiment_ids: dict[str, str] = {}
 
     # -- experiments ----------------------------------------------------------------
@@ -228,10 +238,17 @@ class TrackingService(StartsRuns):
             self._upsert_tags(session, run_id, tags)
 
     def log_inputs(self, run_id: str, refs: Sequence[str]) -> None:
-        """Record the datasets a run read, as exact references like ``raw.customers@3``."""
+        """Record the datasets a run read, as exact references like ``raw.customers@3``.
+
+        A lake table named without a version (``raw.customers``) is pinned to its current
+        version, so the run can be reproduced from exactly the data it saw.
+        """
         unique = check_input_refs(refs)
-        with self._db.write() as session:
+        with self._db.read() as session:
             self._require_run(session, run_id)
+        if self._resolve_input is not None:
+            unique = list(dict.fromkeys(self._resolve_input(run_id, r) for r in unique))
+        with self._db.write() as session:
             rows = [{"run_id": run_id, "ref": r, "kind": "table"} for r in sorted(unique)]
             for chunk in _chunks(rows):
                 stmt = self._dialect_insert(RunInputRow).values(chunk)

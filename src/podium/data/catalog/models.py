@@ -1,0 +1,96 @@
+"""What the catalog hands back: table descriptions, search hits and lineage graphs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = [
+    "CatalogHit",
+    "ColumnDescription",
+    "LineageEdge",
+    "LineageGraph",
+    "LineageNode",
+    "MatchedField",
+    "NodeKind",
+    "TableDescription",
+]
+
+MatchedField = Literal["name", "description", "tag", "column"]
+NodeKind = Literal["table", "table_version", "run", "job"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ColumnDescription(_Frozen):
+    """One column of a table: its schema and what people wrote about it."""
+
+    name: str
+    type: str
+    nullable: bool
+    description: str = ""
+
+
+class TableDescription(_Frozen):
+    """Everything the catalog knows about a table.
+
+    ``version`` is the current version, ``versions`` how many commits the table has,
+    ``last_modified`` its freshness (the newest commit's time). ``upstream`` lists the
+    lineage nodes that fed any version of the table (``table:raw.orders@4``, ``job:etl``),
+    ``downstream`` the nodes any version fed (``run:...``, ``table:curated.x@0``).
+    """
+
+    name: str
+    owner: str
+    description: str
+    tags: list[str]
+    columns: list[ColumnDescription]
+    row_count: int
+    size_bytes: int
+    version: int
+    versions: int
+    created_at: datetime
+    last_modified: datetime
+    partition_columns: list[str]
+    upstream: list[str]
+    downstream: list[str]
+
+
+class CatalogHit(_Frozen):
+    """A table matching a search, its relevance ``score`` and the fields that matched."""
+
+    name: str
+    score: float
+    matched: list[MatchedField]
+
+
+class LineageNode(_Frozen):
+    """A node of the lineage graph: ``id`` as stored (``table:raw.customers@3``)."""
+
+    id: str
+    kind: NodeKind
+    label: str
+
+
+class LineageEdge(_Frozen):
+    """``source`` fed ``target``; ``kind`` says how (``derived_from``, ``read_by``, ...)."""
+
+    source: str
+    target: str
+    kind: str
+
+
+class LineageGraph(_Frozen):
+    """The nodes around a node and the edges between them.
+
+    ``truncated`` is true when the walk stopped at the node limit before ``depth``.
+    """
+
+    root: str
+    nodes: list[LineageNode]
+    edges: list[LineageEdge]
+    truncated: bool = False

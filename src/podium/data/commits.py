@@ -1,0 +1,69 @@
+"""Running a Delta commit: who made it, what configuration new tables get, lost-race retries.
+
+Every commit podium makes carries its ``actor`` (when known) in the commit info under
+:data:`ACTOR_KEY`, which :func:`podium.data.history.history_entries` reads back. Tables
+podium creates record a change data feed (:data:`NEW_TABLE_CONFIGURATION`), the basis of
+:meth:`podium.data.lake.DataLake.changes`.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from deltalake import CommitProperties
+from deltalake.exceptions import CommitFailedError, DeltaError
+
+from podium.errors import ConflictError, InvalidInputError
+
+__all__ = [
+    "ACTOR_KEY",
+    "APPEND_COMMIT_RETRIES",
+    "NEW_TABLE_CONFIGURATION",
+    "commit_properties",
+    "delta_call",
+]
+
+ACTOR_KEY = "podium.actor"
+APPEND_COMMIT_RETRIES = 8
+NEW_TABLE_CONFIGURATION = {"delta.enableChangeDataFeed": "true"}
+
+_T = TypeVar("_T")
+
+
+def commit_properties(actor: str | None, **metadata: str) -> CommitProperties:
+    """Commit properties recording ``actor`` (if given) and any extra ``metadata``."""
+    if actor is not None:
+        if not isinstance(actor, str) or not actor.strip():
+            raise InvalidInputError(
+                f"actor must be a non-empty string naming who commits; got {actor!r} instead",
+                field="actor",
+                remedy="pass the user or service name, or omit actor",
+            )
+        metadata[ACTOR_KEY] = actor
+    return CommitProperties(custom_metadata=metadata or None)
+
+
+def delta_call(call: Callable[[], _T], *, retries: int = 0) -> _T:
+    """Run a deltalake commit, retrying a lost commit race up to ``retries`` times."""
+    for attempt in range(retries + 1):
+        try:
+            return call()
+        except CommitFailedError as exc:
+            if attempt == retries:
+                raise ConflictError(
+                    f"the commit lost to concurrent writers {attempt + 1} times: {exc}",
+                    remedy="retry the write",
+                ) from exc
+            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+        except DeltaError as exc:
+            if "Schema" in type(exc).__name__ or "schema" in str(exc).lower():
+                raise InvalidInputError(
+                    f"the data does not match the table schema: {exc}",
+                    field="data",
+                    remedy="make the data match, or pass schema_mode='merge'",
+                ) from exc
+            raise
+    raise AssertionError("unreachable")

@@ -1,0 +1,269 @@
+"""DataService: the project's data facade (``p.data``): the lake, with the catalog kept current.
+
+Every method the lake has is here with the same signature and meaning; on top, each
+commit is noted in the catalog (the table's entry, owned by whoever wrote it first, and
+the ``version_of`` lineage edge), :meth:`DataService.create_view` materialises SQL into a
+table with lineage to the exact input versions, and runs record what they read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Literal
+
+import pyarrow as pa  # type: ignore[import-untyped]
+
+from podium.data.catalog import Catalog
+from podium.data.catalog.lineage import parse_node
+from podium.data.inputs import WriteData
+from podium.data.lake import DataLake, SchemaMode, WriteMode
+from podium.data.maintenance import MIN_RETAIN_HOURS, Progress
+from podium.data.names import parse_table_name
+from podium.data.streaming import StreamBatch
+from podium.data.types import HistoryEntry, OptimizeResult, TableInfo, TableVersion
+from podium.errors import InvalidInputError, NotFoundError
+
+__all__ = ["DataService", "ViewMode", "query_inputs"]
+
+ViewMode = Literal["overwrite", "append"]
+
+# String literals and comments, blanked before looking for table names in a query.
+_NOT_CODE = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/", re.DOTALL)
+# zone.name or "zone"."name", optionally @version, not part of a longer dotted name.
+_TABLE_REF = re.compile(
+    r'(?<![\w."@])(?:([A-Za-z_]\w*)\.([A-Za-z_]\w*)|"([a-z]\w*)"\."([a-z]\w*)")(?:@(\d+))?(?![\w"@])'
+)
+
+
+def query_inputs(query: str, tables: list[str]) -> list[tuple[str, int | None]]:
+    """The lake tables ``query`` names, each with the version it pins (``None``: current)."""
+    known = set(tables)
+    code = _NOT_CODE.sub("''", query)
+    found: dict[tuple[str, int | None], None] = {}
+    for match in _TABLE_REF.finditer(code):
+        zone, name = (match.group(1), match.group(2)) if match.group(1) else match.group(3, 4)
+        table = f"{zone.lower()}.{name.lower()}" if match.group(1) else f"{zone}.{name}"
+        if table in known:
+            found[(table, int(match.group(5)) if match.group(5) else None)] = None
+    return list(found)
+
+
+class DataService:
+    """The lake of one project, with every commit recorded in its catalog.
+
+    ``actor`` (``"local:ana"``, an API key's identity) owns the tables it creates and is
+    recorded as the committer of every write.
+    """
+
+    def __init__(self, lake: DataLake, catalog: Catalog, *, actor: str) -> None:
+        self._lake = lake
+        self._catalog = catalog
+        self._actor = actor
+
+    @property
+    def lake(self) -> DataLake:
+        """The lake underneath (its writes bypass the catalog)."""
+        return self._lake
+
+    # -- writing -------------------------------------------------------------------
+    def write(
+        self,
+        name: str,
+        data: WriteData | pa.RecordBatchReader,
+        *,
+        mode: WriteMode = "append",
+        keys: list[str] | None = None,
+        partition_by: list[str] | None = None,
+        schema_mode: SchemaMode | None = None,
+    ) -> TableVersion:
+        """Write ``data`` to table ``name`` in one atomic commit (see :meth:`DataLake.write`)."""
+        committed = self._lake.write(
+            name,
+            data,
+            mode=mode,
+            keys=keys,
+            partition_by=partition_by,
+            schema_mode=schema_mode,
+            actor=self._actor,
+        )
+        return self._recorded(committed)
+
+    def delete(self, name: str, where: str) -> TableVersion:
+        """Delete the rows matching the SQL predicate ``where`` (e.g. ``"id = 3"``)."""
+        return self._recorded(self._lake.delete(name, where, actor=self._actor))
+
+    def restore(self, name: str, version: int) -> TableVersion:
+        """Make ``version``'s content the table's newest version (history is kept)."""
+        before = self._lake.version(name)
+        restored = self._recorded(self._lake.restore(name, version, actor=self._actor))
+        if restored.version != before:
+            self._catalog.record_lineage(
+                f"table:{restored.name}@{version}", f"table:{restored.ref}", "restored_from"
+            )
+        return restored
+
+    def append_stream(
+        self,
+        name: str,
+        batches: Iterable[StreamBatch],
+        *,
+        max_rows: int = 10_000,
+        max_seconds: float = 5.0,
+        on_commit: Callable[[TableVersion], None] | None = None,
+    ) -> list[TableVersion]:
+        """Append ``batches`` in micro-batches, each one atomic commit (see the lake's)."""
+
+        def committed(version: TableVersion) -> None:
+            self._recorded(version)
+            if on_commit is not None:
+                on_commit(version)
+
+        return self._lake.append_stream(
+            name,
+            batches,
+            max_rows=max_rows,
+            max_seconds=max_seconds,
+            on_commit=committed,
+            actor=self._actor,
+        )
+
+    def optimize(
+        self, name: str, *, target_size: int | None = None, progress: Progress | None = None
+    ) -> OptimizeResult:
+        """Compact the table's small files; the content stays the same."""
+        result = self._lake.optimize(
+            name, target_size=target_size, progress=progress, actor=self._actor
+        )
+        self._catalog.record_write(result.name, result.version, actor=self._actor)
+        return result
+
+    def vacuum(
+        self,
+        name: str,
+        *,
+        retain_hours: int = MIN_RETAIN_HOURS,
+        dry_run: bool = True,
+        enforce_retention: bool = True,
+    ) -> list[str]:
+        """The files only versions older than ``retain_hours`` use; deleted unless dry."""
+        removed = self._lake.vacuum(
+            name,
+            retain_hours=retain_hours,
+            dry_run=dry_run,
+            enforce_retention=enforce_retention,
+            actor=self._actor,
+        )
+        if not dry_run:  # Delta records a vacuum as commits of its own
+            self._catalog.record_write(name, self._lake.version(name), actor=self._actor)
+        return removed
+
+    def create_view(self, name: str, query: str, *, mode: ViewMode = "overwrite") -> TableVersion:
+        """Run the SQL ``query`` and write its result to table ``name``, with lineage.
+
+        ``mode="overwrite"`` replaces the table's content and schema (a new version);
+        ``"append"`` adds the rows. Every table version the query read is recorded as an
+        input: ``table:<input>@<v> -> table:<name>@<new v>`` (``derived_from``).
+        """
+        if mode not in ("overwrite", "append"):
+            raise InvalidInputError(
+                f"the 'mode' parameter of create_view must be 'overwrite' or 'append'; "
+                f"got {mode!r} instead",
+                field="mode",
+            )
+        table = str(parse_table_name(name))
+        inputs = [
+            (input_table, self._lake.version(input_table) if version is None else version)
+            for input_table, version in query_inputs(query, self._lake.tables())
+        ]
+        result = self._lake.sql(query)
+        created = self.write(
+            table,
+            result,
+            mode=mode,
+            schema_mode="overwrite" if mode == "overwrite" else None,
+        )
+        for input_table, version in inputs:
+            self._catalog.record_lineage(
+                f"table:{input_table}@{version}", f"table:{created.ref}", "derived_from"
+            )
+        return created
+
+    def _recorded(self, committed: TableVersion) -> TableVersion:
+        self._catalog.record_write(committed.name, committed.version, actor=self._actor)
+        return committed
+
+    # -- reading -------------------------------------------------------------------
+    def read(
+        self,
+        name: str,
+        *,
+        version: int | None = None,
+        as_of: datetime | None = None,
+        columns: list[str] | None = None,
+    ) -> pa.Table:
+        """Read the table, now or at ``version`` or time ``as_of`` (see :meth:`DataLake.read`)."""
+        return self._lake.read(name, version=version, as_of=as_of, columns=columns)
+
+    def changes(
+        self, name: str, *, since_version: int, until_version: int | None = None
+    ) -> pa.Table:
+        """Every row change committed from ``since_version`` to ``until_version`` (or now)."""
+        return self._lake.changes(name, since_version=since_version, until_version=until_version)
+
+    def table_info(self, name: str) -> TableInfo:
+        """Version, schema, row count, size, files, partitioning and times of the table."""
+        return self._lake.table_info(name)
+
+    def history(self, name: str) -> list[HistoryEntry]:
+        """Every commit of the table, oldest first."""
+        return self._lake.history(name)
+
+    def tables(self) -> list[str]:
+        """The names of every table of the project, sorted."""
+        return self._lake.tables()
+
+    def version(self, name: str) -> int:
+        """The table's current version."""
+        return self._lake.version(name)
+
+    def ref(self, name: str) -> str:
+        """The exact reference to the table's current content, e.g. ``raw.customers@3``."""
+        return self._lake.ref(name)
+
+    def sql(self, query: str) -> pa.Table:
+        """Run read-only DuckDB SQL in which every table is visible by its name."""
+        return self._lake.sql(query)
+
+    # -- inputs of runs ------------------------------------------------------------
+    def resolve_input(self, ref: str) -> str:
+        """The exact version a reference means: ``raw.customers`` -> ``raw.customers@3``.
+
+        ``raw.customers@2`` is checked to exist and returned as is. An unknown table or
+        version is a :class:`NotFoundError`.
+        """
+        node = parse_node(ref.removeprefix("table:") if isinstance(ref, str) else ref)
+        if not node.startswith("table:"):
+            raise InvalidInputError(
+                f"an input must be a table reference such as 'raw.customers' or "
+                f"'raw.customers@3'; got {ref!r} instead",
+                field="ref",
+            )
+        name, _, version = node.removeprefix("table:").partition("@")
+        latest = self._lake.version(name)
+        if not version:
+            return f"{name}@{latest}"
+        if int(version) > latest:
+            raise NotFoundError(
+                f"table '{name}' has versions 0 to {latest}; there is no version {version}",
+                field="ref",
+                remedy=f"use '{name}' for the current version or '{name}@{latest}'",
+            )
+        return f"{name}@{int(version)}"
+
+    def record_run_input(self, run_id: str, ref: str) -> str:
+        """Record that run ``run_id`` read ``ref``; returns the exact version recorded."""
+        resolved = self.resolve_input(ref)
+        self._catalog.record_lineage(f"table:{resolved}", f"run:{run_id}", "read_by")
+        return resolved
