@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from podium import __version__
+from podium.api.auth import AuthMiddleware
 from podium.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from podium.api.openapi import install_openapi
 from podium.api.problems import install_problem_handlers
 from podium.api.routes import access, health, tracking
 from podium.platform import Installation
@@ -18,14 +20,23 @@ def create_app(installation: Installation) -> FastAPI:
     app = FastAPI(
         title="podium",
         version=__version__,
-        description="The podium platform API. Every route but /healthz and /readyz needs "
-        "'Authorization: Bearer <key>'. Errors are application/problem+json (RFC 9457).",
+        description="The podium platform API. Every route but /healthz, /readyz and these docs "
+        "needs 'Authorization: Bearer <key>'. Errors are application/problem+json (RFC 9457).",
     )
     app.state.installation = installation
     install_problem_handlers(app)
+    install_openapi(app)
     app.include_router(health.router)
     app.include_router(access.router)
     app.include_router(tracking.router)
+    # The last added runs first: request id, then authentication, then the body limit.
     app.add_middleware(BodyLimitMiddleware, max_bytes=installation.settings.max_body_bytes)
+    app.add_middleware(AuthMiddleware, keys=installation.keys, public_paths=_public_paths(app))
     app.add_middleware(RequestIdMiddleware)
     return app
+
+
+def _public_paths(app: FastAPI) -> set[str]:
+    """What answers without a key: health, and the description of the API itself."""
+    docs = [app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url]
+    return {"/healthz", "/readyz", *(path for path in docs if path)}

@@ -1,8 +1,10 @@
-"""Request dependencies: the installation, the caller (from the API key), roles, audit.
+"""Request dependencies: the installation, the caller's role, and the audit of mutations.
 
-Routes ask for a role with ``Depends(reader)``, ``Depends(writer)`` or ``Depends(admin)``.
-The writer and admin dependencies also write the audit entry of the request, with its
-outcome, after the route has run (or failed).
+:class:`~podium.api.auth.AuthMiddleware` has authenticated the caller before a route
+runs; routes state the role they need with ``Reader``, ``Writer`` or ``Admin``. Writer
+and admin routes that change something (any method but GET and HEAD) also write one audit
+entry (actor, action, target, outcome, request id) once the route has run or failed, and
+before the response is sent, so a client that reads the audit log next finds it there.
 """
 
 from __future__ import annotations
@@ -11,14 +13,21 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import DataError
 
 from podium.access.roles import Principal, Role
-from podium.errors import NotFoundError, PodiumError
+from podium.errors import AuthenticationError, PodiumError
 from podium.platform import Installation, Platform
 
-__all__ = ["Admin", "Reader", "Writer", "installation", "platform_of"]
+__all__ = ["Admin", "Reader", "Writer", "installation", "platform_of", "set_audit_target"]
 
-PROJECT_HEADER = "x-podium-project"
+_READS = frozenset({"GET", "HEAD"})
+
+# Only documents the scheme in /openapi.json (and gives /docs its "Authorize" button);
+# the key itself was checked by AuthMiddleware.
+_bearer = HTTPBearer(auto_error=False, description="an API key, from `podium keys create`")
 
 
 def installation(request: Request) -> Installation:
@@ -27,38 +36,35 @@ def installation(request: Request) -> Installation:
     return inst
 
 
-def _principal(request: Request) -> Principal:
-    inst = installation(request)
-    header = request.headers.get("authorization", "")
-    scheme, _, secret = header.partition(" ")
-    principal = inst.keys.authenticate(secret.strip() if scheme.lower() == "bearer" else None)
-    wanted = request.headers.get(PROJECT_HEADER)
-    if wanted and wanted != principal.project:
-        # Another project's objects are invisible, so its very existence is not confirmed.
-        raise NotFoundError(
-            f"project {wanted!r} does not exist or this key cannot see it",
-            remedy="use a key created for that project",
+def _principal(
+    request: Request, _key: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    principal = getattr(request.state, "principal", None)
+    if not isinstance(principal, Principal):  # fail closed if the middleware is missing
+        raise AuthenticationError(
+            "this request needs an API key", remedy="send 'Authorization: Bearer <key>'"
         )
-    request.state.principal = principal
     return principal
 
 
-def _require(role: Role, request: Request) -> Principal:
-    principal = _principal(request)
-    route = request.scope.get("route")
-    principal.require(role, action=getattr(route, "name", "this request"))
+Caller = Annotated[Principal, Depends(_principal)]
+
+
+def _action(request: Request) -> str:
+    return str(getattr(request.scope.get("route"), "name", request.url.path))
+
+
+def _reader(request: Request, principal: Caller) -> Principal:
+    principal.require(Role.READER, action=_action(request))
     return principal
 
 
-def _reader(request: Request) -> Principal:
-    return _require(Role.READER, request)
-
-
-def _audited(role: Role, request: Request) -> Iterator[Principal]:
-    principal = _principal(request)
-    route = request.scope.get("route")
-    action = getattr(route, "name", request.url.path)
-    inst = installation(request)
+def _audited(role: Role, request: Request, principal: Principal) -> Iterator[Principal]:
+    action = _action(request)
+    if request.method in _READS:
+        principal.require(role, action=action)
+        yield principal
+        return
     outcome = "ok"
     try:
         principal.require(role, action=action)
@@ -66,32 +72,47 @@ def _audited(role: Role, request: Request) -> Iterator[Principal]:
     except PodiumError as exc:
         outcome = exc.code
         raise
+    except (RequestValidationError, DataError):
+        outcome = "invalid-input"
+        raise
     except Exception:
         outcome = "internal"
         raise
     finally:
-        inst.audit.record(
+        installation(request).audit.record(
             project_id=principal.project_id,
             actor=principal.actor,
             action=action,
-            target=request.url.path,
+            target=_printable(getattr(request.state, "audit_target", request.url.path)),
             outcome=outcome,
             request_id=getattr(request.state, "request_id", ""),
             detail={"method": request.method},
         )
 
 
-def _writer(request: Request) -> Iterator[Principal]:
-    yield from _audited(Role.WRITER, request)
+def _printable(text: str) -> str:
+    # A request path may hold a NUL or another control character, which PostgreSQL cannot
+    # store; the audit entry of that (failed) request must still be written.
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
-def _admin(request: Request) -> Iterator[Principal]:
-    yield from _audited(Role.ADMIN, request)
+def _writer(request: Request, principal: Caller) -> Iterator[Principal]:
+    yield from _audited(Role.WRITER, request, principal)
+
+
+def _admin(request: Request, principal: Caller) -> Iterator[Principal]:
+    yield from _audited(Role.ADMIN, request, principal)
 
 
 Reader = Annotated[Principal, Depends(_reader)]
-Writer = Annotated[Principal, Depends(_writer)]
-Admin = Annotated[Principal, Depends(_admin)]
+# scope="function": the audit entry is written before the response goes out, not after.
+Writer = Annotated[Principal, Depends(_writer, scope="function")]
+Admin = Annotated[Principal, Depends(_admin, scope="function")]
+
+
+def set_audit_target(request: Request, target: str) -> None:
+    """Name what a mutation created (e.g. the new run) in its audit entry."""
+    request.state.audit_target = target
 
 
 def platform_of(request: Request, principal: Principal) -> Platform:

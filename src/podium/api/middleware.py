@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
-from typing import Any
 
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from podium.api.problems import problem_response
+from podium.errors import PayloadTooLargeError
 
 __all__ = ["BodyLimitMiddleware", "RequestIdMiddleware"]
 
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 class RequestIdMiddleware:
@@ -25,19 +28,25 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _SAFE_ID.match(given) else uuid.uuid4().hex
+        request_id = given if _SAFE_ID.fullmatch(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+                message.setdefault("headers", [])
+                MutableHeaders(scope=message).setdefault("x-request-id", request_id)
             await send(message)
 
         await self.app(scope, receive, send_with_id)
 
 
 class BodyLimitMiddleware:
-    """Refuse bodies over ``max_bytes`` with 413 problem+json, before reading them whole."""
+    """Refuse bodies over ``max_bytes`` with 413 problem+json, before reading them whole.
+
+    A declared ``Content-Length`` over the limit is refused before the body is read; a
+    streamed (chunked) body is counted as it arrives, and the first byte over the limit
+    ends the request with the same 413, whatever the app was doing with the body.
+    """
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
@@ -49,7 +58,7 @@ class BodyLimitMiddleware:
             return
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await self._refuse(scope, send)
+            await self._refuse(scope, receive, send)
             return
         received = 0
         refused = False
@@ -61,7 +70,7 @@ class BodyLimitMiddleware:
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
                     refused = True
-                    raise _TooLarge
+                    raise self._error()
             return message
 
         started = False
@@ -73,43 +82,23 @@ class BodyLimitMiddleware:
             if refused:
                 if message["type"] == "http.response.start" and not started:
                     started = True
-                    await self._refuse(scope, send)
+                    await self._refuse(scope, receive, send)
                 return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
             await self.app(scope, limited_receive, guarded_send)
-        except _TooLarge:
+        except PayloadTooLargeError:
             if not started:
-                await self._refuse(scope, send)
+                await self._refuse(scope, receive, send)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        state: dict[str, Any] = scope.get("state", {})
-        body = {
-            "type": "https://podium.dev/errors/payload-too-large",
-            "title": "payload too large",
-            "status": 413,
-            "code": "payload-too-large",
-            "detail": f"the request body is larger than {self.max_bytes} bytes",
-            "remedy": "send less per request (batch it), or raise PODIUM_MAX_BODY_BYTES",
-            "instance": scope.get("path", ""),
-            "request_id": state.get("request_id", ""),
-        }
-        payload = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(payload)).encode()),
-                    (b"x-request-id", str(state.get("request_id", "")).encode()),
-                ],
-            }
+    def _error(self) -> PayloadTooLargeError:
+        return PayloadTooLargeError(
+            f"the request body is larger than {self.max_bytes} bytes",
+            remedy="send less per request (batch it), or raise PODIUM_MAX_BODY_BYTES",
         )
-        await send({"type": "http.response.body", "body": payload})
 
-
-class _TooLarge(Exception):
-    """Raised inside receive() when the streamed body passes the limit."""
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(Request(scope), self._error().to_dict())
+        await response(scope, receive, send)

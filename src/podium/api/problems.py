@@ -1,34 +1,67 @@
-"""Every error rendered as RFC 9457 ``application/problem+json``; never a traceback."""
+"""Every error rendered as RFC 9457 ``application/problem+json``; never a traceback.
+
+Bad input is always a 4xx: besides :class:`~podium.errors.PodiumError` and FastAPI's own
+validation and routing errors, a value the database refuses to store (a NUL character on
+PostgreSQL, a string over a column's length) is a 400, and an unexpected exception is a
+500 that says only "logged, here is the request id".
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from podium.errors import PodiumError
 
-__all__ = ["install_problem_handlers", "problem_response"]
+__all__ = ["PROBLEM_JSON", "ProblemResponse", "install_problem_handlers", "problem_response"]
 
 log = logging.getLogger("podium.api")
 PROBLEM_JSON = "application/problem+json"
 
+_DEFAULT_REMEDY = {
+    400: "fix the value named in 'field' (or 'detail') and retry; /docs describes every route",
+    401: "send 'Authorization: Bearer <key>'",
+    403: "ask an admin of the project for a key with the role this needs",
+    404: "check the id or name; objects of other projects are not visible",
+    409: "read the current state and retry with a value that agrees with it",
+    413: "send less per request (batch it), or raise PODIUM_MAX_BODY_BYTES on the server",
+    503: "retry shortly; if it persists, check the server's database and storage",
+}
+_HTTP_CODES = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}
+
+
+class ProblemResponse(JSONResponse):
+    """A problem document, ASCII-escaped so any text a request echoes back can be sent."""
+
+    media_type = PROBLEM_JSON
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, separators=(",", ":"), default=str).encode("ascii")
+
 
 def problem_response(request: Request, body: dict[str, Any]) -> JSONResponse:
-    """A problem+json response carrying the request id and the request path."""
+    """A problem+json response carrying the request id, the request path and a remedy."""
+    status = int(body["status"])
     body.setdefault("instance", request.url.path)
+    if body.get("remedy") is None and status in _DEFAULT_REMEDY:
+        body["remedy"] = _DEFAULT_REMEDY[status]
+    headers: dict[str, str] = {}
     request_id = getattr(request.state, "request_id", None)
     if request_id:
         body["request_id"] = request_id
+        # A 500 is sent from outside the request id middleware, so it is set here too.
+        headers["x-request-id"] = request_id
+    if status == 401:
+        headers["www-authenticate"] = 'Bearer realm="podium"'
     request.state.error_code = body.get("code", "error")
-    headers = {"WWW-Authenticate": "Bearer"} if body.get("status") == 401 else None
-    return JSONResponse(
-        body, status_code=int(body["status"]), media_type=PROBLEM_JSON, headers=headers
-    )
+    return ProblemResponse(body, status_code=status, headers=headers)
 
 
 async def _podium_error(request: Request, exc: Exception) -> JSONResponse:
@@ -42,8 +75,26 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     first = errors[0] if errors else {}
+    if first.get("type") == "json_invalid":
+        position = first["loc"][-1]
+        reason = (first.get("ctx") or {}).get("error", "invalid JSON")
+        return problem_response(
+            request,
+            {
+                "type": "https://podium.dev/errors/invalid-input",
+                "title": "invalid input",
+                "status": 400,
+                "code": "invalid-input",
+                "detail": f"the request body is not valid JSON: {reason} at position {position}",
+                "field": "body",
+                "position": position,
+                "remedy": "send a JSON document with 'Content-Type: application/json'",
+            },
+        )
+    message = str(first.get("msg", "invalid"))
+    named = (first.get("ctx") or {}).get("field")  # a message that names its field itself
     location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query")]
-    field = ".".join(location) or None
+    field = str(named or ".".join(location) or "body")
     return problem_response(
         request,
         {
@@ -51,7 +102,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
             "title": "invalid input",
             "status": 400,
             "code": "invalid-input",
-            "detail": f"{field or 'request'}: {first.get('msg', 'invalid')}",
+            "detail": message if named else f"{field}: {message}",
             "field": field,
             "remedy": "fix the field named in 'field'; /docs describes every request body",
             "errors": [
@@ -64,8 +115,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-    remedy = "see /docs for the routes this server offers" if exc.status_code in (404, 405) else None
+    code = _HTTP_CODES.get(exc.status_code, "invalid-input" if exc.status_code == 400 else "")
+    code = code or "http-error"
     body: dict[str, Any] = {
         "type": f"https://podium.dev/errors/{code}",
         "title": code.replace("-", " "),
@@ -73,9 +124,27 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         "code": code,
         "detail": str(exc.detail),
     }
-    if remedy:
-        body["remedy"] = remedy
+    if exc.status_code in (404, 405):
+        body["remedy"] = "see /docs for the routes this server offers"
     return problem_response(request, body)
+
+
+async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
+    # The database refused a value (NUL on PostgreSQL, too long, out of range): bad input.
+    assert isinstance(exc, DataError)
+    reason = str(exc.orig if exc.orig is not None else exc).splitlines()[0]
+    log.warning("request %s sent a value the database refused: %s", request.url.path, reason)
+    return problem_response(
+        request,
+        {
+            "type": "https://podium.dev/errors/invalid-input",
+            "title": "invalid input",
+            "status": 400,
+            "code": "invalid-input",
+            "detail": f"a value of this request cannot be stored: {reason}",
+            "remedy": "remove NUL characters, shorten long values and keep numbers in range",
+        },
+    )
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -98,4 +167,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PodiumError, _podium_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DataError, _unstorable)
     app.add_exception_handler(Exception, _unexpected)

@@ -38,9 +38,10 @@ def write_credentials(path: Path, *, url: str, api_key: str, project: str) -> No
     """Write the credentials file readable by its owner only (0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # Narrow a file that existed with wider permissions before the secret goes into it.
+    os.fchmod(fd, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump({"url": url, "api_key": api_key, "project": project}, handle, indent=2)
-    os.chmod(path, 0o600)
 
 
 def serve(

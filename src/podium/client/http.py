@@ -1,4 +1,11 @@
-"""The HTTP session every remote service shares: auth, project header, error mapping."""
+"""The HTTP session every remote service shares: auth, project header, error mapping.
+
+A problem+json answer becomes the :class:`~podium.errors.PodiumError` subclass its
+``code`` names (else the one its status means), with the server's message, field, remedy
+and extra members (``request_id``, ``old_value``, ...) in ``details``. A server that does
+not answer, or a gateway in front of it that says so, is a
+:class:`~podium.errors.BackendUnavailableError`.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +13,25 @@ from typing import Any
 
 import httpx
 
+from podium import errors
 from podium.errors import BackendUnavailableError, PodiumError, error_for_code
 
 __all__ = ["ApiClient"]
+
+_GATEWAY_DOWN = {502, 503, 504}
+_PROBLEM_MEMBERS = {"type", "title", "status", "detail", "code", "field", "remedy", "instance"}
+
+
+def _error_classes() -> dict[str, type[PodiumError]]:
+    classes = [getattr(errors, name) for name in errors.__all__]
+    return {
+        cls.default_code: cls
+        for cls in classes
+        if isinstance(cls, type) and issubclass(cls, PodiumError) and cls is not PodiumError
+    }
+
+
+_BY_CODE = _error_classes()
 
 
 class ApiClient:
@@ -43,44 +66,70 @@ class ApiClient:
         params: dict[str, Any] | None = None,
     ) -> httpx.Response:
         """Send a request; a problem+json answer is raised as the matching PodiumError."""
+        if self._http.is_closed:
+            raise BackendUnavailableError(
+                f"the connection to {self.base_url} was closed (platform.close())",
+                remedy="connect again with podium.connect(); close a platform when done with it",
+            )
         try:
             response = self._http.request(method, path, json=json, content=content, params=params)
+        except httpx.TimeoutException as exc:
+            raise BackendUnavailableError(
+                f"the podium server at {self.base_url} did not answer {method} {path} in time "
+                f"({type(exc).__name__})",
+                remedy="retry; if it keeps timing out, check the server's load and logs",
+            ) from exc
         except httpx.TransportError as exc:
             raise BackendUnavailableError(
                 f"the podium server at {self.base_url} does not answer ({exc})",
                 remedy="start it with `podium up`, or check the URL given to podium.connect()",
             ) from exc
         if response.status_code >= 400:
-            raise _error_from(response)
+            raise _error_from(response, self.base_url)
         return response
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         """Send a request and decode its JSON answer (``None`` for 204)."""
         response = self.request(method, path, **kwargs)
-        return None if response.status_code == 204 else response.json()
+        if response.status_code == 204:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise BackendUnavailableError(
+                f"{self.base_url} answered {method} {path} with something that is not JSON",
+                remedy="check that the URL given to podium.connect() is a podium server",
+            ) from None
 
     def close(self) -> None:
         """Close the connection pool."""
         self._http.close()
 
 
-def _error_from(response: httpx.Response) -> PodiumError:
+def _error_from(response: httpx.Response, base_url: str) -> PodiumError:
     try:
         body = response.json()
     except ValueError:
-        body = {"detail": response.text[:500] or response.reason_phrase}
+        body = None
+    status = response.status_code
     if not isinstance(body, dict):
-        body = {"detail": str(body)}
-    cls = error_for_code(response.status_code)
-    known = {"type", "title", "status", "detail", "code", "field", "remedy", "instance"}
-    details = {k: v for k, v in body.items() if k not in known}
-    error = PodiumError.__new__(cls)
+        body = {"detail": f"HTTP {status}: {response.text[:500] or response.reason_phrase}"}
+    code = body.get("code")
+    cls = _BY_CODE.get(code) if isinstance(code, str) else None
+    if cls is None:
+        cls = BackendUnavailableError if status in _GATEWAY_DOWN else error_for_code(status)
+    remedy = body.get("remedy")
+    if remedy is None and status in _GATEWAY_DOWN:
+        remedy = f"check that the podium server behind {base_url} runs, then retry"
+    # cls.__new__, as OSError subclasses (PermissionError) refuse Exception.__new__; then
+    # PodiumError.__init__, as a subclass may take other arguments (MissingDependencyError).
+    error = cls.__new__(cls)
     PodiumError.__init__(
         error,
-        str(body.get("detail", response.reason_phrase)),
-        code=body.get("code"),
-        remedy=body.get("remedy"),
+        str(body.get("detail") or response.reason_phrase),
+        code=code if isinstance(code, str) else None,
+        remedy=None if remedy is None else str(remedy),
         field=body.get("field"),
-        details=details,
+        details={k: v for k, v in body.items() if k not in _PROBLEM_MEMBERS},
     )
     return error

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from pydantic import TypeAdapter
 
 from podium.client.http import ApiClient
+from podium.store.paths import safe_relative_path
 from podium.tracking.run import StartsRuns
 from podium.tracking.types import (
     ArtifactInfo,
@@ -28,7 +29,15 @@ _ARTIFACTS = TypeAdapter(list[ArtifactInfo])
 
 
 def _seg(value: str) -> str:
-    return quote(value, safe="")
+    """``value`` as one URL path segment: '/' escaped, and '.' too, so that an id or key
+    such as ``..`` is sent as itself instead of being resolved away by the URL parser."""
+    return quote(value, safe="").replace(".", "%2E")
+
+
+def _artifact_url(run_id: str, path: str) -> str:
+    # Checked here as the server checks it, so a bad path fails the same way as embedded
+    # and never turns into another URL ("a/../../x" would otherwise be resolved).
+    return f"/v1/runs/{_seg(run_id)}/artifacts/{quote(safe_relative_path(path))}"
 
 
 class HttpTracking(StartsRuns):
@@ -88,7 +97,7 @@ class HttpTracking(StartsRuns):
         self._api.request("POST", f"/v1/runs/{_seg(run_id)}/inputs", json={"refs": list(refs)})
 
     def put_artifact(self, run_id: str, path: str, data: bytes) -> ArtifactInfo:
-        url = f"/v1/runs/{_seg(run_id)}/artifacts/{quote(path)}"
+        url = _artifact_url(run_id, path)
         return ArtifactInfo.model_validate(self._api.json("PUT", url, content=data))
 
     def list_artifacts(self, run_id: str) -> list[ArtifactInfo]:
@@ -97,8 +106,7 @@ class HttpTracking(StartsRuns):
         )
 
     def read_artifact(self, run_id: str, path: str) -> bytes:
-        url = f"/v1/runs/{_seg(run_id)}/artifacts/{quote(path)}"
-        return self._api.request("GET", url).content
+        return self._api.request("GET", _artifact_url(run_id, path)).content
 
     def metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
         url = f"/v1/runs/{_seg(run_id)}/metrics/{_seg(key)}/history"

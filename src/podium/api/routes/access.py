@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from podium.access.keys import ApiKey
 from podium.access.roles import Role, parse_role
-from podium.api.deps import Admin, Reader, installation
+from podium.api.bodies import RequestBody
+from podium.api.deps import Admin, Reader, installation, set_audit_target
 from podium.errors import PermissionDeniedError
 
 __all__ = ["router"]
@@ -32,14 +33,15 @@ class ProjectOut(BaseModel):
     created_at: datetime
 
 
-class ProjectIn(BaseModel):
+class ProjectIn(RequestBody):
     name: str
-    description: str = ""
+    description: str = Field(default="", max_length=10_000)
 
 
-class KeyIn(BaseModel):
+class KeyIn(RequestBody):
     role: str
-    name: str = ""
+    # The name is part of the actor every audit entry of the key records, so it stays short.
+    name: str = Field(default="", max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")
 
 
 class KeyOut(BaseModel):
@@ -92,7 +94,9 @@ def list_projects(request: Request, who: Reader) -> list[ProjectOut]:
     visible = inst.projects.list()
     if not (who.project == PLATFORM_PROJECT and who.role is Role.ADMIN):
         visible = [p for p in visible if p.name == who.project]
-    return [ProjectOut(name=p.name, description=p.description, created_at=p.created_at) for p in visible]
+    return [
+        ProjectOut(name=p.name, description=p.description, created_at=p.created_at) for p in visible
+    ]
 
 
 @router.post("/projects", status_code=201)
@@ -111,6 +115,7 @@ def create_key(body: KeyIn, request: Request, who: Admin) -> CreatedKey:
     key, secret = installation(request).keys.create(
         who.project, parse_role(body.role), name=body.name, created_by=who.actor
     )
+    set_audit_target(request, f"/v1/keys/{key.id}")
     return CreatedKey(key=_key_out(key), secret=secret)
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
-from podium.api.deps import Reader, Writer, platform_of
+from podium.api.bodies import RequestBody
+from podium.api.deps import Reader, Writer, platform_of, set_audit_target
 from podium.tracking.types import (
     ArtifactInfo,
     Experiment,
@@ -24,12 +25,12 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1", tags=["tracking"])
 
 
-class ExperimentIn(BaseModel):
+class ExperimentIn(RequestBody):
     name: str
     description: str = ""
 
 
-class RunIn(BaseModel):
+class RunIn(RequestBody):
     experiment: str
     name: str | None = None
     parent_run_id: str | None = None
@@ -37,27 +38,41 @@ class RunIn(BaseModel):
     environment: dict[str, Any] = Field(default_factory=dict)
 
 
-class EndIn(BaseModel):
+class EndIn(RequestBody):
     status: RunStatus = "FINISHED"
 
 
-class ParamsIn(BaseModel):
-    params: dict[str, Any]
+# Params and tags are stored as strings; a JSON number or boolean is taken as its text,
+# anything nested is refused rather than stored as a Python repr.
+Scalar = str | int | float | bool
 
 
-class MetricsIn(BaseModel):
-    metrics: list[MetricPoint] = Field(max_length=100_000)
+class ParamsIn(RequestBody):
+    params: dict[str, Scalar]
 
 
-class TagsIn(BaseModel):
-    tags: dict[str, Any]
+class MetricIn(RequestBody):
+    """A metric point as sent: strict, so ``true`` or ``"0.5"`` is refused as embedded."""
+
+    key: str
+    value: float = Field(strict=True)
+    step: int = Field(default=0, strict=True)
+    timestamp: int = Field(strict=True, description="milliseconds since the epoch")
 
 
-class InputsIn(BaseModel):
+class MetricsIn(RequestBody):
+    metrics: list[MetricIn] = Field(max_length=100_000)
+
+
+class TagsIn(RequestBody):
+    tags: dict[str, Scalar]
+
+
+class InputsIn(RequestBody):
     refs: list[str]
 
 
-class SearchIn(BaseModel):
+class SearchIn(RequestBody):
     experiments: list[str] = Field(default_factory=list)
     filter: str | None = None
     order_by: list[str] = Field(default_factory=list)
@@ -65,7 +80,7 @@ class SearchIn(BaseModel):
     page_token: str | None = None
 
 
-class CompareIn(BaseModel):
+class CompareIn(RequestBody):
     run_ids: list[str]
 
 
@@ -88,13 +103,15 @@ def get_experiment(name: str, request: Request, who: Reader) -> Experiment:
 
 @router.post("/runs", status_code=201)
 def create_run(body: RunIn, request: Request, who: Writer) -> Run:
-    return platform_of(request, who).tracking.create_run(
+    run = platform_of(request, who).tracking.create_run(
         body.experiment,
         name=body.name,
         parent_run_id=body.parent_run_id,
         tags=body.tags,
         environment=body.environment,
     )
+    set_audit_target(request, f"/v1/runs/{run.id}")
+    return run
 
 
 @router.post("/runs/search")
@@ -130,10 +147,12 @@ def log_params(run_id: str, body: ParamsIn, request: Request, who: Writer) -> No
 
 @router.post("/runs/{run_id}/metrics", status_code=204)
 def log_metrics(run_id: str, body: MetricsIn, request: Request, who: Writer) -> None:
-    platform_of(request, who).tracking.log_metric_points(run_id, body.metrics)
+    points = [MetricPoint.model_validate(p.model_dump()) for p in body.metrics]
+    platform_of(request, who).tracking.log_metric_points(run_id, points)
 
 
-@router.get("/runs/{run_id}/metrics/{key}/history")
+# ``key:path``: metric keys may hold '/' (``loss/train``), which arrives decoded.
+@router.get("/runs/{run_id}/metrics/{key:path}/history")
 def metric_history(run_id: str, key: str, request: Request, who: Reader) -> list[MetricPoint]:
     return platform_of(request, who).tracking.metric_history(run_id, key)
 
@@ -153,14 +172,27 @@ def list_artifacts(run_id: str, request: Request, who: Reader) -> list[ArtifactI
     return platform_of(request, who).tracking.list_artifacts(run_id)
 
 
-@router.put("/runs/{run_id}/artifacts/{path:path}", status_code=201)
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+
+
+@router.put(
+    "/runs/{run_id}/artifacts/{path:path}",
+    status_code=201,
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/octet-stream": _BINARY}}
+    },
+)
 async def put_artifact(run_id: str, path: str, request: Request, who: Writer) -> ArtifactInfo:
     data = await request.body()
-    tracking = platform_of(request, who).tracking
-    return await run_in_threadpool(tracking.put_artifact, run_id, path, data)
+    platform = await run_in_threadpool(platform_of, request, who)  # may read the database
+    return await run_in_threadpool(platform.tracking.put_artifact, run_id, path, data)
 
 
-@router.get("/runs/{run_id}/artifacts/{path:path}")
+@router.get(
+    "/runs/{run_id}/artifacts/{path:path}",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": _BINARY}}},
+)
 def read_artifact(run_id: str, path: str, request: Request, who: Reader) -> Response:
     data = platform_of(request, who).tracking.read_artifact(run_id, path)
     return Response(data, media_type="application/octet-stream")

@@ -1,0 +1,60 @@
+"""Authentication at the edge: every request but the public ones needs a valid API key.
+
+It runs as middleware, before any route reads or parses a body, so a caller without a
+valid key gets 401 for whatever it sends, and a route that forgets to ask for a role is
+still not open. A key used with ``X-Podium-Project`` naming another project gets 404, as
+any object of another project does. The caller is left in ``request.state.principal``
+for the role checks of :mod:`podium.api.deps`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from podium.access.keys import KeyService
+from podium.access.roles import Principal
+from podium.api.problems import problem_response
+from podium.errors import NotFoundError, PodiumError
+
+__all__ = ["PROJECT_HEADER", "AuthMiddleware"]
+
+PROJECT_HEADER = "x-podium-project"
+
+
+class AuthMiddleware:
+    """Answer 401 problem+json unless the request carries a valid ``Bearer`` key."""
+
+    def __init__(self, app: ASGIApp, *, keys: KeyService, public_paths: Collection[str]) -> None:
+        self.app = app
+        self.keys = keys
+        self.public_paths = frozenset(public_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.public_paths:
+            await self.app(scope, receive, send)
+            return
+        try:
+            # A verified key is cached in memory; a new one costs a database read.
+            principal = await run_in_threadpool(self._authenticate, Headers(scope=scope))
+        except PodiumError as exc:
+            await problem_response(Request(scope), exc.to_dict())(scope, receive, send)
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
+
+    def _authenticate(self, headers: Headers) -> Principal:
+        scheme, _, secret = headers.get("authorization", "").partition(" ")
+        principal = self.keys.authenticate(secret.strip() if scheme.lower() == "bearer" else None)
+        wanted = headers.get(PROJECT_HEADER)
+        if wanted and wanted != principal.project:
+            # Another project's objects are invisible, so its very existence is not confirmed.
+            raise NotFoundError(
+                f"project {wanted!r} does not exist or this key cannot see it",
+                remedy="use a key created for that project, or leave out X-Podium-Project",
+            )
+        return principal
