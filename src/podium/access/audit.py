@@ -52,8 +52,8 @@ class AuditLog:
             session.add(
                 AuditRow(
                     project_id=project_id,
-                    actor=actor,
-                    action=action,
+                    actor=actor[:128],
+                    action=action[:128],
                     target=target[:512],
                     outcome=outcome,
                     request_id=request_id,

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from podium.access.projects import ProjectService
 from podium.access.roles import Principal, Role
 from podium.access.tables import ApiKeyRow, ProjectRow
-from podium.errors import AuthenticationError, NotFoundError
+from podium.errors import AuthenticationError, InvalidInputError, NotFoundError
 from podium.store.base import utcnow
 from podium.store.database import Database
 
@@ -60,6 +60,12 @@ class KeyService:
         self, project: str, role: Role, *, name: str = "", created_by: str = ""
     ) -> tuple[ApiKey, str]:
         """Create a key; returns its record and the secret, which is shown only now."""
+        if len(name) > 64 or any(ord(c) < 32 for c in name):
+            raise InvalidInputError(
+                f"a key name is at most 64 printable characters; got {name!r} instead",
+                field="name",
+                remedy="name the key after its user, e.g. 'ci' or 'alice-notebook'",
+            )
         proj = self._projects.get(project)
         key_id = secrets.token_hex(6)
         secret = f"pdm_{key_id}_{secrets.token_urlsafe(32)}"
@@ -103,6 +109,11 @@ class KeyService:
         with self._lock:
             self._cache = {s: v for s, v in self._cache.items() if v[1].key_id != key_id}
         return key
+
+    def any_exist(self) -> bool:
+        """Whether any key exists at all, in any project (a server's first start has none)."""
+        with self._db.read() as session:
+            return session.scalar(select(ApiKeyRow.id).limit(1)) is not None
 
     def authenticate(self, secret: str | None) -> Principal:
         """The principal a key stands for; missing, unknown or revoked keys raise."""

@@ -52,5 +52,6 @@ class Principal:
         if self.role.rank < role.rank:
             raise PermissionDeniedError(
                 f"{action} needs the {role.value} role; this key has {self.role.value}",
-                remedy=f"ask an admin of project {self.project!r} for a {role.value} key",
+                remedy=f"ask an admin of project {self.project!r} for a key with the "
+                f"{role.value} role",
             )

@@ -8,10 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
-from sqlalchemy import func, select
 
 from podium.access.roles import Role
-from podium.access.tables import ApiKeyRow
 from podium.api.app import create_app
 from podium.platform import Installation
 
@@ -23,9 +21,8 @@ def bootstrap_admin_key(installation: Installation) -> str | None:
 
     Returns the secret (to be shown once) or ``None`` when keys exist already.
     """
-    with installation.db.read() as session:
-        if session.scalar(select(func.count()).select_from(ApiKeyRow)):
-            return None
+    if installation.keys.any_exist():
+        return None
     project = installation.settings.project
     installation.projects.ensure(project)
     _, secret = installation.keys.create(
@@ -51,12 +48,21 @@ def serve(
     port: int,
     announce: Callable[[str], None] = print,
 ) -> None:
-    """Serve the API until interrupted; create and announce the first admin key if needed."""
+    """Serve the API until interrupted; create and announce the first admin key if needed.
+
+    uvicorn re-raises SIGINT after a graceful shutdown, so a caller sees KeyboardInterrupt
+    once this returns from Ctrl-C; the CLI treats that as a clean stop.
+    """
     url = f"http://{host}:{port}"
     secret = bootstrap_admin_key(installation)
     creds = installation.settings.credentials_path
     if secret is not None:
         write_credentials(creds, url=url, api_key=secret, project=installation.settings.project)
         announce(f"Created the first admin key (shown once, also saved to {creds}):\n  {secret}")
+    elif not creds.exists():
+        announce(
+            f"Keys exist but {creds} does not; create one with "
+            f"`podium keys create --project {installation.settings.project} --role admin`"
+        )
     announce(f"podium API on {url}  (docs: {url}/docs)")
     uvicorn.run(create_app(installation), host=host, port=port, log_level="warning")

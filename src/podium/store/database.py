@@ -19,7 +19,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DataError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -158,6 +158,12 @@ def _configure_sqlite(engine: Engine) -> None:
 def _translate_outage(url: str) -> Iterator[None]:
     try:
         yield
+    except DataError as exc:
+        message = str(exc.orig) if exc.orig is not None else str(exc)
+        raise InvalidInputError(
+            f"the database refused a value: {message.splitlines()[0]}",
+            remedy="check the values for NUL characters, overlong text or out-of-range numbers",
+        ) from exc
     except OperationalError as exc:
         message = str(exc.orig) if exc.orig is not None else str(exc)
         if "locked" in message or "no such table" in message or "syntax" in message:

@@ -13,12 +13,15 @@ still writes its last points.
 from __future__ import annotations
 
 import atexit
+import logging
 import threading
 from collections.abc import Callable, Sequence
 
 from podium.tracking.types import MetricPoint
 
 __all__ = ["MetricBuffer"]
+
+_log = logging.getLogger("podium.tracking")
 
 
 class MetricBuffer:
@@ -42,7 +45,7 @@ class MetricBuffer:
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._loop, name="podium-metrics", daemon=True)
         self._thread.start()
-        atexit.register(self.close)
+        atexit.register(self._close_at_exit)
 
     def add(self, points: Sequence[MetricPoint]) -> None:
         """Queue points; raises the error of an earlier failed background write."""
@@ -71,11 +74,19 @@ class MetricBuffer:
 
     def close(self) -> None:
         """Flush and stop the background thread."""
-        atexit.unregister(self.close)
+        atexit.unregister(self._close_at_exit)
         self._closed = True
         self._wake.set()
         self._thread.join()
         self.flush()
+
+    def _close_at_exit(self) -> None:
+        try:
+            self.close()
+        except Exception as exc:  # the process is ending: report it, there is no caller left
+            with self._lock:
+                lost = len(self._points)
+            _log.warning("%d buffered metric points were not written at exit: %s", lost, exc)
 
     def _loop(self) -> None:
         while not self._closed:

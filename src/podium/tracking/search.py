@@ -79,6 +79,7 @@ def search_runs(
         raise InvalidInputError(
             f"max_results must be between 1 and {MAX_RESULTS}; got {max_results} instead",
             field="max_results",
+            remedy="page through larger results with page_token",
         )
     offset = _decode_token(page_token)
     query = _search_query(

@@ -58,6 +58,12 @@ def check_name(name: str, *, kind: str) -> str:
 def param_value(key: str, value: Any) -> str:
     """A param or tag value as the string that is stored."""
     text = value if isinstance(value, str) else str(value)
+    if "\x00" in text:
+        raise InvalidInputError(
+            f"the value of {key!r} contains a NUL character, which is not stored",
+            field=key,
+            remedy="remove the NUL character (\\x00) from the value",
+        )
     if len(text) > _MAX_PARAM:
         raise InvalidInputError(
             f"the value of {key!r} is {len(text)} characters; at most {_MAX_PARAM} are stored",
@@ -134,7 +140,7 @@ def check_input_refs(refs: Sequence[str]) -> list[str]:
             remedy="pass a list such as ['raw.customers@3']",
         )
     for ref in refs:
-        if not isinstance(ref, str) or not ref or len(ref) > _MAX_REF:
+        if not isinstance(ref, str) or not ref or len(ref) > _MAX_REF or "\x00" in ref:
             raise InvalidInputError(
                 f"an input reference must be a non-empty string of at most {_MAX_REF} "
                 f"characters; got {ref!r} instead",
