@@ -21,7 +21,7 @@ import typer
 from typer.core import TyperGroup
 
 from podium import __version__
-from podium.cli import audit, config, db, experiments, keys, projects, quickstart, runs, up
+from podium.cli import audit, config, data, db, experiments, keys, projects, quickstart, runs, up
 from podium.cli.context import CliState
 from podium.errors import PodiumError
 
@@ -81,6 +81,7 @@ app.add_typer(experiments.app, name="experiments")
 app.add_typer(projects.app, name="projects")
 app.add_typer(keys.app, name="keys")
 app.add_typer(db.app, name="db")
+app.add_typer(data.app, name="data")
 
 
 def report_error(exc: PodiumError) -> None:

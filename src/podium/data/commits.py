@@ -16,7 +16,7 @@ from typing import TypeVar
 from deltalake import CommitProperties
 from deltalake.exceptions import CommitFailedError, DeltaError
 
-from podium.errors import ConflictError, InvalidInputError
+from podium.errors import ConflictError, InvalidInputError, NotFoundError
 
 __all__ = [
     "ACTOR_KEY",
@@ -24,6 +24,7 @@ __all__ = [
     "NEW_TABLE_CONFIGURATION",
     "commit_properties",
     "delta_call",
+    "vacuumed",
 ]
 
 ACTOR_KEY = "podium.actor"
@@ -67,3 +68,12 @@ def delta_call(call: Callable[[], _T], *, retries: int = 0) -> _T:
                 ) from exc
             raise
     raise AssertionError("unreachable")
+
+
+def vacuumed(table: object, version: int) -> NotFoundError:
+    """The error for a version whose data files a vacuum removed (no storage path shown)."""
+    return NotFoundError(
+        f"version {version} of table '{table}' can no longer be read: vacuum removed its files",
+        field="version",
+        remedy="read a newer version (see history); vacuum keeps 7 days unless told otherwise",
+    )

@@ -40,6 +40,7 @@ from podium.data.commits import (
     NEW_TABLE_CONFIGURATION,
     commit_properties,
     delta_call,
+    vacuumed,
 )
 from podium.data.history import history_entries, read_commits, version_at
 from podium.data.inputs import WriteData, to_arrow
@@ -251,7 +252,12 @@ class DataLake:
         table, target = self._open(name)
         check_version(table, version, target.version())
         if version != target.version():
-            delta_call(lambda: target.restore(version, commit_properties=properties))
+            try:
+                delta_call(lambda: target.restore(version, commit_properties=properties))
+            except DeltaError as exc:
+                if "missing file" not in str(exc).lower():
+                    raise
+                raise vacuumed(table, version) from None
         return TableVersion(str(table), target.version(), target.count())
 
     def append_stream(
@@ -360,7 +366,10 @@ class DataLake:
                     field="columns",
                     remedy=f"choose among {known}",
                 )
-        return target.to_pyarrow_table(columns=columns)
+        try:
+            return target.to_pyarrow_table(columns=columns)
+        except FileNotFoundError:
+            raise vacuumed(table, target.version()) from None
 
     def history(self, name: str) -> list[HistoryEntry]:
         """Every commit of the table, oldest first."""

@@ -22,7 +22,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.dataset as pa_ds  # type: ignore[import-untyped]
 
 from podium.data.names import TableName
-from podium.errors import InvalidInputError
+from podium.errors import InvalidInputError, NotFoundError
 
 __all__ = ["VersionLoader", "run_sql"]
 
@@ -130,6 +130,14 @@ def run_sql(
                 "not files, databases, extensions or the network",
             ) from exc
         except duckdb.Error as exc:
+            if "IOError" in str(exc):
+                # A registered version whose files vacuum removed; never echo storage paths.
+                raise NotFoundError(
+                    "a table version this query reads can no longer be read: vacuum removed "
+                    "its files",
+                    field="query",
+                    remedy="query a newer version (see the table's history)",
+                ) from exc
             raise InvalidInputError(
                 str(exc),
                 field="query",
