@@ -140,8 +140,13 @@ class DataLake:
             return self._merge(table, target, arrow, keys, schema_mode, actor)
         rows = arrow.num_rows if isinstance(arrow, pa.Table) else -1
 
+        attempts = 0
+
         def commit() -> None:
-            target.update_incremental()
+            nonlocal attempts
+            if attempts:  # a retry after a lost race: catch up with the winner first
+                target.update_incremental()
+            attempts += 1
             write_deltalake(
                 target, arrow, mode=mode, schema_mode=schema_mode, commit_properties=properties
             )
@@ -417,8 +422,12 @@ class DataLake:
         ``raw.customers@3`` names version 3 of a table. See :mod:`podium.data.warehouse`
         for what is refused and why.
         """
+        # Opening a table costs a read of its log: register the tables the query names
+        # (all of them only for a query that names none, such as SHOW TABLES).
+        names = self.tables()
+        named = [name for name in names if _names_table(query, name)] or names
         datasets = {}
-        for name in self.tables():
+        for name in named:
             table, target = self._open(name)
             datasets[table] = target.to_pyarrow_dataset()
         return run_sql(datasets, query, at_version=self._dataset_at)
@@ -428,3 +437,9 @@ class DataLake:
         check_version(table, version, target.version())
         target.load_as_version(version)
         return target.to_pyarrow_dataset()
+
+
+def _names_table(query: str, name: str) -> bool:
+    zone, table = name.split(".")
+    lowered = query.lower()  # SQL identifiers are case-insensitive; a false hit only costs time
+    return name in lowered or f'"{zone}"."{table}"' in lowered

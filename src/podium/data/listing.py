@@ -54,8 +54,9 @@ def list_tables(root_url: str, storage_options: dict[str, str] | None) -> list[s
 
 
 def _has_delta_log(filesystem: Any, table_path: str) -> bool:
-    log = pa_fs.FileSelector(f"{table_path}/_delta_log", allow_not_found=True)
-    return bool(filesystem.get_file_info(log))
+    # One lookup, not a listing: the log grows by a file per commit.
+    info = filesystem.get_file_info(f"{table_path}/_delta_log")
+    return bool(info.type == pa_fs.FileType.Directory)
 
 
 def table_exists(root_url: str, storage_options: dict[str, str] | None, relative: str) -> bool:

@@ -8,7 +8,7 @@ same arguments, return types and errors, so a notebook runs unchanged against bo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Protocol
 
@@ -19,6 +19,7 @@ from podium.data.inputs import WriteData
 from podium.data.lake import SchemaMode, WriteMode
 from podium.data.maintenance import MIN_RETAIN_HOURS, Progress
 from podium.data.service import ViewMode
+from podium.data.streaming import StreamBatch
 from podium.data.types import HistoryEntry, OptimizeResult, TableInfo, TableVersion
 
 __all__ = ["CatalogAPI", "Data"]
@@ -38,6 +39,18 @@ class Data(Protocol):
         schema_mode: SchemaMode | None = None,
     ) -> TableVersion:
         """Write ``data`` (DataFrame, Arrow, file path) to ``name`` in one atomic commit."""
+        ...
+
+    def append_stream(
+        self,
+        name: str,
+        batches: Iterable[StreamBatch],
+        *,
+        max_rows: int = 10_000,
+        max_seconds: float = 5.0,
+        on_commit: Callable[[TableVersion], None] | None = None,
+    ) -> list[TableVersion]:
+        """Append ``batches`` in micro-batches (row or time bounded), each one commit."""
         ...
 
     def read(

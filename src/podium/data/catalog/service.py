@@ -55,6 +55,7 @@ class Catalog:
         self._db = db
         self._lake = lake
         self._project = project
+        self._registered: set[str] = set()
 
     # -- describing ----------------------------------------------------------------
     def describe(self, name: str) -> TableDescription:
@@ -154,9 +155,10 @@ class Catalog:
         """
         table = str(parse_table_name(name))
         with self._db.write() as session:
-            ensure_entry(
-                session, self._project.id, table, owner=actor, is_sqlite=self._db.is_sqlite
-            )
+            if table not in self._registered:  # entries are never removed: once is enough
+                ensure_entry(
+                    session, self._project.id, table, owner=actor, is_sqlite=self._db.is_sqlite
+                )
             insert_edge(
                 session,
                 self._project.id,
@@ -165,6 +167,7 @@ class Catalog:
                 "version_of",
                 is_sqlite=self._db.is_sqlite,
             )
+        self._registered.add(table)
 
     # -- searching -----------------------------------------------------------------
     def search(self, text: str, *, limit: int = 50) -> list[CatalogHit]:
