@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from podium.client.catalog import HttpCatalog
+from podium.client.data import HttpData
 from podium.client.http import ApiClient
 from podium.client.tracking import HttpTracking
 from podium.config import Settings
@@ -52,7 +54,13 @@ def connect(
     api = ApiClient(url, api_key=key, project=project)
     if project is None:  # the key's own project
         project = str(api.json("GET", "/v1/whoami")["project"])
-    return Platform(project=project, tracking=HttpTracking(api), closer=api.close)
+    return Platform(
+        project=project,
+        tracking=HttpTracking(api),
+        data=HttpData(api),
+        catalog=HttpCatalog(api),
+        closer=api.close,
+    )
 
 
 def read_credentials(path: Path) -> dict[str, str]:

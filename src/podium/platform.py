@@ -20,6 +20,7 @@ from podium.access.projects import Project, ProjectService
 from podium.config import Settings
 from podium.data.catalog import Catalog
 from podium.data.lake import DataLake
+from podium.data.protocol import CatalogAPI, Data
 from podium.data.service import DataService
 from podium.store.artifacts import ArtifactStore, open_artifact_store
 from podium.store.database import Database
@@ -37,8 +38,8 @@ class Platform:
 
     project: str
     tracking: Tracking
-    data: DataService
-    catalog: Catalog
+    data: Data
+    catalog: CatalogAPI
     closer: Callable[[], None] | None = field(default=None, repr=False)
 
     def close(self) -> None:

@@ -1,0 +1,62 @@
+"""The data catalog over HTTP: the same interface as the embedded Catalog."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from pydantic import TypeAdapter
+
+from podium.client.http import ApiClient
+from podium.data.catalog.models import CatalogHit, LineageGraph, TableDescription
+from podium.data.names import parse_table_name
+
+__all__ = ["HttpCatalog"]
+
+_HITS = TypeAdapter(list[CatalogHit])
+
+
+class HttpCatalog:
+    """``p.catalog`` against a podium server (see :class:`podium.data.protocol.CatalogAPI`)."""
+
+    def __init__(self, api: ApiClient) -> None:
+        self._api = api
+
+    def describe(self, name: str) -> TableDescription:
+        """Everything known about table ``name``: schema with column docs, size, lineage."""
+        answer = self._api.json("GET", f"/v1/tables/{parse_table_name(name)}")
+        return TableDescription.model_validate(answer)
+
+    def update(
+        self,
+        name: str,
+        *,
+        owner: str | None = None,
+        description: str | None = None,
+        tags: list[str] | None = None,
+        column_descriptions: Mapping[str, str] | None = None,
+    ) -> TableDescription:
+        """Set the owner, description, tags or column descriptions; only what is passed."""
+        body: dict[str, Any] = {
+            "owner": owner,
+            "description": description,
+            "tags": None if tags is None else list(tags),
+            "column_descriptions": None
+            if column_descriptions is None
+            else dict(column_descriptions),
+        }
+        answer = self._api.json("PATCH", f"/v1/tables/{parse_table_name(name)}", json=body)
+        return TableDescription.model_validate(answer)
+
+    def search(self, text: str, *, limit: int = 50) -> list[CatalogHit]:
+        """Tables whose name, description, tags or columns contain every word of ``text``."""
+        params = {"q": text, "limit": limit}
+        return _HITS.validate_python(self._api.json("GET", "/v1/catalog/search", params=params))
+
+    def lineage(self, node: str, *, depth: int = 3) -> LineageGraph:
+        """The lineage graph around ``node``, ``depth`` edges upstream and downstream."""
+        # '.' escaped too, so a node such as '..' is sent as itself, not resolved away.
+        path = quote(node, safe=":@").replace(".", "%2E")
+        answer = self._api.json("GET", f"/v1/lineage/{path}", params={"depth": depth})
+        return LineageGraph.model_validate(answer)
