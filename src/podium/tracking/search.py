@@ -195,9 +195,8 @@ def _build_runs(session: Session, rows: Sequence[Row[Any]]) -> list[Run]:
     out = []
     for row in rows:
         data = logged[row.id]
-        # Values come from our own tables, already validated on the way in.
         out.append(
-            Run.model_construct(
+            Run(
                 id=row.id,
                 experiment_id=row.experiment_id,
                 experiment=row.experiment_name,
