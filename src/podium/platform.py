@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from podium.access.audit import AuditLog
 from podium.access.keys import KeyService
 from podium.access.projects import Project, ProjectService
+from podium.access.roles import Role
 from podium.config import Settings
 from podium.data.catalog import Catalog
 from podium.data.lake import DataLake
 from podium.data.protocol import CatalogAPI, Data
 from podium.data.service import DataService
+from podium.registry.service import RegistryService
 from podium.store.artifacts import ArtifactStore, open_artifact_store
 from podium.store.database import Database
 from podium.tracking.protocol import Tracking
@@ -40,6 +42,7 @@ class Platform:
     tracking: Tracking
     data: Data
     catalog: CatalogAPI
+    registry: RegistryService
     closer: Callable[[], None] | None = field(default=None, repr=False)
 
     def close(self) -> None:
@@ -69,33 +72,35 @@ class Installation:
         self.projects = ProjectService(self.db)
         self.keys = KeyService(self.db, self.projects)
         self.audit = AuditLog(self.db)
-        self._platforms: dict[tuple[str, str], Platform] = {}
+        self._platforms: dict[tuple[str, str, Role], Platform] = {}
         self._lock = threading.Lock()
 
-    def platform(self, project: str | None = None, *, user: str | None = None) -> Platform:
+    def platform(
+        self, project: str | None = None, *, user: str | None = None, role: Role = Role.ADMIN
+    ) -> Platform:
         """The platform of ``project`` (created on first use when embedded)."""
         name = project or self.settings.project
         actor = user if user is not None else _local_user()
         with self._lock:
-            cached = self._platforms.get((name, actor))
+            cached = self._platforms.get((name, actor, role))
         if cached is not None:
             return cached
         proj = self.projects.ensure(name)
-        built = self._build(proj, actor)
+        built = self._build(proj, actor, role)
         with self._lock:
-            return self._platforms.setdefault((name, actor), built)
+            return self._platforms.setdefault((name, actor, role), built)
 
-    def platform_for_existing(self, project: str, *, user: str) -> Platform:
+    def platform_for_existing(self, project: str, *, user: str, role: Role) -> Platform:
         """The platform of a project known to exist (the API server's path; never creates)."""
         with self._lock:
-            cached = self._platforms.get((project, user))
+            cached = self._platforms.get((project, user, role))
         if cached is not None:
             return cached
-        built = self._build(self.projects.get(project), user)
+        built = self._build(self.projects.get(project), user, role)
         with self._lock:
-            return self._platforms.setdefault((project, user), built)
+            return self._platforms.setdefault((project, user, role), built)
 
-    def _build(self, project: Project, user: str) -> Platform:
+    def _build(self, project: Project, user: str, role: Role) -> Platform:
         artifacts = self.storage.child(f"projects/{project.name}")
         lake = DataLake(
             f"{self.storage.url.rstrip('/')}/lake/projects/{project.name}",
@@ -116,7 +121,16 @@ class Installation:
             self.db, artifacts, project, user=user, resolve_input=resolve_input
         )
         tracking.metric_flush_interval = self.settings.metric_flush_interval
-        return Platform(project=project.name, tracking=tracking, data=data, catalog=catalog)
+        registry = RegistryService(
+            self.db, artifacts, project, tracking=tracking, actor=user, role=role
+        )
+        return Platform(
+            project=project.name,
+            tracking=tracking,
+            data=data,
+            catalog=catalog,
+            registry=registry,
+        )
 
     def _lake_storage_options(self) -> dict[str, str] | None:
         if not self.storage.url.startswith("s3://"):

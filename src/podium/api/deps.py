@@ -117,4 +117,6 @@ def set_audit_target(request: Request, target: str) -> None:
 
 def platform_of(request: Request, principal: Principal) -> Platform:
     """The platform of the caller's project (cached; no database round trip)."""
-    return installation(request).platform_for_existing(principal.project, user=principal.actor)
+    return installation(request).platform_for_existing(
+        principal.project, user=principal.actor, role=principal.role
+    )

@@ -11,6 +11,7 @@ import uvicorn
 
 from podium.access.roles import Role
 from podium.api.app import create_app
+from podium.events import EventDispatcher
 from podium.platform import Installation
 
 __all__ = ["bootstrap_admin_key", "serve", "write_credentials"]
@@ -65,4 +66,11 @@ def serve(
             f"`podium keys create --project {installation.settings.project} --role admin`"
         )
     announce(f"podium API on {url}  (docs: {url}/docs)")
-    uvicorn.run(create_app(installation), host=host, port=port, log_level="warning")
+    # The server delivers the outbox (webhooks, subscribers) for every project it serves;
+    # a delivery that failed before a restart is retried by the next server.
+    dispatcher = EventDispatcher(installation.db)
+    dispatcher.start()
+    try:
+        uvicorn.run(create_app(installation), host=host, port=port, log_level="warning")
+    finally:
+        dispatcher.stop(timeout=5)

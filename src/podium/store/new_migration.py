@@ -18,7 +18,13 @@ from alembic.config import Config
 from podium.store.base import Base
 from podium.store.database import _MIGRATIONS, Database
 
-TABLE_MODULES = ("podium.access.tables", "podium.tracking.tables", "podium.data.catalog.rows")
+TABLE_MODULES = (
+    "podium.access.tables",
+    "podium.tracking.tables",
+    "podium.data.catalog.rows",
+    "podium.events.tables",
+    "podium.registry.tables",
+)
 
 
 def main(message: str) -> None:

@@ -1,0 +1,41 @@
+"""Choosing a flavor: by model object when saving, by stored name when loading."""
+
+from __future__ import annotations
+
+from podium.errors import InvalidInputError
+from podium.registry.flavors.base import Flavor
+from podium.registry.flavors.onnx import OnnxFlavor
+from podium.registry.flavors.pyfunc import PyfuncFlavor
+from podium.registry.flavors.sklearn import SklearnFlavor
+
+__all__ = ["FLAVORS", "flavor_for", "get_flavor"]
+
+# Most specific first: a scikit-learn estimator also has ``predict``, and must not fall
+# through to pickle.
+FLAVORS: tuple[Flavor, ...] = (OnnxFlavor(), SklearnFlavor(), PyfuncFlavor())
+
+
+def flavor_for(model: object) -> Flavor:
+    """The flavor that saves ``model``: onnx, then sklearn, then pyfunc."""
+    for flavor in FLAVORS:
+        if flavor.handles(model):
+            return flavor
+    raise InvalidInputError(
+        f"podium cannot save a model of type '{type(model).__qualname__}'",
+        field="model",
+        remedy="pass a scikit-learn estimator, an onnx.ModelProto, or an object with a "
+        "'predict' method",
+    )
+
+
+def get_flavor(name: str) -> Flavor:
+    """The flavor stored under ``name``."""
+    for flavor in FLAVORS:
+        if flavor.name == name:
+            return flavor
+    known = ", ".join(f"'{flavor.name}'" for flavor in FLAVORS)
+    raise InvalidInputError(
+        f"the flavor must be one of {known}; got '{name}' instead",
+        field="flavor",
+        remedy=f"use one of {known}",
+    )
