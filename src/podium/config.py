@@ -73,7 +73,7 @@ class Settings(BaseSettings):
                 value = _redact_url(value)
             out[name] = str(value) if isinstance(value, Path) else value
         out["database_url"] = _redact_url(self.resolved_database_url)
-        out["storage_url"] = self.resolved_storage_url
+        out["storage_url"] = _redact_url(self.resolved_storage_url)
         return out
 
 

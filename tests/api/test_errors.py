@@ -293,7 +293,9 @@ async def test_unexpected_error_is_a_500_problem_without_internals(
     installation: Installation, keys: Keys, project_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     writer = keys.headers(project_name)
-    tracking = installation.platform_for_existing(project_name, user=_actor(installation, writer))
+    tracking = installation.platform_for_existing(
+        project_name, user=_actor(installation, writer), role=Role.WRITER
+    )
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("secret internals /etc/podium")

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic_core import PydanticCustomError
 
 __all__ = ["RequestBody"]
 
 
 class RequestBody(BaseModel):
-    """Base of the request bodies of every route."""
+    """Base of the request bodies of every route; an unknown field is a 400, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
 
     @model_validator(mode="before")
     @classmethod

@@ -211,7 +211,7 @@ def parse_upload(body: bytes, upload: UploadFormat) -> pa.Table:
 def _json_rows(body: bytes) -> pa.Table:
     try:
         document = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise InvalidInputError(f"the body is not valid JSON: {exc}", field="body") from exc
     rows = document.get("rows") if isinstance(document, dict) else None
     if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
@@ -220,4 +220,11 @@ def _json_rows(body: bytes) -> pa.Table:
             field="rows",
             remedy="send one JSON object per row, with the column names as keys",
         )
-    return pa.Table.from_pylist(rows)
+    try:
+        return pa.Table.from_pylist(rows)
+    except (pa.ArrowException, OverflowError, RecursionError, TypeError, ValueError) as exc:
+        raise InvalidInputError(
+            f"the rows cannot form a table: {str(exc)[:300]}",
+            field="body",
+            remedy="send flat rows with one type per column; numbers within 64 bits",
+        ) from exc

@@ -180,6 +180,12 @@ class DataLake:
         partition_by: list[str] | None,
         actor: str | None,
     ) -> TableVersion:
+        if not arrow.schema.names:
+            raise InvalidInputError(
+                f"cannot create '{table}' from data without columns",
+                field="data",
+                remedy="write data with at least one column",
+            )
         if mode == "merge":
             check_keys(table, keys or [], arrow.schema, arrow.schema)
         if partition_by:
@@ -255,6 +261,16 @@ class DataLake:
                 field="where",
                 remedy="to empty the table, write it with mode='overwrite'",
             )
+        # delta-rs stops parsing at the first complete expression ("id = 2 garbage" deletes
+        # id 2), so the predicate is checked whole, by the sealed warehouse, first.
+        try:
+            self.sql(f"SELECT count(*) FROM {table} WHERE {where}")
+        except InvalidInputError as exc:
+            raise InvalidInputError(
+                f"cannot delete from '{table}' where {where!r}: {exc.message}",
+                field="where",
+                remedy=f"write one SQL predicate over the columns {arrow_schema(target).names}",
+            ) from exc
         try:
             metrics = target.delete(where, commit_properties=properties)
         except DeltaError as exc:
@@ -439,6 +455,8 @@ class DataLake:
         ``raw.customers@3`` names version 3 of a table. See :mod:`podium.data.warehouse`
         for what is refused and why.
         """
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidInputError("the query must be a non-empty SQL string", field="query")
         # Opening a table costs a read of its log: register the tables the query names
         # (all of them only for a query that names none, such as SHOW TABLES).
         names = self.tables()

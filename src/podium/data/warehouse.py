@@ -67,7 +67,16 @@ def _connect(
 ) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(
         ":memory:",
-        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
+        config={
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            # No temp folder: DuckDB keeps its temp directory readable after sealing, so a
+            # query could read what other queries spilled there.
+            "temp_directory": "",
+            # One query must not take the whole server down.
+            "memory_limit": "4GB",
+            "threads": 2,
+        },
     )
     views = {(name, name.name): dataset for name, dataset in tables.items()}
     views.update({(name, f"{name.name}@{v}"): dataset for (name, v), dataset in versions.items()})

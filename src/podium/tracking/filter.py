@@ -317,6 +317,10 @@ class _Parser:
         return Clause(entity, key, comparator, value)
 
 
+MAX_CLAUSES = 100
+"""More clauses than this are refused (the database's expression depth is finite)."""
+
+
 def parse_filter(text: str | None) -> tuple[Clause, ...]:
     """Parse a search filter into its clauses; ``None`` or blank means no filter."""
     if text is None or not text.strip():
@@ -330,6 +334,8 @@ def parse_filter(text: str | None) -> tuple[Clause, ...]:
             parser.fail(start, "OR is not supported; combine clauses with AND")
         if word != "AND":
             parser.fail(start, "expected AND")
+        if len(clauses) == MAX_CLAUSES:
+            parser.fail(start, f"a filter holds at most {MAX_CLAUSES} clauses")
         clauses.append(parser.clause())
     return tuple(clauses)
 

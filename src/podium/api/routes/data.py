@@ -14,6 +14,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from podium.access.roles import Role
 from podium.api.bodies import RequestBody
 from podium.api.deps import Reader, Writer, platform_of
 from podium.api.tabular import (
@@ -242,6 +243,9 @@ def vacuum_table(
     name: str, request: Request, who: Writer, body: Annotated[VacuumIn | None, Body()] = None
 ) -> VacuumOut:
     args = body or VacuumIn()
+    if not args.enforce_retention:
+        # Vacuuming below the retention window can erase time travel for everyone.
+        who.require(Role.ADMIN, action="vacuum without the retention guard")
     files = platform_of(request, who).data.vacuum(
         _table(name),
         retain_hours=args.retain_hours,
