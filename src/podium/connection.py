@@ -10,6 +10,7 @@ from typing import Any
 from podium.client.catalog import HttpCatalog
 from podium.client.data import HttpData
 from podium.client.http import ApiClient
+from podium.client.registry import HttpRegistry
 from podium.client.tracking import HttpTracking
 from podium.config import Settings
 from podium.errors import InvalidInputError
@@ -59,6 +60,7 @@ def connect(
         tracking=HttpTracking(api),
         data=HttpData(api),
         catalog=HttpCatalog(api),
+        registry=HttpRegistry(api),
         closer=api.close,
     )
 

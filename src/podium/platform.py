@@ -23,6 +23,7 @@ from podium.data.catalog import Catalog
 from podium.data.lake import DataLake
 from podium.data.protocol import CatalogAPI, Data
 from podium.data.service import DataService
+from podium.registry.protocol import Registry
 from podium.registry.service import RegistryService
 from podium.store.artifacts import ArtifactStore, open_artifact_store
 from podium.store.database import Database
@@ -42,7 +43,7 @@ class Platform:
     tracking: Tracking
     data: Data
     catalog: CatalogAPI
-    registry: RegistryService
+    registry: Registry
     closer: Callable[[], None] | None = field(default=None, repr=False)
 
     def close(self) -> None:

@@ -9,7 +9,7 @@ from podium.api.auth import AuthMiddleware
 from podium.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from podium.api.openapi import install_openapi
 from podium.api.problems import install_problem_handlers
-from podium.api.routes import access, catalog, data, health, tracking
+from podium.api.routes import access, catalog, data, health, models, tracking, webhooks
 from podium.platform import Installation
 
 __all__ = ["create_app"]
@@ -31,6 +31,8 @@ def create_app(installation: Installation) -> FastAPI:
     app.include_router(tracking.router)
     app.include_router(data.router)
     app.include_router(catalog.router)
+    app.include_router(models.router)
+    app.include_router(webhooks.router)
     # The last added runs first: request id, then authentication, then the body limit.
     app.add_middleware(BodyLimitMiddleware, max_bytes=installation.settings.max_body_bytes)
     app.add_middleware(AuthMiddleware, keys=installation.keys, public_paths=_public_paths(app))

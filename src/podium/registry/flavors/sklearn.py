@@ -8,6 +8,7 @@ naming any other type, such as a custom transformer class, is refused.
 
 from __future__ import annotations
 
+import zipfile
 from typing import Any
 
 import skops.io as sio
@@ -44,7 +45,14 @@ def trusted_types(data: bytes) -> list[str]:
 
     Raises :class:`InvalidInputError` naming the first type from any other module.
     """
-    needed: list[str] = sio.get_untrusted_types(data=data)
+    try:
+        needed: list[str] = sio.get_untrusted_types(data=data)
+    except (zipfile.BadZipFile, ValueError, KeyError) as exc:
+        raise InvalidInputError(
+            f"the bytes are not a scikit-learn model file (skops): {exc}",
+            field="model",
+            remedy="upload a file written by the sklearn flavor (skops)",
+        ) from exc
     for type_name in needed:
         if type_name.split(".", 1)[0] not in TRUSTED_MODULES:
             raise InvalidInputError(
