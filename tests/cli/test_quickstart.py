@@ -1,4 +1,4 @@
-"""``podium quickstart``: data, a tracked grid, the ranking, and the port check."""
+"""``podium quickstart``: data, a tracked grid, the ranking, the registry, the port check."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import json
 import re
 import socket
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 from podium.platform import Installation
 from podium.tracking.types import Run
@@ -74,12 +77,57 @@ def test_quickstart_trains_tracks_and_ranks(
     assert "coefficients_standardized" in json.loads(linear)
 
 
+def test_quickstart_registers_promotes_and_optimizes_the_best_model(
+    invoke: Invoke, embedded: Installation
+) -> None:
+    result = invoke("quickstart", "--no-serve", "--rows", ROWS)
+    assert result.exit_code == 0, result.output
+    registry = embedded.platform().registry
+    best = max(_churn_runs(embedded), key=lambda r: r.metrics["auc"])
+
+    source = registry.get_version("customer-churn/1")
+    assert source.stage == "production" and source.run_id == best.id
+    assert source.inputs == best.inputs and source.metrics["auc"] == best.metrics["auc"]
+    (request,) = registry.list_requests("customer-churn")
+    assert request.status == "applied" and request.to_stage == "production"
+    assert request.requested_by != "local:quickstart-approver"
+    assert [(a.actor, a.decision) for a in request.approvals] == [
+        ("local:quickstart-approver", "approve")
+    ]
+
+    optimized = registry.get_version("customer-churn/2")
+    assert optimized.flavor == "onnx" and optimized.derived_from == "customer-churn/1"
+    assert optimized.tags == {"optimized": "onnx"}
+    agreement = re.search(r"agrees on ([\d.]+)% of (\d+) held-out rows", result.stdout)
+    assert agreement is not None, result.stdout
+    assert float(agreement.group(1)) >= 99.0 and int(agreement.group(2)) == int(ROWS) // 4
+
+    features = pd.DataFrame(
+        {
+            "tenure_months": [2.0, 40.0],
+            "monthly_charges": [99.5, 25.0],
+            "total_charges": [199.0, 1000.0],
+            "support_calls": [4.0, 0.0],
+            "contract_one_year": [0.0, 0.0],
+            "contract_two_year": [0.0, 1.0],
+        }
+    )
+    production = registry.load("customer-churn@production").predict(features)
+    assert set(np.unique(production)) <= {0, 1}
+    assert list(registry.load("customer-churn/2").predict(features)) == list(production)
+    assert "customer-churn/1 is in stage production" in result.stdout
+
+
 def test_quickstart_twice_adds_runs(invoke: Invoke, embedded: Installation) -> None:
     assert invoke("quickstart", "--no-serve", "--rows", ROWS).exit_code == 0
     second = invoke("quickstart", "--no-serve", "--rows", ROWS)
     assert second.exit_code == 0, second.output
     assert len(_churn_runs(embedded)) == 2 * GRID_SIZE
     assert len(_ranked_names(second.stdout)) == GRID_SIZE  # ranks this invocation's runs
+    registry = embedded.platform().registry
+    stages = [v.stage for v in registry.list_versions("customer-churn")]
+    assert stages == ["archived", "none", "production", "none"]  # one version in production
+    assert registry.get_version("customer-churn/4").derived_from == "customer-churn/3"
 
 
 def test_quickstart_checks_the_port_before_training(

@@ -21,7 +21,19 @@ import typer
 from typer.core import TyperGroup
 
 from podium import __version__
-from podium.cli import audit, config, data, db, experiments, keys, projects, quickstart, runs, up
+from podium.cli import (
+    audit,
+    config,
+    data,
+    db,
+    experiments,
+    keys,
+    models,
+    projects,
+    quickstart,
+    runs,
+    up,
+)
 from podium.cli.context import CliState
 from podium.errors import PodiumError
 
@@ -82,6 +94,7 @@ app.add_typer(projects.app, name="projects")
 app.add_typer(keys.app, name="keys")
 app.add_typer(db.app, name="db")
 app.add_typer(data.app, name="data")
+app.add_typer(models.app, name="models")
 
 
 def report_error(exc: PodiumError) -> None:

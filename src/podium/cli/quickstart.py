@@ -3,9 +3,11 @@
 It writes a synthetic customer-churn data set into the lake table ``raw.customers`` (a
 Delta table, described in the catalog), reads it back through the lake, trains a small
 grid of models with every run tracked in the experiment ``churn`` and pinned to the exact
-table version it read (``raw.customers@N``), ranks the runs by held-out AUC, and then
-serves the API so the same runs can be queried over HTTP. Running it again writes a new
-version of the table and adds new runs next to the old ones.
+table version it read (``raw.customers@N``), ranks the runs by held-out AUC, registers the
+best model as ``customer-churn`` (promoted to production with a second identity's
+approval, and optimized to ONNX beside it; see :mod:`podium.cli.quickstart_registry`), and
+then serves the API so the same runs can be queried over HTTP. Running it again writes a
+new version of the table and adds new runs and versions next to the old ones.
 
 ``--rows`` (hidden) shrinks the data set; the tests use it to stay fast.
 """
@@ -29,12 +31,13 @@ from podium.tracking.protocol import Tracking
 from podium.tracking.types import Run
 
 if TYPE_CHECKING:
-    from podium.cli.quickstart_training import Dataset
+    from podium.cli.quickstart_training import Dataset, Trained
 
-__all__ = ["EXPERIMENT", "TABLE", "quickstart"]
+__all__ = ["EXPERIMENT", "MODEL", "TABLE", "quickstart"]
 
 EXPERIMENT = "churn"
 TABLE = "raw.customers"
+MODEL = "customer-churn"
 HOST = "127.0.0.1"
 
 
@@ -55,6 +58,7 @@ def quickstart(
     # pandas and scikit-learn take over a second to import: only this command pays for them,
     # not every `podium ...` invocation (the one reason for imports inside a function here).
     from podium.cli.quickstart_data import DESCRIPTION, generate_customers
+    from podium.cli.quickstart_registry import register_best
     from podium.cli.quickstart_training import GRID, split
 
     state = cli_state(ctx)
@@ -80,7 +84,8 @@ def quickstart(
     tracking = platform.tracking
     data = split(customers)
     out.print(f"[bold]2.[/] training {len(GRID)} models in experiment {EXPERIMENT!r}")
-    run_ids = _train_grid(out, tracking, data_ref=TABLE, data=data)
+    trained = _train_grid(out, tracking, data_ref=TABLE, data=data)
+    run_ids = [t.run_id for t in trained]
 
     ranked = tracking.search_runs(
         EXPERIMENT,
@@ -90,6 +95,12 @@ def quickstart(
     ).runs
     out.print("[bold]3.[/] runs ranked by held-out AUC")
     out.print(_ranking(ranked))
+    if ranked:
+        models = {t.run_id: t.model for t in trained}
+        best = ranked[0].id
+        register_best(
+            out, installation, platform, name=MODEL, run_id=best, model=models[best], data=data
+        )
     _print_next_steps(out, ranked)
 
     if serve_api:
@@ -97,7 +108,7 @@ def quickstart(
         serve_until_stopped(installation, host=HOST, port=port)
 
 
-def _train_grid(out: Console, tracking: Tracking, *, data_ref: str, data: Dataset) -> list[str]:
+def _train_grid(out: Console, tracking: Tracking, *, data_ref: str, data: Dataset) -> list[Trained]:
     from podium.cli.quickstart_training import GRID, train  # see quickstart()
 
     progress = Progress(
@@ -107,17 +118,17 @@ def _train_grid(out: Console, tracking: Tracking, *, data_ref: str, data: Datase
         TimeElapsedColumn(),
         console=out,
     )
-    run_ids: list[str] = []
+    trained: list[Trained] = []
     with progress:
         task = progress.add_task("training", total=len(GRID))
         for candidate in GRID:
             progress.update(task, description=f"training {candidate.name}")
-            run_ids.append(
+            trained.append(
                 train(tracking, candidate, data, experiment=EXPERIMENT, input_ref=data_ref)
             )
             progress.advance(task)
         progress.update(task, description="trained")
-    return run_ids
+    return trained
 
 
 def _ranking(runs: Sequence[Run]) -> Table:
@@ -148,12 +159,14 @@ def _print_next_steps(out: Console, ranked: Sequence[Run]) -> None:
     out.print(f"  podium runs show {best}")
     out.print(f"  podium runs compare {best} {others}")
     out.print(f"  podium data describe {TABLE}")
+    out.print(f"  podium models show {MODEL}@production")
+    out.print(f"  podium models lineage {MODEL}@production")
 
 
 def _print_howto(out: Console, settings: Settings, port: int) -> None:
     url = f"http://{HOST}:{port}"
     creds = _shown_path(settings.credentials_path)
-    out.print(f"[bold]4.[/] serving the API on {url} (Ctrl-C stops it); query it with:")
+    out.print(f"[bold]5.[/] serving the API on {url} (Ctrl-C stops it); query it with:")
     out.print(
         f'  curl -H "Authorization: Bearer $(jq -r .api_key {creds})" '
         f"{url}/v1/runs/search -X POST -H 'content-type: application/json' "

@@ -25,7 +25,18 @@ from podium.cli.quickstart_data import SEED
 from podium.tracking.protocol import Tracking
 from podium.tracking.run import ActiveRun
 
-__all__ = ["GRID", "TEST_SIZE", "Candidate", "Dataset", "split", "train"]
+__all__ = [
+    "FEATURES",
+    "GRID",
+    "TARGET",
+    "TEST_SIZE",
+    "Candidate",
+    "Dataset",
+    "Trained",
+    "as_frame",
+    "split",
+    "train",
+]
 
 TEST_SIZE = 0.25
 FEATURES = (
@@ -36,6 +47,7 @@ FEATURES = (
     "contract_one_year",
     "contract_two_year",
 )
+TARGET = "churned"
 _HISTORY_EVERY = 20  # trees between two points of an ensemble's curves
 
 
@@ -108,17 +120,30 @@ def split(customers: pd.DataFrame) -> Dataset:
             (customers["contract"] == "two-year").to_numpy(dtype=float),
         ]
     )
-    y = customers["churned"].to_numpy(dtype=int)
+    y = customers[TARGET].to_numpy(dtype=int)
     x_train, x_test, y_train, y_test = train_test_split(
         x, y, test_size=TEST_SIZE, random_state=SEED, stratify=y
     )
     return Dataset(x_train, x_test, y_train, y_test, rows=len(customers))
 
 
+def as_frame(x: np.ndarray) -> pd.DataFrame:
+    """Feature rows with their names, as a registered model's signature wants them."""
+    return pd.DataFrame(x, columns=list(FEATURES))
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A finished run and the model it fitted (kept for registering the best one)."""
+
+    run_id: str
+    model: Any
+
+
 def train(
     tracking: Tracking, candidate: Candidate, data: Dataset, *, experiment: str, input_ref: str
-) -> str:
-    """Fit ``candidate`` on ``data`` inside a run of ``experiment``; return the run id."""
+) -> Trained:
+    """Fit ``candidate`` on ``data`` inside a run of ``experiment``."""
     params: dict[str, Any] = {
         "model": candidate.model,
         **candidate.hyperparameters,
@@ -126,7 +151,7 @@ def train(
         "test_size": TEST_SIZE,
         "seed": SEED,
     }
-    tags = {"source": "quickstart", "model_family": candidate.model}
+    tags = {"source": "quickstart", "model_family": candidate.model, "target": TARGET}
     with tracking.start_run(experiment, name=candidate.name, params=params, tags=tags) as run:
         run.log_input(input_ref)
         model = candidate.build()
@@ -144,7 +169,7 @@ def train(
             step=final_step,
         )
         run.log_dict(_evaluation(candidate, model, data.y_test, predicted), "evaluation.json")
-        return run.id
+        return Trained(run.id, model)
 
 
 def _log_history(run: ActiveRun, model: Any, data: Dataset) -> int:

@@ -1,0 +1,160 @@
+"""``podium models optimize``: register the ONNX conversion of a version, with its report.
+
+The comparison sample is read from the lake: ``--sample TABLE`` (or ``TABLE@VERSION``),
+by default the first table version the source version's run read. Up to
+:data:`SAMPLE_ROWS` rows of the signature's columns are used; labels too when the run
+names its target column (a ``target`` tag or param) and the table has it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from podium.cli.context import ApiKeyOption, ProjectOption, UrlOption, cli_state
+from podium.cli.render import console, table
+from podium.errors import InvalidInputError
+from podium.platform import Platform
+from podium.registry.optimization import check_optimizable, optimize_version
+from podium.registry.optimize import Comparison
+from podium.registry.types import ModelVersion
+
+__all__ = ["SAMPLE_ROWS", "comparison_table", "optimize", "read_sample"]
+
+SAMPLE_ROWS = 1_000
+_TABLE_REF = re.compile(r"^([a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)(?:@(\d+))?$")
+
+
+def optimize(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The model.")],
+    version: Annotated[int, typer.Argument(help="A scikit-learn version of it.", min=1)],
+    to: Annotated[Literal["onnx"], typer.Option("--to", help="The target format (onnx).")] = "onnx",
+    quantize: Annotated[
+        Literal["int8"] | None,
+        typer.Option("--quantize", help="Quantize weights dynamically (int8)."),
+    ] = None,
+    sample: Annotated[
+        str | None,
+        typer.Option(
+            "--sample",
+            help="Lake table (TABLE or TABLE@VERSION) to compare on; default: the first "
+            "table the version's run read.",
+            show_default=False,
+        ),
+    ] = None,
+    threshold: Annotated[
+        float,
+        typer.Option("--threshold", min=0.0, max=1.0, help="Least share of agreeing rows."),
+    ] = 0.99,
+    url: UrlOption = None,
+    api_key: ApiKeyOption = None,
+    project: ProjectOption = None,
+) -> None:
+    """Convert a scikit-learn version to ONNX and register it beside it, if they agree."""
+    platform = cli_state(ctx).platform(url=url, api_key=api_key, project=project)
+    source = check_optimizable(platform.registry.get_version(f"{name}/{version}"))
+    features, labels = read_sample(platform, source, sample)
+    optimized, comparison = optimize_version(
+        platform.registry,
+        source.ref,
+        sample=features,
+        labels=labels,
+        quantize=quantize,
+        threshold=threshold,
+    )
+    out = console()
+    out.print(comparison_table(comparison, source=source.ref, candidate=optimized.ref))
+    out.print(
+        f"registered {optimized.ref} ({optimized.tags.get('optimized', to)}), "
+        f"derived from {source.ref}"
+    )
+
+
+def read_sample(
+    platform: Platform, source: ModelVersion, sample: str | None
+) -> tuple[pd.DataFrame, pd.Series[int] | None]:
+    """Up to :data:`SAMPLE_ROWS` rows of the signature's columns, and labels if known."""
+    ref = sample or next((r for r in source.inputs if _TABLE_REF.match(r)), None)
+    if ref is None:
+        raise InvalidInputError(
+            f"{source.ref} records no table it was trained on, so there is no default sample",
+            field="sample",
+            remedy="pass --sample TABLE, a lake table with the model's input columns",
+        )
+    match = _TABLE_REF.match(ref)
+    if match is None:
+        raise InvalidInputError(
+            f"the sample must be a lake table like raw.customers or raw.customers@3; "
+            f"got {ref!r} instead",
+            field="sample",
+            remedy="pass --sample TABLE or --sample TABLE@VERSION",
+        )
+    version = int(match.group(2)) if match.group(2) else None
+    frame = platform.data.read(match.group(1), version=version).to_pandas()
+    if len(frame) > SAMPLE_ROWS:
+        frame = frame.sample(n=SAMPLE_ROWS, random_state=0)
+    columns = [spec["name"] for spec in (source.signature or {}).get("inputs", [])]
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise InvalidInputError(
+            f"the sample table {ref} has no column '{missing[0]}', which {source.ref} reads",
+            field="sample",
+            remedy="pass --sample TABLE, a lake table with the columns " + ", ".join(columns),
+        )
+    target = _target(platform, source)
+    labels = frame[target] if target is not None and target in frame.columns else None
+    return frame[columns], labels
+
+
+def comparison_table(comparison: Comparison, *, source: str, candidate: str) -> Table:
+    """Size, latency, agreement and accuracy delta of ``candidate`` beside ``source``."""
+    out = table(
+        f"{candidate} vs {source} on {comparison.rows:,} sample rows",
+        "",
+        source,
+        candidate,
+        "change",
+    )
+    for label, before, after, unit in (
+        ("size", comparison.size_bytes_source, comparison.size_bytes_candidate, "bytes"),
+        (
+            "latency, 1 row",
+            comparison.latency_single_ms_source,
+            comparison.latency_single_ms_candidate,
+            "ms",
+        ),
+        (
+            "latency, 1,000 rows",
+            comparison.latency_batch_1000_ms_source,
+            comparison.latency_batch_1000_ms_candidate,
+            "ms",
+        ),
+    ):
+        out.add_row(label, _amount(before, unit), _amount(after, unit), _ratio(before, after))
+    out.add_row("agreement", "", f"{comparison.agreement:.2%}", "")
+    delta = comparison.accuracy_delta
+    out.add_row("accuracy delta", "", "-" if delta is None else f"{delta:+.2%}", "")
+    return out
+
+
+def _amount(value: float, unit: str) -> str:
+    return f"{value:,.0f} B" if unit == "bytes" else f"{value:.2f} ms"
+
+
+def _ratio(before: float, after: float) -> str:
+    if before <= 0:
+        return "-"
+    return f"{after / before:.2f}x"
+
+
+def _target(platform: Platform, source: ModelVersion) -> str | None:
+    """The label column the run that trained ``source`` names, if any."""
+    if source.run_id is None:
+        return None
+    run = platform.tracking.get_run(source.run_id)
+    return run.tags.get("target") or run.params.get("target")
