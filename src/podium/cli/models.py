@@ -16,6 +16,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from rich.tree import Tree
 
+from podium.cli import webhooks
 from podium.cli.context import ApiKeyOption, ProjectOption, UrlOption, cli_state
 from podium.cli.models_optimize import optimize
 from podium.cli.render import (
@@ -34,6 +35,7 @@ app = typer.Typer(
     help="Registered models: versions, stages and approvals, aliases, lineage, optimization."
 )
 app.command("optimize")(optimize)
+app.add_typer(webhooks.app, name="webhooks")
 
 _STAGE_STYLE = {"production": "bold green", "staging": "yellow", "archived": "dim"}
 _STATUS_STYLE = {"applied": "green", "approved": "green", "pending": "yellow", "rejected": "red"}
