@@ -8,6 +8,7 @@ naming any other type, such as a custom transformer class, is refused.
 
 from __future__ import annotations
 
+import hashlib
 import zipfile
 from typing import Any
 
@@ -37,7 +38,18 @@ class SklearnFlavor:
 
     def load(self, data: bytes) -> Any:
         """The estimator, refusing any type outside scikit-learn, numpy and scipy."""
-        return sio.loads(data, trusted=trusted_types(data))
+        return sio.loads(data, trusted=_trusted_types_cached(hashlib.sha256(data).digest(), data))
+
+
+_TRUSTED_BY_DIGEST: dict[bytes, list[str]] = {}
+
+
+def _trusted_types_cached(digest: bytes, data: bytes) -> list[str]:
+    # Listing a file's types parses it; a serving process loads the same versions again.
+    found = _TRUSTED_BY_DIGEST.get(digest)
+    if found is None:
+        found = _TRUSTED_BY_DIGEST[digest] = trusted_types(data)
+    return found
 
 
 def trusted_types(data: bytes) -> list[str]:
