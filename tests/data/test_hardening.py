@@ -54,3 +54,15 @@ def test_a_query_that_is_not_text_is_refused(lake: DataLake, query: object) -> N
 def test_data_without_columns_is_refused(lake: DataLake) -> None:
     with pytest.raises(InvalidInputError, match="without columns"):
         lake.write("raw.empty", pd.DataFrame())
+
+
+def test_a_query_running_past_its_timeout_is_stopped_with_a_clear_error() -> None:
+    from podium.data.warehouse import run_sql
+
+    with pytest.raises(InvalidInputError, match="longer than 0.3 s"):
+        run_sql(
+            {},
+            "SELECT count(*) FROM range(100000000000) t(i) WHERE i % 7 = 3",
+            at_version=lambda *args: None,  # type: ignore[arg-type,return-value]
+            timeout=0.3,
+        )

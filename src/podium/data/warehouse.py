@@ -15,6 +15,7 @@ version, ``"raw"."customers@3"``.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Mapping
 
 import duckdb
@@ -24,7 +25,10 @@ import pyarrow.dataset as pa_ds  # type: ignore[import-untyped]
 from podium.data.names import TableName
 from podium.errors import InvalidInputError, NotFoundError
 
-__all__ = ["VersionLoader", "run_sql"]
+__all__ = ["QUERY_TIMEOUT_SECONDS", "VersionLoader", "run_sql"]
+
+QUERY_TIMEOUT_SECONDS = 60.0
+"""How long one warehouse query may run before it is interrupted."""
 
 VersionLoader = Callable[[TableName, int], pa_ds.Dataset]
 """Returns the Arrow dataset of a table at a version (raising podium errors if none)."""
@@ -113,12 +117,17 @@ def _check_read_only(con: duckdb.DuckDBPyConnection, query: str) -> None:
 
 
 def run_sql(
-    tables: Mapping[TableName, pa_ds.Dataset], query: str, *, at_version: VersionLoader
+    tables: Mapping[TableName, pa_ds.Dataset],
+    query: str,
+    *,
+    at_version: VersionLoader,
+    timeout: float = QUERY_TIMEOUT_SECONDS,
 ) -> pa.Table:
     """Run one read-only query over ``tables`` and return the result as Arrow.
 
     ``tables`` maps every table to its current dataset; ``at_version`` loads the past
-    versions the query names (``raw.customers@3``).
+    versions the query names (``raw.customers@3``). A query running longer than
+    ``timeout`` seconds is interrupted.
 
     Raises :class:`~podium.errors.InvalidInputError` (field ``query``) carrying DuckDB's
     message for SQL errors, unknown tables, and any attempt to touch files or the network.
@@ -127,10 +136,18 @@ def run_sql(
         raise InvalidInputError("the query must be a non-empty SQL string", field="query")
     query, refs = _versioned_refs(query)
     con = _connect(tables, {ref: at_version(*ref) for ref in sorted(refs, key=str)})
+    watchdog = threading.Timer(timeout, con.interrupt)
     try:
         _check_read_only(con, query)
+        watchdog.start()
         try:
             return con.sql(query).to_arrow_table()
+        except duckdb.InterruptException as exc:
+            raise InvalidInputError(
+                f"the query ran longer than {timeout:g} s and was stopped",
+                field="query",
+                remedy="filter or aggregate more, or query a smaller version of the data",
+            ) from exc
         except duckdb.PermissionException as exc:
             raise InvalidInputError(
                 str(exc),
@@ -153,4 +170,5 @@ def run_sql(
                 remedy=f"tables visible here: {', '.join(sorted(map(str, tables))) or 'none'}",
             ) from exc
     finally:
+        watchdog.cancel()
         con.close()
