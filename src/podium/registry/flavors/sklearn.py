@@ -12,9 +12,6 @@ import hashlib
 import zipfile
 from typing import Any
 
-import skops.io as sio
-from sklearn.base import BaseEstimator
-
 from podium.errors import InvalidInputError
 
 __all__ = ["TRUSTED_MODULES", "SklearnFlavor", "trusted_types"]
@@ -29,16 +26,18 @@ class SklearnFlavor:
 
     def handles(self, model: object) -> bool:
         """Any scikit-learn estimator, including a Pipeline."""
-        return isinstance(model, BaseEstimator)
+        # By ancestry rather than isinstance, so deciding costs no scikit-learn import.
+        return any(cls.__module__ == "sklearn.base" for cls in type(model).__mro__)
 
     def save(self, model: Any) -> bytes:
         """The estimator as skops bytes."""
-        data: bytes = sio.dumps(model)
+        data: bytes = _skops().dumps(model)
         return data
 
     def load(self, data: bytes) -> Any:
         """The estimator, refusing any type outside scikit-learn, numpy and scipy."""
-        return sio.loads(data, trusted=_trusted_types_cached(hashlib.sha256(data).digest(), data))
+        trusted = _trusted_types_cached(hashlib.sha256(data).digest(), data)
+        return _skops().loads(data, trusted=trusted)
 
 
 _TRUSTED_BY_DIGEST: dict[bytes, list[str]] = {}
@@ -58,7 +57,7 @@ def trusted_types(data: bytes) -> list[str]:
     Raises :class:`InvalidInputError` naming the first type from any other module.
     """
     try:
-        needed: list[str] = sio.get_untrusted_types(data=data)
+        needed: list[str] = _skops().get_untrusted_types(data=data)
     except (zipfile.BadZipFile, ValueError, KeyError) as exc:
         raise InvalidInputError(
             f"the bytes are not a scikit-learn model file (skops): {exc}",
@@ -75,3 +74,11 @@ def trusted_types(data: bytes) -> list[str]:
                 "custom code as a 'pyfunc' model",
             )
     return needed
+
+
+def _skops() -> Any:
+    # skops imports scikit-learn (over a second): only saving or loading a model pays it,
+    # not every `import podium` or CLI start.
+    import skops.io
+
+    return skops.io
