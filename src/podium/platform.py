@@ -74,6 +74,9 @@ class Installation:
         self.keys = KeyService(self.db, self.projects)
         self.audit = AuditLog(self.db)
         self._platforms: dict[tuple[str, str, Role], Platform] = {}
+        # One lake and catalog per project, shared by every caller's platform, so open
+        # tables, write locks and catalog state are not duplicated per API key.
+        self._lakes: dict[str, tuple[DataLake, Catalog]] = {}
         self._lock = threading.Lock()
 
     def platform(
@@ -103,11 +106,7 @@ class Installation:
 
     def _build(self, project: Project, user: str, role: Role) -> Platform:
         artifacts = self.storage.child(f"projects/{project.name}")
-        lake = DataLake(
-            f"{self.storage.url.rstrip('/')}/lake/projects/{project.name}",
-            storage_options=self._lake_storage_options(),
-        )
-        catalog = Catalog(self.db, lake, project)
+        lake, catalog = self._lake_of(project)
         data = DataService(lake, catalog, actor=user)
 
         def resolve_input(run_id: str, ref: str) -> str:
@@ -132,6 +131,17 @@ class Installation:
             catalog=catalog,
             registry=registry,
         )
+
+    def _lake_of(self, project: Project) -> tuple[DataLake, Catalog]:
+        with self._lock:
+            shared = self._lakes.get(project.name)
+            if shared is None:
+                lake = DataLake(
+                    f"{self.storage.url.rstrip('/')}/lake/projects/{project.name}",
+                    storage_options=self._lake_storage_options(),
+                )
+                shared = self._lakes[project.name] = (lake, Catalog(self.db, lake, project))
+            return shared
 
     def _lake_storage_options(self) -> dict[str, str] | None:
         if not self.storage.url.startswith("s3://"):

@@ -46,6 +46,10 @@ def test_quickstart_trains_tracks_and_ranks(
         "support_calls",
         "churned",
     ]
+    features = data.read("curated.churn_features").to_pandas()
+    assert len(features) == int(ROWS) and "contract_one_year" in features.columns
+    upstream = embedded.platform().catalog.describe("curated.churn_features").upstream
+    assert any(node.startswith("table:raw.customers@") for node in upstream)
 
     runs = _churn_runs(embedded)
     assert len(runs) == GRID_SIZE
@@ -55,7 +59,7 @@ def test_quickstart_trains_tracks_and_ranks(
         assert 0.5 < run.metrics["auc"] <= 1.0
         assert run.params["rows"] == ROWS
         assert run.tags["source"] == "quickstart"
-        assert run.inputs == [data.ref("raw.customers")]  # pinned to the version it read
+        assert run.inputs == [data.ref("curated.churn_features")]  # the version it read
 
     by_auc = sorted(runs, key=lambda r: r.metrics["auc"], reverse=True)
     assert _ranked_names(result.stdout) == [r.name for r in by_auc]
@@ -140,3 +144,11 @@ def test_quickstart_checks_the_port_before_training(
         result = invoke("quickstart", "--rows", ROWS, "--port", str(port))
     assert_one_error(result, f"cannot listen on 127.0.0.1:{port} (Address already in use)")
     assert not (home / "quickstart").exists()
+
+
+def test_optimize_after_quickstart_needs_no_sample_option(invoke: Invoke) -> None:
+    assert invoke("quickstart", "--no-serve", "--rows", ROWS).exit_code == 0
+    # The model's run read curated.churn_features@N, which holds every signature column.
+    result = invoke("models", "optimize", "customer-churn", "1", "--to", "onnx")
+    assert result.exit_code == 0, result.output
+    assert "agreement" in result.stdout

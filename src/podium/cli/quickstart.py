@@ -1,13 +1,15 @@
 """``podium quickstart``: the product's main job, on a fresh machine, with zero arguments.
 
 It writes a synthetic customer-churn data set into the lake table ``raw.customers`` (a
-Delta table, described in the catalog), reads it back through the lake, trains a small
-grid of models with every run tracked in the experiment ``churn`` and pinned to the exact
-table version it read (``raw.customers@N``), ranks the runs by held-out AUC, registers the
-best model as ``customer-churn`` (promoted to production with a second identity's
-approval, and optimized to ONNX beside it; see :mod:`podium.cli.quickstart_registry`), and
-then serves the API so the same runs can be queried over HTTP. Running it again writes a
-new version of the table and adds new runs and versions next to the old ones.
+Delta table, described in the catalog), derives the features as the view
+``curated.churn_features`` (warehouse SQL, with lineage to the raw version), reads them
+back through the lake, and trains a small grid of models with every run tracked in the
+experiment ``churn`` and pinned to the table version it read. It ranks the runs by
+held-out AUC, registers the best model as ``customer-churn`` (promoted to production with
+a second identity's approval, and optimized to ONNX beside it; see
+:mod:`podium.cli.quickstart_registry`), and then serves the API so the same runs can be
+queried over HTTP. Running it again writes new table versions and adds new runs and model
+versions next to the old ones.
 
 ``--rows`` (hidden) shrinks the data set; the tests use it to stay fast.
 """
@@ -33,10 +35,11 @@ from podium.tracking.types import Run
 if TYPE_CHECKING:
     from podium.cli.quickstart_training import Dataset, Trained
 
-__all__ = ["EXPERIMENT", "MODEL", "TABLE", "quickstart"]
+__all__ = ["EXPERIMENT", "FEATURES_TABLE", "MODEL", "TABLE", "quickstart"]
 
 EXPERIMENT = "churn"
 TABLE = "raw.customers"
+FEATURES_TABLE = "curated.churn_features"
 MODEL = "customer-churn"
 HOST = "127.0.0.1"
 
@@ -53,13 +56,14 @@ def quickstart(
     """Train and rank a grid of churn models with tracking, then serve the API.
 
     Everything lives under PODIUM_HOME (default ./.podium): the data set in the lake
-    table raw.customers, runs in the experiment 'churn' of the default project.
+    tables raw.customers and curated.churn_features, runs in the experiment 'churn' and
+    the model customer-churn of the default project.
     """
     # pandas and scikit-learn take over a second to import: only this command pays for them,
     # not every `podium ...` invocation (the one reason for imports inside a function here).
     from podium.cli.quickstart_data import DESCRIPTION, generate_customers
     from podium.cli.quickstart_registry import register_best
-    from podium.cli.quickstart_training import GRID, split
+    from podium.cli.quickstart_training import FEATURES_SQL, GRID, split
 
     state = cli_state(ctx)
     settings = state.settings
@@ -79,12 +83,15 @@ def quickstart(
         f"({generated['churned'].mean():.0%} churned)"
     )
 
-    # Training reads through the lake, at the version just written.
-    customers = platform.data.read(TABLE, version=written.version).to_pandas()
+    # The features are a view over the raw table (lineage raw -> curated), and training
+    # reads them through the lake at the version just written.
+    features = platform.data.create_view(FEATURES_TABLE, FEATURES_SQL)
+    out.print(f"   derived the features as {features.ref} (warehouse SQL over {written.ref})")
+    frame = platform.data.read(FEATURES_TABLE, version=features.version).to_pandas()
     tracking = platform.tracking
-    data = split(customers)
+    data = split(frame)
     out.print(f"[bold]2.[/] training {len(GRID)} models in experiment {EXPERIMENT!r}")
-    trained = _train_grid(out, tracking, data_ref=TABLE, data=data)
+    trained = _train_grid(out, tracking, data_ref=FEATURES_TABLE, data=data)
     run_ids = [t.run_id for t in trained]
 
     ranked = tracking.search_runs(

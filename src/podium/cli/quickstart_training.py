@@ -27,6 +27,7 @@ from podium.tracking.run import ActiveRun
 
 __all__ = [
     "FEATURES",
+    "FEATURES_SQL",
     "GRID",
     "TARGET",
     "TEST_SIZE",
@@ -108,23 +109,29 @@ class Dataset:
     rows: int
 
 
-def split(customers: pd.DataFrame) -> Dataset:
-    """Features (contract one-hot, month-to-month the baseline) and a stratified split."""
-    x = np.column_stack(
-        [
-            customers["tenure_months"].to_numpy(dtype=float),
-            customers["monthly_charges"].to_numpy(dtype=float),
-            customers["total_charges"].to_numpy(dtype=float),
-            customers["support_calls"].to_numpy(dtype=float),
-            (customers["contract"] == "one-year").to_numpy(dtype=float),
-            (customers["contract"] == "two-year").to_numpy(dtype=float),
-        ]
-    )
-    y = customers[TARGET].to_numpy(dtype=int)
+FEATURES_SQL = """
+SELECT customer_id,
+       CAST(tenure_months AS DOUBLE) AS tenure_months,
+       monthly_charges,
+       total_charges,
+       CAST(support_calls AS DOUBLE) AS support_calls,
+       CAST(contract = 'one-year' AS DOUBLE) AS contract_one_year,
+       CAST(contract = 'two-year' AS DOUBLE) AS contract_two_year,
+       churned
+FROM raw.customers
+ORDER BY customer_id
+"""
+"""The churn features as warehouse SQL (contract one-hot, month-to-month the baseline)."""
+
+
+def split(features: pd.DataFrame) -> Dataset:
+    """The feature table as arrays, with a stratified training/held-out split."""
+    x = features[list(FEATURES)].to_numpy(dtype=float)
+    y = features[TARGET].to_numpy(dtype=int)
     x_train, x_test, y_train, y_test = train_test_split(
         x, y, test_size=TEST_SIZE, random_state=SEED, stratify=y
     )
-    return Dataset(x_train, x_test, y_train, y_test, rows=len(customers))
+    return Dataset(x_train, x_test, y_train, y_test, rows=len(features))
 
 
 def as_frame(x: np.ndarray) -> pd.DataFrame:

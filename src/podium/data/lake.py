@@ -71,7 +71,10 @@ class DataLake:
         self.root_url = root_url.rstrip("/")
         self.storage_options = storage_options
         self._writers: dict[TableName, DeltaTable] = {}
-        self._write_lock = threading.Lock()  # one writer per process; the log orders the rest
+        # One writer per table in this lake object (the platform shares one per project);
+        # writers in other processes are ordered by the Delta log.
+        self._write_locks: dict[TableName, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
 
     # -- locating tables -------------------------------------------------------------
 
@@ -132,7 +135,7 @@ class DataLake:
         arrow: pa.Table | pa.RecordBatchReader = (
             data if isinstance(data, pa.RecordBatchReader) else to_arrow(data)
         )
-        with self._write_lock:
+        with self._write_lock(table):
             if not self._exists(table):
                 return self._create(table, arrow, mode, keys, partition_by, actor)
             target = self._writable(table)
@@ -156,6 +159,10 @@ class DataLake:
 
             delta_call(commit, retries=APPEND_COMMIT_RETRIES if mode == "append" else 0)
             return TableVersion(str(table), target.version(), rows)
+
+    def _write_lock(self, table: TableName) -> threading.Lock:
+        with self._locks_guard:
+            return self._write_locks.setdefault(table, threading.Lock())
 
     def _writable(self, table: TableName) -> DeltaTable:
         """The table opened for writing, kept open between writes and caught up with the log.

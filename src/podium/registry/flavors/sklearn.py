@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
+from collections import OrderedDict
 from typing import Any
 
 from podium.errors import InvalidInputError
@@ -40,14 +41,18 @@ class SklearnFlavor:
         return _skops().loads(data, trusted=trusted)
 
 
-_TRUSTED_BY_DIGEST: dict[bytes, list[str]] = {}
+_TRUSTED_CACHE_SIZE = 256
+_trusted_by_digest: OrderedDict[bytes, list[str]] = OrderedDict()
 
 
 def _trusted_types_cached(digest: bytes, data: bytes) -> list[str]:
     # Listing a file's types parses it; a serving process loads the same versions again.
-    found = _TRUSTED_BY_DIGEST.get(digest)
+    found = _trusted_by_digest.get(digest)
     if found is None:
-        found = _TRUSTED_BY_DIGEST[digest] = trusted_types(data)
+        found = trusted_types(data)
+        _trusted_by_digest[digest] = found
+        if len(_trusted_by_digest) > _TRUSTED_CACHE_SIZE:  # bounded: a server lives long
+            _trusted_by_digest.popitem(last=False)
     return found
 
 
