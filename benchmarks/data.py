@@ -12,12 +12,10 @@ version read is compared with the data written, and the group-by results must ag
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import itertools
 import json
 import math
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -32,6 +30,7 @@ import deltalake
 import duckdb
 import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
+from _machine import machine_info
 from deltalake import DeltaTable, write_deltalake
 from rich.console import Console
 from rich.table import Table
@@ -242,26 +241,6 @@ def report(raw: dict[str, float], pod: dict[str, float], title: str) -> list[Any
     return rows
 
 
-def machine_info(load_before: float) -> dict[str, Any]:
-    """Where and when the figures were taken."""
-    cpuinfo = Path("/proc/cpuinfo")
-    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
-    cpu = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), "")
-    return {
-        "date": dt.date.today().isoformat(),
-        "cores": os.cpu_count(),
-        "cpu": cpu or platform.processor(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "load_1m_before": round(load_before, 2),
-        "load_1m_after": round(os.getloadavg()[0], 2),
-        "deltalake": deltalake.__version__,
-        "duckdb": duckdb.__version__,
-        "pyarrow": pa.__version__,
-        "podium": podium.__version__,
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100,000 rows (a smoke test)")
@@ -273,7 +252,12 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="podium-bench-data-") as tmp:
         timings = bench(data, sizes, Path(tmp))
-    info = machine_info(load_before)
+    info = machine_info(
+        load_before,
+        deltalake=deltalake.__version__,
+        duckdb=duckdb.__version__,
+        pyarrow=pa.__version__,
+    )
     summary = {
         side: {key: statistics.median(values) * 1000 for key, values in sides.items()}
         for side, sides in timings.items()

@@ -33,12 +33,12 @@ from typing import Any
 
 import numpy as np
 from _anchor_venv import AnchorVenvError, anchor_python, default_venv_dir
+from _machine import machine_info, p95
 from rich.console import Console
 from rich.table import Table
 from sklearn.linear_model import LogisticRegression
 
 import podium
-from tracking import machine_info, p95
 
 PINNED = ["scikit-learn", "numpy", "pandas", "cloudpickle", "skops"]  # as in this venv
 MLFLOW_REQUIREMENTS = [
@@ -301,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
             ml.close()
     verify("MLflow", ml_raw, 1 + 3 * sizes.registers + int(sizes.default))
     verify("podium", po_raw, 1 + 3 * sizes.registers)
-    info = machine_info(ml.version, load_before)
+    info = machine_info(load_before, mlflow=ml.version)
     Console().print(", ".join(f"{k}: {v}" for k, v in info.items()))
     summary = summarise(ml_raw, po_raw)
     rows = report(summary, info)

@@ -12,11 +12,9 @@ read back and the search result is compared with the answer computed from the da
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import math
 import os
-import platform
 import random
 import statistics
 import subprocess
@@ -28,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from _anchor_venv import AnchorVenvError, anchor_python, default_venv_dir
+from _machine import machine_info, p95
 from rich.console import Console
 from rich.table import Table
 
@@ -248,12 +247,6 @@ def verify(name: str, raw: dict[str, Any], sizes: Sizes, expected: list[list[Any
         sys.exit(f"{name} failed verification: " + "; ".join(problems))
 
 
-def p95(samples: list[float]) -> float:
-    """Nearest-rank 95th percentile."""
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
-
-
 def summarise(raw: dict[str, Any], sizes: Sizes) -> dict[str, float]:
     """Throughputs (per second) and search latencies (ms) from raw timings."""
     return {
@@ -285,24 +278,6 @@ def report(ml: dict[str, float], po: dict[str, float], info: dict[str, Any]) -> 
     return rows
 
 
-def machine_info(mlflow_version: str, load_before: float) -> dict[str, Any]:
-    """Where and when the figures were taken."""
-    cpuinfo = Path("/proc/cpuinfo")
-    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
-    cpu = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), "")
-    return {
-        "date": dt.date.today().isoformat(),
-        "cores": os.cpu_count(),
-        "cpu": cpu or platform.processor(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "load_1m_before": round(load_before, 2),
-        "load_1m_after": round(os.getloadavg()[0], 2),
-        "mlflow": mlflow_version,
-        "podium": podium.__version__,
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke test)")
@@ -330,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         po_raw = bench_podium(sizes, runs, Path(tmp))
     verify("MLflow", ml_raw, sizes, expected)
     verify("podium", po_raw, sizes, expected)
-    info = machine_info(ml_raw["version"], load_before)
+    info = machine_info(load_before, mlflow=ml_raw["version"])
     ml, po = summarise(ml_raw, sizes), summarise(po_raw, sizes)
     Console().print(", ".join(f"{k}: {v}" for k, v in info.items()))
     rows = report(ml, po, info)
