@@ -7,8 +7,13 @@ import podium
 EXPECTED = {
     "AuthenticationError",
     "ConflictError",
+    "Entity",
+    "Feature",
+    "FeatureService",
+    "FeatureView",
     "InvalidInputError",
     "NotFoundError",
+    "OnDemandFeatureView",
     "PermissionDeniedError",
     "Platform",
     "PodiumError",

@@ -19,13 +19,25 @@ from podium.errors import (
     PermissionDeniedError,
     PodiumError,
 )
+from podium.features.definitions import (
+    Entity,
+    Feature,
+    FeatureService,
+    FeatureView,
+    OnDemandFeatureView,
+)
 from podium.platform import Platform
 
 __all__ = [
     "AuthenticationError",
     "ConflictError",
+    "Entity",
+    "Feature",
+    "FeatureService",
+    "FeatureView",
     "InvalidInputError",
     "NotFoundError",
+    "OnDemandFeatureView",
     "PermissionDeniedError",
     "Platform",
     "PodiumError",

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     storage_url: str | None = Field(
         default=None, description="artifacts and lake files; default a folder under home"
     )
+    online_store_url: str | None = Field(
+        default=None, description="online feature store; default sqlite under home, or redis://"
+    )
     s3_endpoint_url: str | None = Field(
         default=None, description="S3-compatible endpoint (MinIO, moto)"
     )

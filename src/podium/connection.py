@@ -9,7 +9,10 @@ from typing import Any
 
 from podium.client.catalog import HttpCatalog
 from podium.client.data import HttpData
+from podium.client.deployments import HttpDeployments
+from podium.client.features import HttpFeatures
 from podium.client.http import ApiClient
+from podium.client.monitoring import HttpMonitoring
 from podium.client.registry import HttpRegistry
 from podium.client.tracking import HttpTracking
 from podium.config import Settings
@@ -61,6 +64,9 @@ def connect(
         data=HttpData(api),
         catalog=HttpCatalog(api),
         registry=HttpRegistry(api),
+        features=HttpFeatures(api),
+        deployments=HttpDeployments(api),
+        monitoring=HttpMonitoring(api),
         closer=api.close,
     )
 

@@ -7,12 +7,15 @@ API server holds one installation and asks it for the caller's project on each r
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import getpass
 import os
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from podium.access.audit import AuditLog
 from podium.access.keys import KeyService
@@ -23,8 +26,16 @@ from podium.data.catalog import Catalog
 from podium.data.lake import DataLake
 from podium.data.protocol import CatalogAPI, Data
 from podium.data.service import DataService
+from podium.features.online import OnlineStore, default_online_store_url, open_online_store
+from podium.features.protocol import Features
+from podium.features.service import FeatureStore
+from podium.monitoring.protocol import MonitoringAPI
+from podium.monitoring.service import Monitoring
 from podium.registry.protocol import Registry
 from podium.registry.service import RegistryService
+from podium.serving.deployments import Deployments
+from podium.serving.protocol import DeploymentsAPI
+from podium.serving.runtime import ServingRuntime, open_runtime
 from podium.store.artifacts import ArtifactStore, open_artifact_store
 from podium.store.database import Database
 from podium.tracking.protocol import Tracking
@@ -44,7 +55,20 @@ class Platform:
     data: Data
     catalog: CatalogAPI
     registry: Registry
+    features: Features
+    deployments: DeploymentsAPI
+    monitoring: MonitoringAPI
     closer: Callable[[], None] | None = field(default=None, repr=False)
+
+    def predict(
+        self,
+        model_id: str,
+        *,
+        features: Mapping[str, Any] | None = None,
+        instances: Sequence[Mapping[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """A prediction from deployment ``model_id``: the body ``POST /v1/predictions`` gives."""
+        return self.deployments.predict(model_id, features=features, instances=instances)
 
     def close(self) -> None:
         """Release the connections this platform holds."""
@@ -74,6 +98,9 @@ class Installation:
         self.keys = KeyService(self.db, self.projects)
         self.audit = AuditLog(self.db)
         self._platforms: dict[tuple[str, str, Role], Platform] = {}
+        self._online: OnlineStore | None = None
+        # One serving runtime per project, built on the first prediction and shared.
+        self._runtimes: dict[str, ServingRuntime] = {}
         # One lake and catalog per project, shared by every caller's platform, so open
         # tables, write locks and catalog state are not duplicated per API key.
         self._lakes: dict[str, tuple[DataLake, Catalog]] = {}
@@ -124,13 +151,98 @@ class Installation:
         registry = RegistryService(
             self.db, artifacts, project, tracking=tracking, actor=user, role=role
         )
+        features = FeatureStore(
+            self.db,
+            project,
+            data=data,
+            catalog=catalog,
+            online=self.online_store,
+            actor=user,
+            role=role,
+        )
         return Platform(
             project=project.name,
             tracking=tracking,
             data=data,
             catalog=catalog,
             registry=registry,
+            features=features,
+            deployments=Deployments(
+                self.db,
+                project,
+                registry=registry,
+                actor=user,
+                role=role,
+                notify=functools.partial(self._deployment_changed, project.name),
+                predictor=functools.partial(self._predict, project.name),
+            ),
+            monitoring=Monitoring(
+                self.db,
+                project,
+                data=data,
+                registry=registry,
+                actor=user,
+                role=role,
+                breaker=functools.partial(self._breaker_open, project.name),
+            ),
         )
+
+    def runtime(self, project: str) -> ServingRuntime:
+        """The serving runtime of ``project`` (built on first use, shared by every caller)."""
+        with self._lock:
+            found = self._runtimes.get(project)
+        if found is not None:
+            return found
+        serving = self.platform_for_existing(project, user="podium:serving", role=Role.WRITER)
+        assert isinstance(serving.deployments, Deployments)
+        built = open_runtime(
+            project,
+            deployments=serving.deployments,
+            registry=serving.registry,
+            data=serving.data,
+            features=serving.features,
+        )
+        with self._lock:
+            found = self._runtimes.setdefault(project, built)
+        if found is not built:
+            built.close()
+        return found
+
+    def _deployment_changed(self, project: str, name: str) -> None:
+        with self._lock:
+            runtime = self._runtimes.get(project)
+        if runtime is None:
+            return
+        reloading = runtime.reload(name)
+        if threading.current_thread().name.startswith("podium-reload"):
+            return  # a change made while reloading: never wait on our own queue
+        # The caller's next prediction must see its change (read-your-writes); a failed
+        # reload keeps the state that serves now and is logged by the runtime.
+        with contextlib.suppress(Exception):
+            reloading.result(timeout=10)
+
+    def _predict(self, project: str, model_id: str, **body: Any) -> dict[str, Any]:
+        return self.runtime(project).predict_sync(model_id, **body)
+
+    def _breaker_open(self, project: str, deployment: str) -> bool | None:
+        """Whether the primary model's breaker of ``deployment`` is open in this process
+        (``None`` when this process does not serve it: the alert rule stays silent)."""
+        with self._lock:
+            runtime = self._runtimes.get(project)
+        if runtime is None or deployment not in runtime.names():
+            return None
+        breakers = runtime.describe(deployment)["breakers"]
+        primary = [b["state"] for key, b in breakers.items() if key.endswith("/primary")]
+        return any(state == "open" for state in primary) if primary else None
+
+    @property
+    def online_store(self) -> OnlineStore:
+        """The online feature store every project shares (tables are per project)."""
+        with self._lock:
+            if self._online is None:
+                url = self.settings.online_store_url or default_online_store_url(self.settings.home)
+                self._online = open_online_store(url)
+            return self._online
 
     def _lake_of(self, project: Project) -> tuple[DataLake, Catalog]:
         with self._lock:
@@ -153,7 +265,13 @@ class Installation:
         return options
 
     def close(self) -> None:
-        """Close the database pool."""
+        """Close the database pool and the online store."""
+        with self._lock:
+            runtimes, self._runtimes = list(self._runtimes.values()), {}
+        for runtime in runtimes:
+            runtime.close()
+        if self._online is not None:
+            self._online.close()
         self.db.dispose()
 
 

@@ -39,6 +39,7 @@ def test_quickstart_trains_tracks_and_ranks(
     assert len(customers) == int(ROWS)
     assert list(customers.columns) == [
         "customer_id",
+        "event_ts",
         "tenure_months",
         "monthly_charges",
         "total_charges",
@@ -59,7 +60,7 @@ def test_quickstart_trains_tracks_and_ranks(
         assert 0.5 < run.metrics["auc"] <= 1.0
         assert run.params["rows"] == ROWS
         assert run.tags["source"] == "quickstart"
-        assert run.inputs == [data.ref("curated.churn_features")]  # the version it read
+        assert run.inputs == [data.ref("curated.churn_train")]  # the version it read
 
     by_auc = sorted(runs, key=lambda r: r.metrics["auc"], reverse=True)
     assert _ranked_names(result.stdout) == [r.name for r in by_auc]
@@ -148,7 +149,7 @@ def test_quickstart_checks_the_port_before_training(
 
 def test_optimize_after_quickstart_needs_no_sample_option(invoke: Invoke) -> None:
     assert invoke("quickstart", "--no-serve", "--rows", ROWS).exit_code == 0
-    # The model's run read curated.churn_features@N, which holds every signature column.
+    # The model's run read curated.churn_train@N, which holds every signature column.
     result = invoke("models", "optimize", "customer-churn", "1", "--to", "onnx")
     assert result.exit_code == 0, result.output
     assert "agreement" in result.stdout

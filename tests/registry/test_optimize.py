@@ -159,3 +159,10 @@ def test_an_estimator_skl2onnx_cannot_convert_is_named(data: Data) -> None:
     fitted = LabelSpreading().fit(X_train.iloc[:200], y_train[:200])
     with pytest.raises(InvalidInputError, match="cannot convert LabelSpreading to ONNX"):
         to_onnx(fitted, infer_signature(X_train))
+
+
+def test_a_loaded_onnx_classifier_knows_its_classes_from_the_graph() -> None:
+    x = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
+    model = LogisticRegression().fit(x, [3, 3, 7, 7])
+    onnx_model = get_flavor("onnx").load(to_onnx(model, infer_signature(x)))
+    assert onnx_model.classes_ == [3, 7]

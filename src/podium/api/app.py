@@ -10,7 +10,12 @@ from podium.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from podium.api.openapi import install_openapi
 from podium.api.problems import install_problem_handlers
 from podium.api.routes import access, catalog, data, health, models, tracking, webhooks
+from podium.api.routes import deployments as deployment_routes
+from podium.api.routes import features as feature_routes
+from podium.api.routes import monitoring as monitoring_routes
 from podium.platform import Installation
+from podium.serving.app import PUBLIC_PATHS as SERVING_PUBLIC_PATHS
+from podium.serving.app import install_serving
 
 __all__ = ["create_app"]
 
@@ -33,6 +38,10 @@ def create_app(installation: Installation) -> FastAPI:
     app.include_router(catalog.router)
     app.include_router(models.router)
     app.include_router(webhooks.router)
+    app.include_router(feature_routes.router)
+    app.include_router(deployment_routes.router)
+    app.include_router(monitoring_routes.router)
+    install_serving(app, lambda caller: installation.runtime(caller.project))
     # The last added runs first: request id, then authentication, then the body limit.
     app.add_middleware(BodyLimitMiddleware, max_bytes=installation.settings.max_body_bytes)
     app.add_middleware(AuthMiddleware, keys=installation.keys, public_paths=_public_paths(app))
@@ -43,4 +52,4 @@ def create_app(installation: Installation) -> FastAPI:
 def _public_paths(app: FastAPI) -> set[str]:
     """What answers without a key: health, and the description of the API itself."""
     docs = [app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url]
-    return {"/healthz", "/readyz", *(path for path in docs if path)}
+    return {"/healthz", "/readyz", *SERVING_PUBLIC_PATHS, *(path for path in docs if path)}

@@ -26,12 +26,16 @@ from podium.cli import (
     config,
     data,
     db,
+    deploy,
     experiments,
+    features,
     keys,
     models,
+    monitor,
     projects,
     quickstart,
     runs,
+    serve,
     up,
 )
 from podium.cli.context import CliState
@@ -95,6 +99,10 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(db.app, name="db")
 app.add_typer(data.app, name="data")
 app.add_typer(models.app, name="models")
+app.add_typer(deploy.app, name="deploy")
+app.command("serve")(serve.serve)
+app.add_typer(features.app, name="features")
+app.add_typer(monitor.app, name="monitor")
 
 
 def report_error(exc: PodiumError) -> None:

@@ -62,8 +62,11 @@ def quickstart(
     # pandas and scikit-learn take over a second to import: only this command pays for them,
     # not every `podium ...` invocation (the one reason for imports inside a function here).
     from podium.cli.quickstart_data import DESCRIPTION, generate_customers
+    from podium.cli.quickstart_features import build_training_set
+    from podium.cli.quickstart_monitoring import show_monitoring
     from podium.cli.quickstart_registry import register_best
-    from podium.cli.quickstart_training import FEATURES_SQL, GRID, split
+    from podium.cli.quickstart_serving import serve_burst
+    from podium.cli.quickstart_training import FEATURES, FEATURES_SQL, GRID, split
 
     state = cli_state(ctx)
     settings = state.settings
@@ -83,15 +86,15 @@ def quickstart(
         f"({generated['churned'].mean():.0%} churned)"
     )
 
-    # The features are a view over the raw table (lineage raw -> curated), and training
-    # reads them through the lake at the version just written.
+    # The features are a view over the raw table (lineage raw -> curated), declared as a
+    # feature view; training reads a point-in-time join of them onto the labels.
     features = platform.data.create_view(FEATURES_TABLE, FEATURES_SQL)
     out.print(f"   derived the features as {features.ref} (warehouse SQL over {written.ref})")
-    frame = platform.data.read(FEATURES_TABLE, version=features.version).to_pandas()
+    frame, training_ref = build_training_set(out, platform, generated[["customer_id", "churned"]])
     tracking = platform.tracking
     data = split(frame)
     out.print(f"[bold]2.[/] training {len(GRID)} models in experiment {EXPERIMENT!r}")
-    trained = _train_grid(out, tracking, data_ref=FEATURES_TABLE, data=data)
+    trained = _train_grid(out, tracking, data_ref=training_ref, data=data)
     run_ids = [t.run_id for t in trained]
 
     ranked = tracking.search_runs(
@@ -107,6 +110,25 @@ def quickstart(
         best = ranked[0].id
         register_best(
             out, installation, platform, name=MODEL, run_id=best, model=models[best], data=data
+        )
+        # Serve the production model (with a canary step to the ONNX version), then send
+        # it drifted traffic with delayed labels and show what monitoring makes of it.
+        serve_burst(
+            out,
+            installation,
+            platform,
+            model=MODEL,
+            rows=[dict(zip(FEATURES, row, strict=True)) for row in data.x_test[:100].tolist()],
+        )
+        sample = frame.sample(min(200, len(frame)), random_state=7)
+        show_monitoring(
+            platform,
+            deployment=MODEL,
+            inputs=sample[list(FEATURES)],
+            labels=sample["churned"].tolist(),
+            report_dir=settings.home / "reports",
+            shift_column="tenure_months",
+            model=f"{MODEL}@production",
         )
     _print_next_steps(out, ranked)
 
@@ -168,12 +190,15 @@ def _print_next_steps(out: Console, ranked: Sequence[Run]) -> None:
     out.print(f"  podium data describe {TABLE}")
     out.print(f"  podium models show {MODEL}@production")
     out.print(f"  podium models lineage {MODEL}@production")
+    out.print("  podium features describe customer_stats")
+    out.print(f"  podium deploy status {MODEL}")
+    out.print(f"  podium monitor drift {MODEL}")
 
 
 def _print_howto(out: Console, settings: Settings, port: int) -> None:
     url = f"http://{HOST}:{port}"
     creds = _shown_path(settings.credentials_path)
-    out.print(f"[bold]5.[/] serving the API on {url} (Ctrl-C stops it); query it with:")
+    out.print(f"[bold]7.[/] serving the API on {url} (Ctrl-C stops it); query it with:")
     out.print(
         f'  curl -H "Authorization: Bearer $(jq -r .api_key {creds})" '
         f"{url}/v1/runs/search -X POST -H 'content-type: application/json' "

@@ -8,6 +8,8 @@ plans) make it not quite linear, so tree ensembles have something to find.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import numpy as np
 import pandas as pd
 
@@ -26,9 +28,16 @@ _TYPICAL_TENURE = (12.0, 30.0, 45.0)  # months, per contract: longer contracts s
 _CONTRACT_EFFECT = (0.9, -0.4, -1.6)  # on the log-odds of churning
 
 
-def generate_customers(rows: int = DEFAULT_ROWS, *, seed: int = SEED) -> pd.DataFrame:
-    """``rows`` customers with the columns of ``customers.csv``, identical for one seed."""
+def generate_customers(
+    rows: int = DEFAULT_ROWS, *, seed: int = SEED, now: datetime | None = None
+) -> pd.DataFrame:
+    """``rows`` customers, identical for one seed; ``event_ts`` is when each was last seen.
+
+    Times are offsets before ``now`` (default: the current time), so the feature views'
+    TTL always finds them fresh.
+    """
     rng = np.random.default_rng(seed)
+    now = now or datetime.now(UTC).replace(microsecond=0)
     contract_index = rng.choice(len(CONTRACTS), size=rows, p=_CONTRACT_SHARE)
     contract = np.asarray(CONTRACTS)[contract_index]
     tenure = np.clip(np.round(rng.exponential(np.asarray(_TYPICAL_TENURE)[contract_index])), 1, 72)
@@ -47,9 +56,11 @@ def generate_customers(rows: int = DEFAULT_ROWS, *, seed: int = SEED) -> pd.Data
         - 0.8 * ((support_calls == 0) & (tenure > 24))
     )
     churned = rng.random(rows) < 1.0 / (1.0 + np.exp(-log_odds))
+    seen_minutes_ago = rng.integers(1, 30 * 24 * 60, size=rows)
     return pd.DataFrame(
         {
             "customer_id": [f"C{i:05d}" for i in range(1, rows + 1)],
+            "event_ts": [now - timedelta(minutes=int(m)) for m in seen_minutes_ago],
             "tenure_months": tenure.astype(int),
             "monthly_charges": monthly,
             "total_charges": total,

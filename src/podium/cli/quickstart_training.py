@@ -111,13 +111,13 @@ class Dataset:
 
 FEATURES_SQL = """
 SELECT customer_id,
+       event_ts,
        CAST(tenure_months AS DOUBLE) AS tenure_months,
        monthly_charges,
        total_charges,
        CAST(support_calls AS DOUBLE) AS support_calls,
        CAST(contract = 'one-year' AS DOUBLE) AS contract_one_year,
-       CAST(contract = 'two-year' AS DOUBLE) AS contract_two_year,
-       churned
+       CAST(contract = 'two-year' AS DOUBLE) AS contract_two_year
 FROM raw.customers
 ORDER BY customer_id
 """

@@ -474,6 +474,37 @@ class DataLake:
             datasets[table] = target.to_pyarrow_dataset()
         return run_sql(datasets, query, at_version=self._dataset_at)
 
+    def dataset(self, name: str, version: int | None = None) -> tuple[str, pa_ds.Dataset]:
+        """``(ref, dataset)``: the Arrow dataset of a table version (the newest by default).
+
+        ``ref`` (``raw.customers@3``) names exactly what the dataset holds; scans of the
+        dataset read only the columns and row groups they need.
+        """
+        table, target = self._open(name)
+        if version is not None:
+            check_version(table, version, target.version())
+            target.load_as_version(version)
+        return f"{table}@{target.version()}", target.to_pyarrow_dataset()
+
+    def local_files(self, name: str) -> tuple[str, list[str]] | None:
+        """``(ref, paths)``: the Parquet files of the table's newest version, when they can
+        be read directly (a local, unpartitioned table with at least one file), else None.
+
+        Engines that read Parquet natively (DuckDB's ``read_parquet``) scan these faster
+        than the Arrow dataset of :meth:`dataset`.
+        """
+        table, target = self._open(name)
+        if target.metadata().partition_columns:
+            return None
+        paths = []
+        for uri in target.file_uris():
+            if uri.startswith("file://"):
+                uri = uri.removeprefix("file://")
+            if not uri.startswith("/"):
+                return None
+            paths.append(uri)
+        return (f"{table}@{target.version()}", paths) if paths else None
+
     def _dataset_at(self, table: TableName, version: int) -> pa_ds.Dataset:
         _, target = self._open(str(table))
         check_version(table, version, target.version())

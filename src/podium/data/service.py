@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Literal
 
 import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.dataset as pa_ds  # type: ignore[import-untyped]
 
 from podium.data.catalog import Catalog
 from podium.data.catalog.lineage import parse_node
@@ -231,6 +232,14 @@ class DataService:
     def ref(self, name: str) -> str:
         """The exact reference to the table's current content, e.g. ``raw.customers@3``."""
         return self._lake.ref(name)
+
+    def dataset(self, name: str, version: int | None = None) -> tuple[str, pa_ds.Dataset]:
+        """``(ref, dataset)`` of a table version, for engines that scan it themselves."""
+        return self._lake.dataset(name, version)
+
+    def local_files(self, name: str) -> tuple[str, list[str]] | None:
+        """``(ref, paths)`` of a local, unpartitioned table's Parquet files, else None."""
+        return self._lake.local_files(name)
 
     def sql(self, query: str) -> pa.Table:
         """Run read-only DuckDB SQL in which every table is visible by its name."""

@@ -24,6 +24,9 @@ TABLE_MODULES = (
     "podium.data.catalog.rows",
     "podium.events.tables",
     "podium.registry.tables",
+    "podium.features.tables",
+    "podium.serving.tables",
+    "podium.monitoring.tables",
 )
 
 

@@ -43,7 +43,7 @@ MAX_NODES = 500
 
 _EDGE_KIND = re.compile(EDGE_KIND_PATTERN)
 _OTHER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/@+\-]{0,255}$")
-_PREFIXES = ("table", "run", "job")
+_PREFIXES = ("table", "run", "job", "feature_view")
 _IN_CHUNK = 500
 
 

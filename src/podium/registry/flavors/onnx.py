@@ -46,7 +46,7 @@ class OnnxFlavor:
         except ImportError as exc:
             raise MissingDependencyError("onnxruntime", extra="onnx") from exc
         session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
-        return OnnxModel(session, data=data)
+        return OnnxModel(session, data=data, classes=_class_labels(data))
 
 
 class OnnxModel:
@@ -55,9 +55,11 @@ class OnnxModel:
     Keeps the graph's bytes (``data``) so saving a loaded model gives them back unchanged.
     """
 
-    def __init__(self, session: Any, *, data: bytes) -> None:
+    def __init__(self, session: Any, *, data: bytes, classes: list[Any] | None = None) -> None:
         self.session = session
         self.data = data
+        if classes is not None:
+            self.classes_ = classes  # what scikit-learn calls them; PodiumModel reads it
         inputs = session.get_inputs()
         if len(inputs) != 1:
             raise InvalidInputError(
@@ -93,3 +95,22 @@ class OnnxModel:
 
     def _feed(self, frame: pd.DataFrame) -> dict[str, np.ndarray[Any, Any]]:
         return {self._input: frame.to_numpy(dtype=self._dtype)}
+
+
+def _class_labels(data: bytes) -> list[Any] | None:
+    """The class labels a converted classifier's graph declares, in probability order.
+
+    skl2onnx writes them as the ``classlabels_ints`` (or ``_int64s``) or ``_strings``
+    attribute of the classifier node; a regressor's graph has neither.
+    """
+    try:
+        import onnx
+    except ImportError:
+        return None
+    for node in onnx.load_model_from_string(data).graph.node:
+        for attribute in node.attribute:
+            if attribute.name in ("classlabels_ints", "classlabels_int64s") and attribute.ints:
+                return [int(value) for value in attribute.ints]
+            if attribute.name == "classlabels_strings" and attribute.strings:
+                return [value.decode() for value in attribute.strings]
+    return None

@@ -1,0 +1,238 @@
+"""``/v1/monitoring/...`` and ``POST /v1/feedback``: monitoring over HTTP.
+
+A window is ``?window=SECONDS`` (the last N seconds, default one hour) or
+``?start=...&end=...`` (ISO 8601 datetimes, end excluded). Results are the pydantic
+models of :mod:`podium.monitoring.protocol`; a number that cannot be computed is ``null``
+with a ``reason``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import Field
+
+from podium.api.bodies import RequestBody
+from podium.api.deps import Reader, Writer, platform_of, set_audit_target
+from podium.errors import InvalidInputError
+from podium.monitoring.alerts.rules import AlertRule
+from podium.monitoring.alerts.state import Alert
+from podium.monitoring.feedback import FeedbackReceipt
+from podium.monitoring.inference import Window
+from podium.monitoring.protocol import (
+    AccuracyResult,
+    DriftResult,
+    FairnessResult,
+    PerformanceResult,
+    QualityResult,
+    ReferenceInfo,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["monitoring"])
+
+WindowSeconds = Annotated[
+    float | None, Query(gt=0, le=366 * 24 * 3600, description="the last N seconds")
+]
+Start = Annotated[datetime | None, Query(description="window start (ISO 8601)")]
+End = Annotated[datetime | None, Query(description="window end, excluded (ISO 8601)")]
+
+
+class LabelIn(RequestBody):
+    request_id: Any = None
+    label: Any = None
+
+
+class FeedbackIn(RequestBody):
+    """One label (``request_id`` and ``label``) or many (``labels``)."""
+
+    request_id: Any = None
+    label: Any = None
+    labels: list[LabelIn] | None = Field(default=None, max_length=100_000)
+
+
+class ReferenceIn(RequestBody):
+    table: str
+
+
+def _window(window: float | None, start: datetime | None, end: datetime | None) -> Window | None:
+    if start is not None or end is not None:
+        if start is None or end is None or window is not None:
+            raise InvalidInputError(
+                "a window is either ?window=SECONDS or both ?start= and ?end=",
+                field="window",
+                remedy="pass window=3600, or start and end as ISO 8601 datetimes",
+            )
+        return (start, end)
+    return None if window is None else timedelta(seconds=window)
+
+
+@router.post("/feedback", status_code=201)
+def post_feedback(body: FeedbackIn, request: Request, who: Writer) -> FeedbackReceipt:
+    """Record the true outcome of a prediction (or many) by its ``request_id``."""
+    monitoring = platform_of(request, who).monitoring
+    if body.labels is not None:
+        if body.request_id is not None or body.label is not None:
+            raise InvalidInputError(
+                "send either request_id and label, or labels, not both",
+                field="labels",
+                remedy="put every label into 'labels' as {request_id, label} objects",
+            )
+        return monitoring.feedback_many([(item.request_id, item.label) for item in body.labels])
+    return monitoring.feedback(body.request_id, body.label)
+
+
+@router.get("/monitoring/deployments/{deployment}/drift")
+def drift(
+    deployment: str,
+    request: Request,
+    who: Reader,
+    window: WindowSeconds = None,
+    start: Start = None,
+    end: End = None,
+    reference: str | None = None,
+) -> DriftResult:
+    monitoring = platform_of(request, who).monitoring
+    return monitoring.drift(deployment, window=_window(window, start, end), reference=reference)
+
+
+@router.get("/monitoring/deployments/{deployment}/quality")
+def quality(
+    deployment: str,
+    request: Request,
+    who: Reader,
+    window: WindowSeconds = None,
+    start: Start = None,
+    end: End = None,
+) -> QualityResult:
+    monitoring = platform_of(request, who).monitoring
+    return monitoring.quality(deployment, window=_window(window, start, end))
+
+
+@router.get("/monitoring/deployments/{deployment}/performance")
+def performance(
+    deployment: str,
+    request: Request,
+    who: Reader,
+    window: WindowSeconds = None,
+    start: Start = None,
+    end: End = None,
+    by_version: bool = True,
+) -> PerformanceResult:
+    monitoring = platform_of(request, who).monitoring
+    return monitoring.performance(
+        deployment, window=_window(window, start, end), by_version=by_version
+    )
+
+
+@router.get("/monitoring/deployments/{deployment}/accuracy")
+def accuracy(
+    deployment: str,
+    request: Request,
+    who: Reader,
+    window: WindowSeconds = None,
+    start: Start = None,
+    end: End = None,
+) -> AccuracyResult:
+    monitoring = platform_of(request, who).monitoring
+    return monitoring.accuracy(deployment, window=_window(window, start, end))
+
+
+@router.get("/monitoring/deployments/{deployment}/fairness")
+def fairness(
+    deployment: str,
+    attribute: str,
+    request: Request,
+    who: Reader,
+    window: WindowSeconds = None,
+    start: Start = None,
+    end: End = None,
+    positive: str = "1",
+    privileged: str | None = None,
+) -> FairnessResult:
+    """``positive`` is the positive class; digits mean a number (``1``), else text."""
+    label: int | float | str = positive
+    with contextlib.suppress(ValueError):  # else a class name
+        label = float(positive) if "." in positive else int(positive)
+    monitoring = platform_of(request, who).monitoring
+    return monitoring.fairness(
+        deployment,
+        attribute,
+        window=_window(window, start, end),
+        positive=label,
+        privileged=privileged,
+    )
+
+
+@router.get("/monitoring/deployments/{deployment}/report")
+def report(
+    deployment: str,
+    request: Request,
+    who: Reader,
+    window: WindowSeconds = None,
+    start: Start = None,
+    end: End = None,
+) -> dict[str, Any]:
+    """The JSON twin of the HTML report (``podium monitor report`` renders it)."""
+    monitoring = platform_of(request, who).monitoring
+    return monitoring.report(deployment, window=_window(window, start, end))
+
+
+@router.get("/monitoring/references/{model}/{version}")
+def get_reference(model: str, version: int, request: Request, who: Reader) -> ReferenceInfo:
+    return platform_of(request, who).monitoring.reference(model, version)
+
+
+@router.put("/monitoring/references/{model}/{version}")
+def set_reference(
+    model: str, version: int, body: ReferenceIn, request: Request, who: Writer
+) -> ReferenceInfo:
+    """Profile a lake table (``raw.customers@3``) as the reference of the version."""
+    return platform_of(request, who).monitoring.set_reference(model, version, body.table)
+
+
+@router.get("/monitoring/contracts/{model}/{version}")
+def get_contract(model: str, version: int, request: Request, who: Reader) -> dict[str, Any]:
+    return platform_of(request, who).monitoring.contract(model, version)
+
+
+@router.put("/monitoring/contracts/{model}/{version}")
+def set_contract(
+    model: str, version: int, body: dict[str, Any], request: Request, who: Writer
+) -> ReferenceInfo:
+    return platform_of(request, who).monitoring.set_contract(model, version, body)
+
+
+@router.get("/monitoring/rules")
+def list_rules(request: Request, who: Reader) -> list[AlertRule]:
+    return platform_of(request, who).monitoring.rules()
+
+
+@router.post("/monitoring/rules", status_code=201)
+def create_rule(rule: AlertRule, request: Request, who: Writer) -> AlertRule:
+    created = platform_of(request, who).monitoring.create_rule(rule)
+    set_audit_target(request, f"/v1/monitoring/rules/{created.name}")
+    return created
+
+
+@router.delete("/monitoring/rules/{name}", status_code=204)
+def delete_rule(name: str, request: Request, who: Writer) -> Response:
+    platform_of(request, who).monitoring.delete_rule(name)
+    return Response(status_code=204)
+
+
+@router.get("/monitoring/alerts")
+def list_alerts(
+    request: Request, who: Reader, state: Annotated[str | None, Query()] = None
+) -> list[Alert]:
+    return platform_of(request, who).monitoring.alerts(state=state)
+
+
+@router.post("/monitoring/alerts/evaluate")
+def evaluate_alerts(request: Request, who: Writer) -> list[Alert]:
+    """Evaluate every rule now; the alerts that fired or resolved."""
+    return platform_of(request, who).monitoring.evaluate_alerts()

@@ -1,0 +1,134 @@
+"""The quickstart's serving step: deploy the production model and send it a burst.
+
+:func:`serve_burst` deploys ``MODEL@production`` with a fallback chain (ending in a
+default response), sends ~200 predictions through the serving runtime (concurrently, as
+a server would see them), halfway puts a canary of another version (the ONNX one) on a
+quarter of the traffic and promotes it, then prints latency percentiles and who served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+
+from podium.cli.render import table
+from podium.errors import NotFoundError
+from podium.platform import Installation, Platform
+
+__all__ = ["serve_burst"]
+
+_CONCURRENCY = 16
+
+
+def serve_burst(
+    out: Console,
+    installation: Installation,
+    platform: Platform,
+    *,
+    model: str,
+    rows: Sequence[Mapping[str, Any]] | None = None,
+    canary: int | str | None = None,
+    requests: int = 200,
+) -> dict[str, Any]:
+    """Deploy ``model`` (its production version) and send ``requests`` predictions.
+
+    ``rows`` are feature rows to sample from (default: random values fitting the
+    signature); ``canary`` the version to canary halfway (default: the newest other one).
+    Returns the latencies (ms), ``served_by`` and version counts for the caller to check.
+    """
+    deployments = platform.deployments
+    with contextlib.suppress(NotFoundError):
+        deployments.delete(model)  # a second quickstart starts afresh
+    deployed = deployments.create(
+        model=f"{model}@production",
+        fallback={"default": {"prediction": 0, "probability": None}},
+        timeout_ms=500,
+        cache={"enabled": True, "ttl_seconds": 60},
+    )
+    stable = deployed.traffic.stable
+    if canary is None:
+        others = [v.version for v in platform.registry.list_versions(model) if v.version != stable]
+        canary = max(others) if others else None
+    out.print(
+        f"[bold]5.[/] deployed {model}/{stable} as {deployed.name!r} "
+        "(fallback chain: primary → default response)"
+    )
+    runtime = installation.runtime(platform.project)
+    samples = list(rows) if rows else _random_rows(platform, model, count=50)
+    rng = random.Random(7)
+    bodies = [
+        {"model_id": deployed.name, "features": dict(rng.choice(samples))} for _ in range(requests)
+    ]
+    half = requests // 2
+    answers = runtime.run(_burst(runtime.predict, bodies[:half]))
+    if canary is not None:
+        deployments.canary(deployed.name, canary, weight=0.25, auto=False)
+        runtime.reload(deployed.name).result()
+        answers += runtime.run(_burst(runtime.predict, bodies[half:]))
+        deployments.promote(deployed.name, reason="quickstart: canary answered every request")
+        out.print(f"   canary of version {canary} at 25% for {requests - half} requests, promoted")
+    else:
+        answers += runtime.run(_burst(runtime.predict, bodies[half:]))
+    latencies = [float(a["latency_ms"]) for a in answers]
+    served = Counter(str(a["served_by"]) for a in answers)
+    versions = Counter(str(a["model_version"]) for a in answers)
+    cached = sum(1 for a in answers if a["cached"])
+    summary = table(
+        f"{len(answers)} predictions in process ({_CONCURRENCY} concurrent)",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "served by",
+        "versions",
+        "cached",
+    )
+    p50, p95, p99 = np.percentile(latencies, [50, 95, 99])
+    summary.add_row(
+        f"{p50:.2f}",
+        f"{p95:.2f}",
+        f"{p99:.2f}",
+        ", ".join(f"{k} {v}" for k, v in served.most_common()),
+        ", ".join(f"v{k} {v}" for k, v in sorted(versions.items())),
+        str(cached),
+    )
+    out.print(summary)
+    return {"latencies_ms": latencies, "served_by": dict(served), "versions": dict(versions)}
+
+
+async def _burst(predict: Any, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    gate = asyncio.Semaphore(_CONCURRENCY)
+
+    async def one(body: dict[str, Any]) -> dict[str, Any]:
+        async with gate:
+            answer: dict[str, Any] = await predict(body)
+            return answer
+
+    return list(await asyncio.gather(*(one(body) for body in bodies)))
+
+
+def _random_rows(platform: Platform, model: str, *, count: int) -> list[dict[str, Any]]:
+    version = platform.registry.get_version(f"{model}@production")
+    rng = random.Random(3)
+    columns = (version.signature or {}).get("inputs", [])
+    rows: list[dict[str, Any]] = []
+    for _ in range(count):
+        row: dict[str, Any] = {}
+        for column in columns:
+            kind = column.get("type")
+            if kind == "int64":
+                row[column["name"]] = rng.randint(0, 60)
+            elif kind == "bool":
+                row[column["name"]] = rng.random() < 0.5
+            elif kind == "string":
+                row[column["name"]] = rng.choice(["a", "b"])
+            else:
+                row[column["name"]] = round(rng.uniform(0, 100), 2)
+        rows.append(row)
+    return rows

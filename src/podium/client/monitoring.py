@@ -1,0 +1,167 @@
+"""Monitoring over HTTP: the same interface as the embedded Monitoring service.
+
+``set_reference`` takes a lake table name here (``raw.customers@3``): a frame would have
+to be uploaded, so write it to the lake first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from pydantic import TypeAdapter
+
+from podium.client.http import ApiClient
+from podium.errors import InvalidInputError
+from podium.monitoring.alerts.rules import AlertRule, parse_rule
+from podium.monitoring.alerts.state import Alert
+from podium.monitoring.feedback import FeedbackReceipt, Label
+from podium.monitoring.inference import TimeWindow, Window
+from podium.monitoring.protocol import (
+    AccuracyResult,
+    DriftResult,
+    FairnessResult,
+    PerformanceResult,
+    QualityResult,
+    ReferenceInfo,
+)
+
+__all__ = ["HttpMonitoring"]
+
+_RULES = TypeAdapter(list[AlertRule])
+_ALERTS = TypeAdapter(list[Alert])
+
+
+def _seg(value: str) -> str:
+    return quote(value, safe="").replace(".", "%2E")
+
+
+def _window(window: Window | None) -> dict[str, Any]:
+    if window is None:
+        return {}
+    if isinstance(window, timedelta):
+        TimeWindow.resolve(window)  # fails here as it fails embedded
+        return {"window": window.total_seconds()}
+    span = TimeWindow.resolve(window)
+    return {"start": span.start.isoformat(), "end": span.end.isoformat()}
+
+
+class HttpMonitoring:
+    """The monitoring of a podium server's project."""
+
+    def __init__(self, api: ApiClient) -> None:
+        self._api = api
+
+    def _get(self, deployment: str, what: str, params: dict[str, Any]) -> Any:
+        path = f"/v1/monitoring/deployments/{_seg(deployment)}/{what}"
+        return self._api.json("GET", path, params=params)
+
+    def drift(
+        self,
+        deployment: str,
+        *,
+        window: Window | None = None,
+        reference: str | None = None,
+    ) -> DriftResult:
+        params = _window(window)
+        if reference is not None:
+            if not isinstance(reference, str):
+                raise InvalidInputError(
+                    "over HTTP the reference must be a model ref or a lake table name",
+                    field="reference",
+                    remedy="write the frame to a lake table and name it",
+                )
+            params["reference"] = reference
+        return DriftResult.model_validate(self._get(deployment, "drift", params))
+
+    def quality(self, deployment: str, *, window: Window | None = None) -> QualityResult:
+        return QualityResult.model_validate(self._get(deployment, "quality", _window(window)))
+
+    def performance(
+        self, deployment: str, *, window: Window | None = None, by_version: bool = True
+    ) -> PerformanceResult:
+        params = {**_window(window), "by_version": by_version}
+        return PerformanceResult.model_validate(self._get(deployment, "performance", params))
+
+    def accuracy(self, deployment: str, *, window: Window | None = None) -> AccuracyResult:
+        return AccuracyResult.model_validate(self._get(deployment, "accuracy", _window(window)))
+
+    def fairness(
+        self,
+        deployment: str,
+        attribute: str,
+        *,
+        window: Window | None = None,
+        positive: Label = 1,
+        privileged: str | None = None,
+    ) -> FairnessResult:
+        params: dict[str, Any] = {**_window(window), "attribute": attribute}
+        params["positive"] = str(positive)
+        if privileged is not None:
+            params["privileged"] = privileged
+        return FairnessResult.model_validate(self._get(deployment, "fairness", params))
+
+    def report(self, deployment: str, *, window: Window | None = None) -> dict[str, Any]:
+        answer: dict[str, Any] = self._get(deployment, "report", _window(window))
+        return answer
+
+    def feedback(self, request_id: str, label: Label) -> FeedbackReceipt:
+        body = {"request_id": request_id, "label": label}
+        return FeedbackReceipt.model_validate(self._api.json("POST", "/v1/feedback", json=body))
+
+    def feedback_many(
+        self, labels: Mapping[str, Label] | Iterable[tuple[str, Label]]
+    ) -> FeedbackReceipt:
+        items = labels.items() if isinstance(labels, Mapping) else labels
+        body = {"labels": [{"request_id": r, "label": label} for r, label in items]}
+        return FeedbackReceipt.model_validate(self._api.json("POST", "/v1/feedback", json=body))
+
+    def reference(self, model: str, version: int) -> ReferenceInfo:
+        path = f"/v1/monitoring/references/{_seg(model)}/{int(version)}"
+        return ReferenceInfo.model_validate(self._api.json("GET", path))
+
+    def set_reference(self, model: str, version: int, data: str) -> ReferenceInfo:
+        if not isinstance(data, str):
+            raise InvalidInputError(
+                "over HTTP the reference data must be a lake table name, e.g. 'raw.customers@3'",
+                field="data",
+                remedy="write the frame with p.data.write first, then name the table",
+            )
+        path = f"/v1/monitoring/references/{_seg(model)}/{int(version)}"
+        return ReferenceInfo.model_validate(self._api.json("PUT", path, json={"table": data}))
+
+    def contract(self, model: str, version: int) -> dict[str, Any]:
+        path = f"/v1/monitoring/contracts/{_seg(model)}/{int(version)}"
+        answer: dict[str, Any] = self._api.json("GET", path)
+        return answer
+
+    def set_contract(self, model: str, version: int, contract: Mapping[str, Any]) -> ReferenceInfo:
+        path = f"/v1/monitoring/contracts/{_seg(model)}/{int(version)}"
+        return ReferenceInfo.model_validate(self._api.json("PUT", path, json=dict(contract)))
+
+    def rules(self) -> list[AlertRule]:
+        return _RULES.validate_python(self._api.json("GET", "/v1/monitoring/rules"))
+
+    def create_rule(self, rule: AlertRule | Mapping[str, Any]) -> AlertRule:
+        body = parse_rule(rule).model_dump(mode="json")  # a bad field fails before sending
+        return AlertRule.model_validate(self._api.json("POST", "/v1/monitoring/rules", json=body))
+
+    def delete_rule(self, name: str) -> None:
+        self._api.request("DELETE", f"/v1/monitoring/rules/{_seg(name)}")
+
+    def alerts(self, *, state: str | None = None) -> list[Alert]:
+        params = {} if state is None else {"state": state}
+        return _ALERTS.validate_python(
+            self._api.json("GET", "/v1/monitoring/alerts", params=params)
+        )
+
+    def evaluate_alerts(self, *, now: datetime | None = None) -> list[Alert]:
+        if now is not None:
+            raise InvalidInputError(
+                "a server evaluates its rules as of its own clock",
+                field="now",
+                remedy="leave 'now' out",
+            )
+        return _ALERTS.validate_python(self._api.json("POST", "/v1/monitoring/alerts/evaluate"))

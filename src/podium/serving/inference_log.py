@@ -1,0 +1,200 @@
+"""The inference log: every prediction appended to the Delta table ``monitoring.inference_log``.
+
+The request path only puts a record on an in-memory queue; a background thread writes the
+queue to the lake in batches (``p.data.write(..., mode="append")``) every
+``flush_seconds`` or when ``batch_size`` records wait, and :meth:`InferenceLog.close`
+flushes what is left. When the lake cannot be written the batch is kept and retried; the
+queue is bounded (``max_queued``), and records beyond it are dropped and counted in
+``dropped`` rather than slowing predictions down.
+
+The schema is a contract (monitoring reads it); columns only ever get added:
+
+=============  ==========================  ============================================
+column         type                        meaning
+=============  ==========================  ============================================
+request_id     string                      the request's id (``X-Request-ID``); a batch
+                                           request's rows share it, suffixed ``/i``
+ts             timestamp[us, UTC]          when the answer was produced
+deployment     string                      the deployment (``model_id``)
+model          string                      the registered model name
+version        string                      the model version the route chose
+served_by      string                      ``primary``, ``fallback``, ``rules``,
+                                           ``default``, or ``shadow`` (mirrored, never
+                                           returned)
+cached         bool                        answered from the response cache
+latency_ms     float64                     request latency in milliseconds
+features       string                      the row's features, JSON
+prediction     string                      the prediction, JSON
+probability    float64 (nullable)          the probability, when the model gives one
+status         string                      ``ok``, ``degraded`` or ``error``
+=============  ==========================  ============================================
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa  # type: ignore[import-untyped]
+
+__all__ = ["INFERENCE_LOG_TABLE", "SCHEMA", "InferenceLog", "InferenceRecord"]
+
+INFERENCE_LOG_TABLE = "monitoring.inference_log"
+
+SCHEMA = pa.schema(
+    [
+        pa.field("request_id", pa.string(), nullable=False),
+        pa.field("ts", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("deployment", pa.string(), nullable=False),
+        pa.field("model", pa.string(), nullable=False),
+        pa.field("version", pa.string(), nullable=False),
+        pa.field("served_by", pa.string(), nullable=False),
+        pa.field("cached", pa.bool_(), nullable=False),
+        pa.field("latency_ms", pa.float64(), nullable=False),
+        pa.field("features", pa.string(), nullable=False),
+        pa.field("prediction", pa.string(), nullable=False),
+        pa.field("probability", pa.float64(), nullable=True),
+        pa.field("status", pa.string(), nullable=False),
+    ]
+)
+"""The columns of ``monitoring.inference_log``, in order."""
+
+_log = logging.getLogger(__name__)
+
+Writer = Callable[[pa.Table], object]
+
+
+@dataclass(frozen=True)
+class InferenceRecord:
+    """One logged prediction (one row of the table)."""
+
+    request_id: str
+    ts: datetime
+    deployment: str
+    model: str
+    version: str
+    served_by: str
+    cached: bool
+    latency_ms: float
+    features: dict[str, Any]
+    prediction: Any
+    probability: float | None
+    status: str
+
+
+class InferenceLog:
+    """Buffers records and appends them to the lake from a background thread."""
+
+    def __init__(
+        self,
+        write: Writer,
+        *,
+        batch_size: int = 2_000,
+        flush_seconds: float = 1.0,
+        max_queued: int = 200_000,
+    ) -> None:
+        self._write = write
+        self._batch_size = batch_size
+        self._flush_seconds = flush_seconds
+        self._max_queued = max_queued
+        self._queue: deque[InferenceRecord] = deque()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._flush_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self.dropped = 0
+        """Records dropped because the queue was full."""
+        self.written = 0
+        """Records written to the lake so far."""
+
+    def append(self, record: InferenceRecord) -> None:
+        """Queue ``record``; never blocks and never touches the lake."""
+        if len(self._queue) >= self._max_queued:
+            self.dropped += 1
+            return
+        self._queue.append(record)
+        if self._thread is None:
+            self._start()
+        if len(self._queue) >= self._batch_size:
+            self._wake.set()
+
+    def flush(self) -> int:
+        """Write everything queued now (in this thread); the number of records written."""
+        with self._flush_lock:
+            total = 0
+            while self._queue:
+                batch: list[InferenceRecord] = []
+                while self._queue and len(batch) < self._batch_size * 5:
+                    batch.append(self._queue.popleft())
+                try:
+                    self._write(_to_table(batch))
+                except Exception:
+                    # The lake may be briefly unavailable; keep the batch for the next round
+                    # rather than lose it, and let the caller's loop back off.
+                    _log.exception("writing %d inference records failed; will retry", len(batch))
+                    self._queue.extendleft(reversed(batch))
+                    raise
+                total += len(batch)
+                self.written += len(batch)
+            return total
+
+    def close(self, *, timeout: float = 30.0) -> None:
+        """Stop the background thread and write what is still queued."""
+        self._stop.set()
+        self._wake.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout=timeout)
+        try:
+            self.flush()
+        except Exception:
+            _log.exception("the last inference records could not be written")
+
+    @property
+    def pending(self) -> int:
+        """Records queued and not yet written."""
+        return len(self._queue)
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is None and not self._stop.is_set():
+                self._thread = threading.Thread(
+                    target=self._run, name="podium-inference-log", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self._flush_seconds)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.flush()
+            except Exception:  # logged in flush; back off before the retry
+                self._stop.wait(self._flush_seconds)
+
+
+def _to_table(batch: list[InferenceRecord]) -> pa.Table:
+    columns: dict[str, list[Any]] = {name: [] for name in SCHEMA.names}
+    for record in batch:
+        columns["request_id"].append(record.request_id)
+        columns["ts"].append(record.ts)
+        columns["deployment"].append(record.deployment)
+        columns["model"].append(record.model)
+        columns["version"].append(record.version)
+        columns["served_by"].append(record.served_by)
+        columns["cached"].append(record.cached)
+        columns["latency_ms"].append(record.latency_ms)
+        columns["features"].append(json.dumps(record.features, default=str))
+        columns["prediction"].append(json.dumps(record.prediction, default=str))
+        columns["probability"].append(record.probability)
+        columns["status"].append(record.status)
+    return pa.table(columns, schema=SCHEMA)

@@ -1,0 +1,106 @@
+"""Automatic canary rollouts: judge each running canary and step, promote or roll back.
+
+:class:`CanaryJudge` runs a background thread that, every ``interval`` seconds, asks
+:func:`~podium.serving.canary.judge` about each in-memory deployment with an automatic
+canary, comparing the canary's error rate, p95 latency and prediction distribution with
+the stable version's over the current step. A decision other than *hold* is applied
+through the :class:`~podium.serving.deployments.Deployments` service (so it is stored,
+audited as a deployment change with the verdict's reason, and every replica follows).
+Each replica judges the traffic it saw; the first decision stored wins, and a replica
+whose view is stale finds the canary already changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from podium.errors import PodiumError
+from podium.serving.canary import CanaryLimits, CanarySchedule, Decision, Verdict, judge
+from podium.serving.deployments import Deployments
+from podium.serving.state import DeploymentState
+from podium.store.base import utcnow
+
+__all__ = ["CanaryJudge"]
+
+_log = logging.getLogger(__name__)
+
+
+class CanaryJudge:
+    """Judges the automatic canaries of one runtime in the background."""
+
+    def __init__(
+        self,
+        states: Callable[[], list[DeploymentState]],
+        deployments: Deployments,
+        *,
+        interval: float = 1.0,
+    ) -> None:
+        self._states = states
+        self._deployments = deployments
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.verdicts: dict[str, Verdict] = {}
+        """The last verdict per deployment (shown by ``GET /v1/deployments/{name}``)."""
+
+    def start(self) -> None:
+        """Start judging (idempotent)."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="podium-canary", daemon=True)
+                self._thread.start()
+
+    def stop(self) -> None:
+        """Stop judging."""
+        self._stop.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def tick(self) -> dict[str, Verdict]:
+        """Judge every automatic canary once and apply the decisions; the verdicts."""
+        decided: dict[str, Verdict] = {}
+        for state in self._states():
+            name = state.name
+            canary = state.deployment.traffic.canary
+            if canary is None or not canary.auto or state.window is None:
+                continue
+            limits = canary.limits
+            verdict = judge(
+                state.window,
+                CanaryLimits(
+                    max_error_rate_increase=limits.max_error_rate_increase,
+                    max_p95_latency_ratio=limits.max_p95_latency_ratio,
+                    max_prediction_psi=limits.max_prediction_psi,
+                    min_requests=limits.min_requests,
+                    latency_slack_ms=limits.latency_slack_ms,
+                ),
+                step_elapsed_s=(utcnow() - canary.step_started_at).total_seconds(),
+                schedule=CanarySchedule(steps=canary.steps, step_seconds=canary.step_seconds),
+                current_weight=canary.weight,
+            )
+            self.verdicts[name] = verdict
+            decided[name] = verdict
+            try:
+                self._apply(name, verdict)
+            except PodiumError as exc:  # another replica decided first, or it was deleted
+                _log.info("canary decision on %r not applied: %s", name, exc)
+        return decided
+
+    def _apply(self, name: str, verdict: Verdict) -> None:
+        if verdict.decision is Decision.STEP_UP:
+            self._deployments.step(name, weight=verdict.next_weight, reason=verdict.reason)
+        elif verdict.decision is Decision.PROMOTE:
+            self._deployments.promote(name, reason=verdict.reason)
+        elif verdict.decision is Decision.ROLLBACK:
+            self._deployments.rollback(name, reason=verdict.reason)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.tick()
+            except Exception:  # keep judging; one bad round must not end the thread
+                _log.exception("judging canaries failed")

@@ -1,0 +1,1 @@
+"""Tests of the offline store: point-in-time joins."""

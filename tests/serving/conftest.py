@@ -1,0 +1,112 @@
+"""Fixtures for the serving runtime: a churn model with two versions, and a deployment.
+
+``churn_models`` registers two scikit-learn versions of ``churn`` (fitted on arrays, so
+the runtime takes its array fast path) with three numeric features.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from podium.access.roles import Role
+from podium.config import Settings
+from podium.platform import Installation, Platform
+from podium.registry.signature import infer_signature
+from podium.serving.runtime import ServingRuntime
+from tests.conftest import LiveServer
+from tests.serving import faulty
+
+MAX_BODY = 256 * 1024
+FEATURES = {"tenure_months": 24, "monthly_charges": 89.99, "support_calls": 2}
+
+
+def churn_frame(rows: int = 200, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """A synthetic churn training set: short tenure and high charges churn."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "tenure_months": rng.integers(1, 72, rows),
+            "monthly_charges": rng.uniform(20, 120, rows).round(2),
+            "support_calls": rng.integers(0, 10, rows),
+        }
+    )
+    labels = ((frame["tenure_months"] < 20) & (frame["monthly_charges"] > 60)).astype(int)
+    return frame, labels.to_numpy()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """The root fixture's settings, with a small body limit so 413 is cheap to test."""
+    return Settings(
+        home=tmp_path / "home",
+        database_url=database_url,
+        metric_flush_interval=0.05,
+        max_body_bytes=MAX_BODY,
+    )
+
+
+@pytest.fixture
+def churn_models(platform: Platform) -> Platform:
+    """``churn`` version 1 and a differently regularised version 2."""
+    frame, labels = churn_frame()
+    for c in (1.0, 0.01):
+        model = LogisticRegression(C=c, max_iter=500).fit(frame.to_numpy(), labels)
+        platform.registry.register("churn", model, input_example=frame[:5])
+    return platform
+
+
+RegisterPyfunc = Callable[[str, object], int]
+
+
+@pytest.fixture
+def register_pyfunc(platform: Platform) -> RegisterPyfunc:
+    """Register a pyfunc model (one that may not even answer) with churn's signature."""
+    frame, _ = churn_frame(10)
+    signature = infer_signature(frame[:5])
+
+    def register(name: str, model: object) -> int:
+        return platform.registry.register(name, model, signature=signature).version
+
+    return register
+
+
+@pytest.fixture
+def runtime(installation: Installation, churn_models: Platform) -> ServingRuntime:
+    """The project's shared runtime, as the installation builds it for predictions."""
+    return installation.runtime(churn_models.project)
+
+
+@pytest.fixture(autouse=True)
+def _healthy_flaky() -> Iterator[None]:
+    faulty.SWITCH["fail"] = False
+    yield
+    faulty.SWITCH["fail"] = False
+
+
+@dataclass
+class Api:
+    """The platform API in process, with a key of the test's project."""
+
+    http: httpx.Client
+    headers: dict[str, str]
+    project: str
+
+    def predict(self, body: object, **kwargs: Any) -> httpx.Response:
+        return self.http.post("/v1/predictions", json=body, headers=self.headers, **kwargs)
+
+
+@pytest.fixture
+def api(live_server: LiveServer, churn_models: Platform) -> Iterator[Api]:
+    """The platform server on a loopback port and a reader key of the test's project."""
+    secret = live_server.key(churn_models.project, Role.READER)
+    with httpx.Client(base_url=live_server.url, timeout=30) as http:
+        yield Api(http, {"authorization": f"Bearer {secret}"}, churn_models.project)
