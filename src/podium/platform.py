@@ -216,10 +216,11 @@ class Installation:
         reloading = runtime.reload(name)
         if threading.current_thread().name.startswith("podium-reload"):
             return  # a change made while reloading: never wait on our own queue
-        # The caller's next prediction must see its change (read-your-writes); a failed
-        # reload keeps the state that serves now and is logged by the runtime.
+        # Usually the caller's next prediction sees its change (the reload takes a few
+        # milliseconds); under heavy load it may land a little later, never blocking the
+        # change for long. A failed reload keeps what serves now and is logged.
         with contextlib.suppress(Exception):
-            reloading.result(timeout=10)
+            reloading.result(timeout=2)
 
     def _predict(self, project: str, model_id: str, **body: Any) -> dict[str, Any]:
         return self.runtime(project).predict_sync(model_id, **body)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -184,7 +185,10 @@ def test_the_remote_sdk_deploys_rolls_out_and_predicts(
         assert created.name == "churn" and created.spec.fallback.default == {"prediction": 0}
         assert remote.predict("churn", features=FEATURES)["model_version"] == "1"
         remote.deployments.canary("churn", 2, weight=1.0, auto=False)
-        assert remote.predict("churn", features=FEATURES)["model_version"] == "2"
+        deadline = time.monotonic() + 10  # the server reloads in the background
+        while remote.predict("churn", features=FEATURES)["model_version"] != "2":
+            assert time.monotonic() < deadline, "the canary never served"
+            time.sleep(0.05)
         promoted = remote.deployments.promote("churn")
         assert (promoted.traffic.stable, promoted.traffic.blue) == (2, 1)
         assert [d.name for d in remote.deployments.list()] == ["churn"]

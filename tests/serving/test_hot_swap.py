@@ -51,7 +51,10 @@ def load(url: str, key: str) -> Iterator[Load]:
 
     def client(seed: int) -> None:
         rng = random.Random(seed)
-        with httpx.Client(base_url=url, headers={"authorization": f"Bearer {key}"}) as http:
+        # Generous timeouts: on a loaded CI machine a slow answer is not a failed one.
+        with httpx.Client(
+            base_url=url, headers={"authorization": f"Bearer {key}"}, timeout=30
+        ) as http:
             while not stop.is_set():
                 features = {**FEATURES, "tenure_months": rng.randint(1, 72)}
                 try:
@@ -96,6 +99,7 @@ def change(live_server: LiveServer, key: str, path: str, body: object) -> None:
         f"{live_server.url}/v1/deployments/churn/{path}",
         json=body,
         headers={"authorization": f"Bearer {key}"},
+        timeout=30,
     )
     assert response.status_code == 200, response.text
 
