@@ -206,6 +206,14 @@ def _print_howto(out: Console, settings: Settings, port: int) -> None:
         soft_wrap=True,
         markup=False,
     )
+    out.print(
+        f'  curl -H "Authorization: Bearer $(jq -r .api_key {creds})" {url}/v1/predictions '
+        f'-H \'content-type: application/json\' -d \'{{"model_id": "{MODEL}", '
+        '"features": {"tenure_months": 24, "monthly_charges": 89.99, "total_charges": 2100, '
+        '"support_calls": 1, "contract_one_year": 0, "contract_two_year": 1}}\'',
+        soft_wrap=True,
+        markup=False,
+    )
     out.print(f"  podium runs list --url {url} --experiment {EXPERIMENT}", markup=False)
 
 
