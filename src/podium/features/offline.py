@@ -24,6 +24,7 @@ nothing of feature definitions: the feature store describes each view by a small
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -36,7 +37,15 @@ import pyarrow.dataset as pa_ds  # type: ignore[import-untyped]
 from duckdb.sqltypes import DuckDBPyType
 
 from podium.errors import InvalidInputError, NotFoundError
-from podium.features.pit_sql import ENTITY_RELATION, ROW, ViewPlan, join_query, quote
+from podium.features.pit_sql import (
+    ENTITY_RELATION,
+    ROW,
+    Ties,
+    ViewPlan,
+    join_query,
+    quote,
+    ties_query,
+)
 
 __all__ = ["ViewSource", "parquet_connection", "point_in_time_join"]
 
@@ -311,7 +320,7 @@ def _plan(
                 field=key,
                 remedy=f"convert the entity frame's '{key}' column to {theirs}",
             )
-    return ViewPlan(
+    plan = ViewPlan(
         relation=view.relation,
         join_keys=view.join_keys,
         key_slots=tuple(key_names.index(k) for k in view.join_keys),
@@ -321,6 +330,16 @@ def _plan(
         ttl_us=None if view.ttl is None else view.ttl // timedelta(microseconds=1),
         features=view.features,
     )
+    return dataclasses.replace(plan, ties=_ties(con, plan))
+
+
+def _ties(con: duckdb.DuckDBPyConnection, plan: ViewPlan) -> Ties:
+    """How much tie-breaking the view's rows need: a grouping is far cheaper than the sort."""
+    if not con.sql(ties_query(plan, with_created=False)).fetchall():
+        return "none"
+    if plan.created_timestamp_field is None:
+        return "full"
+    return "full" if con.sql(ties_query(plan, with_created=True)).fetchall() else "created"
 
 
 def _key_family(kind: DuckDBPyType) -> str:

@@ -18,15 +18,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 __all__ = [
     "ENTITY_RELATION",
     "ROW",
+    "Ties",
     "ViewPlan",
     "feature_alias",
     "join_query",
     "micros",
     "quote",
+    "ties_query",
 ]
 
 ENTITY_RELATION = "__podium_entity"
@@ -74,6 +77,26 @@ class ViewPlan:
     created_timestamp_field: str | None
     ttl_us: int | None
     features: tuple[str, ...]
+    ties: Ties = "full"
+
+
+Ties = Literal["none", "created", "full"]
+"""How much of the tie-break a view's rows need (see :func:`ties_query`): ``"none"`` when
+no two rows share keys and timestamp, ``"created"`` when the created timestamp tells every
+such pair apart, ``"full"`` otherwise (feature values break what is left)."""
+
+
+def ties_query(view: ViewPlan, *, with_created: bool) -> str:
+    """SQL answering one row when two source rows share keys and timestamp (and created)."""
+    ts = micros(quote(view.timestamp_field), view.timestamp_type)
+    group = [*(quote(k) for k in view.join_keys), ts]
+    if with_created and view.created_timestamp_field is not None:
+        group.append(quote(view.created_timestamp_field))
+    return (
+        f"SELECT 1 FROM ({view.relation}) AS __source "
+        f"WHERE {quote(view.timestamp_field)} IS NOT NULL "
+        f"GROUP BY {', '.join(group)} HAVING count(*) > 1 LIMIT 1"
+    )
 
 
 def _view_cte(index: int, view: ViewPlan) -> str:
@@ -83,15 +106,21 @@ def _view_cte(index: int, view: ViewPlan) -> str:
     ]
     feats = [f"{quote(f)} AS {feature_alias(index, n)}" for n, f in enumerate(view.features)]
     partition = ", ".join([*(quote(k) for k in view.join_keys), ts])
-    order = [f"{quote(f)} DESC NULLS LAST" for f in view.features]
+    order = [f"{quote(f)} DESC NULLS LAST" for f in view.features] if view.ties == "full" else []
     if view.created_timestamp_field is not None:
         order.insert(0, f"{quote(view.created_timestamp_field)} DESC NULLS LAST")
+    # The dedup sort is the costliest step of the join: skipped when no rows tie.
+    qualify = (
+        f"  QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY {', '.join(order)}) = 1\n"
+        if view.ties != "none"
+        else ""
+    )
     return (
         f"__v{index} AS (\n"
         f"  SELECT {', '.join([*keys, f'{ts} AS __ts', *feats])}\n"
         f"  FROM ({view.relation}) AS __source\n"
         f"  WHERE {quote(view.timestamp_field)} IS NOT NULL\n"
-        f"  QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY {', '.join(order)}) = 1\n"
+        f"{qualify}"
         ")"
     )
 
