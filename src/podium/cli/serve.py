@@ -99,9 +99,9 @@ class _RecentKeys:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] not in self._public:
-            header = dict(scope["headers"]).get(b"authorization", b"")
+            header, names_project = _auth_headers(scope)
             seen = self._seen.get(header)
-            if seen is not None and seen[0] > time.monotonic() and not _names_project(scope):
+            if seen is not None and seen[0] > time.monotonic() and not names_project:
                 scope.setdefault("state", {})["principal"] = seen[1]
                 await self._app(scope, receive, send)
                 return
@@ -113,8 +113,15 @@ class _RecentKeys:
         await self._app(scope, receive, send)
 
 
-def _names_project(scope: Scope) -> bool:
-    return any(name == b"x-podium-project" for name, _ in scope["headers"])
+def _auth_headers(scope: Scope) -> tuple[bytes, bool]:
+    """The ``Authorization`` header's value, and whether ``X-Podium-Project`` is set."""
+    authorization, names_project = b"", False
+    for name, value in scope["headers"]:  # one pass; ASGI header names are lower case
+        if name == b"authorization":
+            authorization = value
+        elif name == b"x-podium-project":
+            names_project = True
+    return authorization, names_project
 
 
 async def _healthz(request: Request) -> JSONResponse:

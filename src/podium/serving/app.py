@@ -12,7 +12,7 @@
 =======================================  ==========================================
 
 Predicting is not a mutation: any valid key of the project (the reader role is enough)
-may predict. The body is parsed once with ``json.loads`` and checked by hand against the
+may predict. The body is parsed once with ``orjson`` and checked by hand against the
 cached signature; no pydantic model and no database round trip sits on this path.
 :func:`install_serving` adds the routes to a FastAPI app whose ``state`` tells which
 runtime serves a caller's project.
@@ -20,7 +20,6 @@ runtime serves a caller's project.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +28,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
 from podium.access.roles import Principal, Role
-from podium.errors import AuthenticationError, InvalidInputError
+from podium.errors import AuthenticationError
+from podium.serving.body import dump_json, parse_json
 from podium.serving.metrics import CONTENT_TYPE
 from podium.serving.oip import infer_response, metadata, rows_from_infer
 from podium.serving.runtime import ServingRuntime
@@ -76,11 +76,7 @@ def install_serving(app: FastAPI, runtime_for: RuntimeFor) -> None:
 
 
 def _json(body: Any, status: int = 200) -> Response:
-    return Response(
-        json.dumps(body, separators=(",", ":")).encode(),
-        status_code=status,
-        media_type="application/json",
-    )
+    return Response(dump_json(body), status_code=status, media_type="application/json")
 
 
 def _principal(request: Request) -> Principal:
@@ -168,14 +164,7 @@ async def model_ready(name: str, request: Request) -> Response:
 async def infer(name: str, request: Request) -> Response:
     """Predict with Open Inference Protocol tensors (KServe / Triton clients)."""
     runtime = await _runtime(request)
-    try:
-        body = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(
-            f"the request body is not valid JSON: {exc}",
-            field="body",
-            remedy="send a v2 infer request as application/json",
-        ) from None
+    body = parse_json(await request.body(), remedy="send a v2 infer request as application/json")
     state = await runtime.astate(name)
     rows = rows_from_infer(body, state.paths[state.policy.stable].validator.names)
     request_id = body.get("id") if isinstance(body.get("id"), str) else None

@@ -23,6 +23,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from podium.errors import InvalidInputError
 from podium.serving.loaded import Output
 
@@ -31,6 +33,7 @@ __all__ = [
     "Envelope",
     "answer_body",
     "check_envelope",
+    "dump_json",
     "numeric_vector",
     "parse_json",
 ]
@@ -42,16 +45,36 @@ Envelope = tuple[str, dict[str, Any] | None, list[dict[str, Any]] | None]
 """``(model_id, features, instances)``; exactly one of the last two is set."""
 
 
-def parse_json(raw: bytes) -> Any:
-    """The JSON document of a request body; a 400 naming ``body`` when it is not JSON."""
+def parse_json(
+    raw: bytes, *, remedy: str = 'send {"model_id": "...", "features": {...}} as application/json'
+) -> Any:
+    """The JSON document of a request body; a 400 naming ``body`` when it is not JSON.
+
+    ``NaN``, ``Infinity`` and ``1e999`` are read (as Python's ``json`` does) so that the
+    feature check can name the feature that holds them.
+    """
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass  # orjson refuses NaN and Infinity; the standard parser reads them
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInputError(
             f"the request body is not valid JSON: {exc}",
             field="body",
-            remedy='send {"model_id": "...", "features": {...}} as application/json',
+            remedy=remedy,
         ) from None
+
+
+def dump_json(body: Any) -> bytes:
+    """``body`` as compact UTF-8 JSON (NaN and infinities become ``null``)."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:
+        # A value orjson cannot encode (an integer over 64 bits, a custom number type):
+        # the standard encoder, as before orjson.
+        return json.dumps(body, separators=(",", ":")).encode()
 
 
 def model_id_of(body: object) -> str:

@@ -1,7 +1,8 @@
 """The inference log: every prediction appended to the Delta table ``monitoring.inference_log``.
 
-The request path only puts a record on an in-memory queue; a background thread writes the
-queue to the lake in batches (``p.data.write(..., mode="append")``) every
+The request path only appends a record (a tuple) to an in-memory deque, O(1) and without a
+lock; a background thread encodes the queued records to Arrow (features and predictions
+to JSON) in bulk and writes them to the lake in batches (``p.data.write(..., mode="append")``) every
 ``flush_seconds`` or when ``batch_size`` records wait, and :meth:`InferenceLog.close`
 flushes what is left. When the lake cannot be written the batch is kept and retried; the
 queue is bounded (``max_queued``), and records beyond it are dropped and counted in
@@ -37,10 +38,11 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
+import numpy as np
+import orjson
 import pyarrow as pa  # type: ignore[import-untyped]
 
 __all__ = ["INFERENCE_LOG_TABLE", "SCHEMA", "InferenceLog", "InferenceRecord"]
@@ -66,16 +68,21 @@ SCHEMA = pa.schema(
 """The columns of ``monitoring.inference_log``, in order."""
 
 _log = logging.getLogger(__name__)
+_FEATURES = SCHEMA.names.index("features")
+_PREDICTION = SCHEMA.names.index("prediction")
 
 Writer = Callable[[pa.Table], object]
 
 
-@dataclass(frozen=True)
-class InferenceRecord:
-    """One logged prediction (one row of the table)."""
+class InferenceRecord(NamedTuple):
+    """One logged prediction (one row of the table).
+
+    A plain tuple, so the request path pays one allocation per record. ``ts`` is an
+    aware datetime, or seconds since the epoch (``time.time()``), converted when written.
+    """
 
     request_id: str
-    ts: datetime
+    ts: datetime | float
     deployment: str
     model: str
     version: str
@@ -122,7 +129,7 @@ class InferenceLog:
         self._queue.append(record)
         if self._thread is None:
             self._start()
-        if len(self._queue) >= self._batch_size:
+        if len(self._queue) >= self._batch_size and not self._wake.is_set():
             self._wake.set()
 
     def flush(self) -> int:
@@ -183,18 +190,37 @@ class InferenceLog:
 
 
 def _to_table(batch: list[InferenceRecord]) -> pa.Table:
-    columns: dict[str, list[Any]] = {name: [] for name in SCHEMA.names}
-    for record in batch:
-        columns["request_id"].append(record.request_id)
-        columns["ts"].append(record.ts)
-        columns["deployment"].append(record.deployment)
-        columns["model"].append(record.model)
-        columns["version"].append(record.version)
-        columns["served_by"].append(record.served_by)
-        columns["cached"].append(record.cached)
-        columns["latency_ms"].append(record.latency_ms)
-        columns["features"].append(json.dumps(record.features, default=str))
-        columns["prediction"].append(json.dumps(record.prediction, default=str))
-        columns["probability"].append(record.probability)
-        columns["status"].append(record.status)
-    return pa.table(columns, schema=SCHEMA)
+    # Column-wise, in the writer thread: one pass per column instead of one per record.
+    columns: list[Any] = list(zip(*batch, strict=True))
+    columns[1] = _timestamps(columns[1])
+    for index in (_FEATURES, _PREDICTION):
+        columns[index] = [_json(value) for value in columns[index]]
+    arrays = [
+        pa.array(values, type=column.type) if not isinstance(values, pa.Array) else values
+        for values, column in zip(columns, SCHEMA, strict=True)
+    ]
+    return pa.Table.from_arrays(arrays, schema=SCHEMA)
+
+
+def _timestamps(values: tuple[datetime | float, ...]) -> pa.Array:
+    if all(type(value) is float for value in values):
+        micros = (np.asarray(values, dtype=np.float64) * 1e6).round().astype(np.int64)
+        return pa.array(micros, type=pa.int64()).cast(SCHEMA.field("ts").type)
+    return pa.array(
+        [
+            value if isinstance(value, datetime) else datetime.fromtimestamp(value, UTC)
+            for value in values
+        ],
+        type=SCHEMA.field("ts").type,
+    )
+
+
+# Date-times and dataclasses go through ``default=str``, as with the standard encoder.
+_PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def _json(value: Any) -> str:
+    try:
+        return orjson.dumps(value, default=str, option=_PASSTHROUGH).decode()
+    except TypeError:  # e.g. an integer over 64 bits, which the standard encoder takes
+        return json.dumps(value, default=str)

@@ -83,6 +83,7 @@ class ServingMetrics:
             ["deployment", "version", "link"],
             registry=self.registry,
         )
+        # Labelled children looked up once per label set: labels(...) costs more than inc().
         self._children: dict[tuple[Any, ...], Any] = {}
 
     def observe(
@@ -112,11 +113,19 @@ class ServingMetrics:
 
     def error(self, deployment: str, code: str) -> None:
         """Count one failed request."""
-        self._errors.labels(deployment, code).inc()
+        key = ("error", deployment, code)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = self._errors.labels(deployment, code)
+        child.inc()
 
     def batch(self, deployment: str, version: str, size: int) -> None:
         """Record one model call of ``size`` rows."""
-        self._batch.labels(deployment, version).observe(size)
+        key = ("batch", deployment, version)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = self._batch.labels(deployment, version)
+        child.observe(size)
 
     def cache(self, deployment: str, version: str, *, hit: bool) -> None:
         """Count one cache lookup."""

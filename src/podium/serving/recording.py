@@ -14,7 +14,6 @@ import asyncio
 import time
 from collections.abc import Mapping
 from concurrent.futures import Executor
-from datetime import UTC, datetime
 from typing import Any
 
 from podium.serving.inference_log import InferenceLog, InferenceRecord
@@ -69,20 +68,21 @@ class Recorder:
         log = self._inference_log
         if log is None or not state.deployment.spec.log_inferences:
             return
+        # A plain tuple with the epoch time: encoding waits for the writer thread.
         log.append(
             InferenceRecord(
-                request_id=request_id,
-                ts=datetime.now(UTC),
-                deployment=state.name,
-                model=state.model_name,
-                version=version,
-                served_by=served_by or (str(body["served_by"]) if body else "none"),
-                cached=bool(body and body.get("cached")),
-                latency_ms=(time.perf_counter() - start) * 1000.0,
-                features=row,
-                prediction=body.get("prediction") if body else None,
-                probability=body.get("probability") if body else None,
-                status=status,
+                request_id,
+                time.time(),
+                state.name,
+                state.model_name,
+                version,
+                served_by or (str(body["served_by"]) if body else "none"),
+                bool(body and body.get("cached")),
+                (time.perf_counter() - start) * 1000.0,
+                row,
+                body.get("prediction") if body else None,
+                body.get("probability") if body else None,
+                status,
             )
         )
 

@@ -16,9 +16,9 @@ import functools
 import importlib
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from podium.errors import InvalidInputError
 from podium.serving.breaker import BreakerSettings, CircuitBreaker
@@ -41,7 +41,6 @@ __all__ = [
 ]
 
 Rules = Callable[[Mapping[str, Any]], Any]
-T = TypeVar("T")
 
 
 @dataclass
@@ -131,7 +130,8 @@ def build_state(
                 rules=rules,
                 timeout_seconds=spec.timeout_ms / 1000.0,
                 breaker_for=functools.partial(breaker_for, version),
-                executor=INLINE if quick and model.fast else executor,
+                executor=executor,
+                inline=quick and model.fast,
             ),
         )
     policy = TrafficPolicy(
@@ -213,28 +213,6 @@ def load_rules(path: str) -> Rules:
     return rules
 
 
-class InlineExecutor(Executor):
-    """Runs each call at once in the caller's thread and hands back a finished future.
-
-    For models on the array fast path (scikit-learn on arrays, ONNX graphs), a prediction
-    takes less time than handing it to a worker thread and back, and such a call cannot
-    hang, so their chains run inline on the event loop. Chains with anything that might
-    block (a pyfunc model, rules code, a DataFrame path) keep the thread pool, where the
-    deployment's timeout can abandon a hung call.
-    """
-
-    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        future: Future[T] = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # handed to the awaiting chain, as a thread would
-            future.set_exception(exc)
-        return future
-
-
-INLINE = InlineExecutor()
-
-
 def build_chain(
     primary: LoadedModel,
     *,
@@ -244,15 +222,26 @@ def build_chain(
     timeout_seconds: float,
     breaker_for: Callable[[str], CircuitBreaker],
     executor: Executor | None,
+    inline: bool = False,
 ) -> FallbackChain:
-    """The chain primary → fallback model → rules → default of one served version."""
+    """The chain primary → fallback model → rules → default of one served version.
+
+    ``inline=True`` runs the model links on the event loop, without a timeout: for
+    models on the array fast path (scikit-learn on arrays, ONNX graphs), a prediction
+    takes less time than handing it to a worker thread and back, and such a call cannot
+    hang. Chains with anything that might block (a pyfunc model, rules code, a DataFrame
+    path) keep the thread pool, where ``timeout_seconds`` can abandon a hung call.
+    """
+    # Inline calls cannot be interrupted, so they carry no timeout (and no future).
+    timeout = None if inline else timeout_seconds
     links = [
         Link(
             "primary",
             primary.predict,
-            timeout_seconds=timeout_seconds,
+            timeout_seconds=timeout,
             breaker=breaker_for("primary"),
             validate=check_model_outputs,
+            inline=inline,
         )
     ]
     if fallback_model is not None:
@@ -260,9 +249,10 @@ def build_chain(
             Link(
                 "fallback",
                 fallback_model.predict,
-                timeout_seconds=timeout_seconds,
+                timeout_seconds=timeout,
                 breaker=breaker_for("fallback"),
                 validate=check_model_outputs,
+                inline=inline,
             )
         )
     if rules is not None:
