@@ -12,7 +12,7 @@ import contextlib
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
 
 from podium.api.bodies import RequestBody
@@ -59,7 +59,8 @@ class ReferenceIn(RequestBody):
     table: str
 
 
-def _window(window: float | None, start: datetime | None, end: datetime | None) -> Window | None:
+def _window(window: WindowSeconds = None, start: Start = None, end: End = None) -> Window | None:
+    """The window a route's ``?window=SECONDS`` or ``?start=&end=`` names (None: default)."""
     if start is not None or end is not None:
         if start is None or end is None or window is not None:
             raise InvalidInputError(
@@ -69,6 +70,9 @@ def _window(window: float | None, start: datetime | None, end: datetime | None) 
             )
         return (start, end)
     return None if window is None else timedelta(seconds=window)
+
+
+TimeWindow = Annotated[Window | None, Depends(_window)]
 
 
 @router.post("/feedback", status_code=201)
@@ -91,13 +95,11 @@ def drift(
     deployment: str,
     request: Request,
     who: Reader,
-    window: WindowSeconds = None,
-    start: Start = None,
-    end: End = None,
+    window: TimeWindow,
     reference: str | None = None,
 ) -> DriftResult:
     monitoring = platform_of(request, who).monitoring
-    return monitoring.drift(deployment, window=_window(window, start, end), reference=reference)
+    return monitoring.drift(deployment, window=window, reference=reference)
 
 
 @router.get("/monitoring/deployments/{deployment}/quality")
@@ -105,12 +107,10 @@ def quality(
     deployment: str,
     request: Request,
     who: Reader,
-    window: WindowSeconds = None,
-    start: Start = None,
-    end: End = None,
+    window: TimeWindow,
 ) -> QualityResult:
     monitoring = platform_of(request, who).monitoring
-    return monitoring.quality(deployment, window=_window(window, start, end))
+    return monitoring.quality(deployment, window=window)
 
 
 @router.get("/monitoring/deployments/{deployment}/performance")
@@ -118,15 +118,11 @@ def performance(
     deployment: str,
     request: Request,
     who: Reader,
-    window: WindowSeconds = None,
-    start: Start = None,
-    end: End = None,
+    window: TimeWindow,
     by_version: bool = True,
 ) -> PerformanceResult:
     monitoring = platform_of(request, who).monitoring
-    return monitoring.performance(
-        deployment, window=_window(window, start, end), by_version=by_version
-    )
+    return monitoring.performance(deployment, window=window, by_version=by_version)
 
 
 @router.get("/monitoring/deployments/{deployment}/accuracy")
@@ -134,12 +130,10 @@ def accuracy(
     deployment: str,
     request: Request,
     who: Reader,
-    window: WindowSeconds = None,
-    start: Start = None,
-    end: End = None,
+    window: TimeWindow,
 ) -> AccuracyResult:
     monitoring = platform_of(request, who).monitoring
-    return monitoring.accuracy(deployment, window=_window(window, start, end))
+    return monitoring.accuracy(deployment, window=window)
 
 
 @router.get("/monitoring/deployments/{deployment}/fairness")
@@ -148,9 +142,7 @@ def fairness(
     attribute: str,
     request: Request,
     who: Reader,
-    window: WindowSeconds = None,
-    start: Start = None,
-    end: End = None,
+    window: TimeWindow,
     positive: str = "1",
     privileged: str | None = None,
 ) -> FairnessResult:
@@ -162,7 +154,7 @@ def fairness(
     return monitoring.fairness(
         deployment,
         attribute,
-        window=_window(window, start, end),
+        window=window,
         positive=label,
         privileged=privileged,
     )
@@ -173,13 +165,11 @@ def report(
     deployment: str,
     request: Request,
     who: Reader,
-    window: WindowSeconds = None,
-    start: Start = None,
-    end: End = None,
+    window: TimeWindow,
 ) -> dict[str, Any]:
     """The JSON twin of the HTML report (``podium monitor report`` renders it)."""
     monitoring = platform_of(request, who).monitoring
-    return monitoring.report(deployment, window=_window(window, start, end))
+    return monitoring.report(deployment, window=window)
 
 
 @router.get("/monitoring/references/{model}/{version}")
