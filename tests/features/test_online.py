@@ -115,6 +115,9 @@ def test_bad_pushes_write_nothing(store_platform: Platform) -> None:
     ]:
         with pytest.raises(InvalidInputError, match=message):
             p.features.push("customer_stats", pd.DataFrame({**good, **change}))
+    mixed = pd.DataFrame({**{k: v * 2 for k, v in good.items()}, "plan": ["basic", 1]})
+    with pytest.raises(InvalidInputError, match="cannot be converted to Arrow"):
+        p.features.push("customer_stats", mixed)
     with pytest.raises(InvalidInputError, match="lack column"):
         p.features.push("customer_stats", pd.DataFrame({"customer_id": [9]}))
     with pytest.raises(NotFoundError):

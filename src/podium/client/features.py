@@ -14,16 +14,16 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-import pandas as pd
 import pyarrow as pa  # type: ignore[import-untyped]
 
 from podium.client.data import arrow_bytes, read_arrow
 from podium.client.http import ApiClient
+from podium.data.inputs import to_arrow
 from podium.data.types import TableVersion
 from podium.errors import BackendUnavailableError, InvalidInputError
 from podium.features.definitions import Definition, FeatureService
-from podium.features.historical import HistoricalFeatures
-from podium.features.materialize import Progress, arrow_of
+from podium.features.historical import HistoricalFeatures, entity_table
+from podium.features.materialize import Progress
 from podium.features.online_read import OnlineFeatures
 from podium.features.service import Materialized
 from podium.features.stored import Change, StoredDefinition
@@ -149,7 +149,7 @@ class HttpFeatures:
         ``save(name)`` on the result asks the server to compute it again and write it to
         lake table ``name``.
         """
-        body = arrow_bytes(_entity_arrow(entity_df))
+        body = arrow_bytes(entity_table(entity_df))
         params = _feature_params(features)
         table, inputs, pinned, _ = self._historical(body, params)
 
@@ -250,7 +250,7 @@ class HttpFeatures:
 
     def push(self, view: str, rows: Any) -> dict[str, Any]:
         """Append ``rows`` (a DataFrame or Arrow table) to the view's source and online store."""
-        body = arrow_bytes(arrow_of(rows))
+        body = arrow_bytes(to_arrow(rows))
         pushed: dict[str, Any] = self._api.json(
             "POST", f"{_BASE}/push/{_seg(view)}", content=body, params={"format": "arrow"}
         )
@@ -279,16 +279,6 @@ def _iso(moment: datetime | None) -> str | None:
     if moment is not None and not isinstance(moment, datetime):
         raise InvalidInputError(f"start and end must be datetimes; got {moment!r}", field="end")
     return None if moment is None else moment.isoformat()
-
-
-def _entity_arrow(entity_df: Any) -> pa.Table:
-    if isinstance(entity_df, pa.Table | pd.DataFrame):
-        return arrow_of(entity_df)
-    raise InvalidInputError(
-        f"entity_df must be a pandas DataFrame or an Arrow table; got {type(entity_df).__name__}",
-        field="entity_df",
-        remedy="pass a DataFrame with the join keys and an 'event_timestamp' column",
-    )
 
 
 def _feature_params(features: FeatureList) -> dict[str, Any]:

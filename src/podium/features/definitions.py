@@ -40,6 +40,7 @@ __all__ = [
     "FeatureView",
     "OnDemandFeatureView",
     "definition_from_spec",
+    "is_query_source",
 ]
 
 VALUE_TYPES = ("int64", "float64", "string", "bool", "timestamp")
@@ -81,6 +82,11 @@ def _check_type(value: object, allowed: Sequence[str], what: str) -> str:
             field=what,
         )
     return str(value)
+
+
+def is_query_source(source: str) -> bool:
+    """Whether a view's source is a SQL query (else it names a lake table)."""
+    return source.strip().lower().startswith(("select", "with", "("))
 
 
 def _fingerprint(payload: Mapping[str, Any]) -> str:
@@ -207,7 +213,7 @@ class FeatureView(_Meta):
     @property
     def is_query(self) -> bool:
         """Whether the source is a SQL query rather than a table name."""
-        return self.source.strip().lower().startswith(("select", "with", "("))
+        return is_query_source(self.source)
 
     def to_spec(self) -> dict[str, Any]:
         return {

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa  # type: ignore[import-untyped]
 
+from podium.data.inputs import to_arrow
 from podium.data.service import DataService, query_inputs
 from podium.data.types import TableVersion
 from podium.errors import InvalidInputError
@@ -23,7 +24,7 @@ from podium.features.on_demand import run_on_demand
 from podium.features.refs import FeatureRef
 from podium.features.resolve import ResolvedOnDemand, ResolvedView, ViewResolver
 
-__all__ = ["EVENT_TIMESTAMP", "HistoricalFeatures", "build_historical"]
+__all__ = ["EVENT_TIMESTAMP", "HistoricalFeatures", "build_historical", "entity_table"]
 
 EVENT_TIMESTAMP = "event_timestamp"
 """The entity frame's time column (Feast's name)."""
@@ -63,11 +64,12 @@ class HistoricalFeatures:
         return self._saver(name, self)
 
 
-def _entity_table(entity: Any) -> pa.Table:
+def entity_table(entity: Any) -> pa.Table:
+    """The entity frame as Arrow (a DataFrame or an Arrow table; anything else is refused)."""
     if isinstance(entity, pa.Table):
         return entity
     if isinstance(entity, pd.DataFrame):
-        return pa.Table.from_pandas(entity, preserve_index=False)
+        return to_arrow(entity)
     raise InvalidInputError(
         f"entity_df must be a pandas DataFrame or an Arrow table; got {type(entity).__name__}",
         field="entity_df",
@@ -84,7 +86,7 @@ def build_historical(
     saver: Callable[[str, HistoricalFeatures], TableVersion],
 ) -> HistoricalFeatures:
     """Join the features ``refs`` onto ``entity_df`` as of each row's ``event_timestamp``."""
-    entity = _entity_table(entity_df)
+    entity = entity_table(entity_df)
     if EVENT_TIMESTAMP not in entity.column_names:
         raise InvalidInputError(
             f"entity_df has no '{EVENT_TIMESTAMP}' column (it has "
@@ -93,7 +95,7 @@ def build_historical(
             remedy="add the time as of which each row's features are wanted",
         )
     plain: dict[str, tuple[ResolvedView, list[str]]] = {}
-    hidden: set[str] = set()
+    hidden: set[tuple[str, str]] = set()  # (view, feature) fetched only for on-demand inputs
     on_demand: list[tuple[ResolvedOnDemand, list[str]]] = []
 
     def want(view: ResolvedView, names: list[str], *, visible: bool) -> None:
@@ -102,9 +104,9 @@ def build_historical(
             if name not in wanted:
                 wanted.append(name)
                 if not visible:
-                    hidden.add(f"{view.name}:{name}")
+                    hidden.add((view.name, name))
             elif visible:
-                hidden.discard(f"{view.name}:{name}")
+                hidden.discard((view.name, name))
 
     for ref in refs:
         resolved = resolver.resolve(ref.view, ref.version)
@@ -172,13 +174,13 @@ def build_historical(
         computed = run_on_demand(odfv, frame)
         for name in names:
             joined = joined.append_column(name, pa.array(computed[name], from_pandas=True))
-    drop = [columns[tuple(item.split(":", 1))] for item in sorted(hidden)]  # type: ignore[index]
+    drop = [columns[item] for item in sorted(hidden)]
     joined = joined.drop_columns(drop) if drop else joined
     pinned = [
         f"{view.name}@{view.version}:{name}"
         for view, names in plain.values()
         for name in names
-        if f"{view.name}:{name}" not in hidden
+        if (view.name, name) not in hidden
     ] + [f"{odfv.name}@{odfv.version}:{name}" for odfv, names in on_demand for name in names]
     return HistoricalFeatures(
         table=joined, inputs=sorted(set(inputs)), features=pinned, _saver=saver

@@ -13,13 +13,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
-import pyarrow as pa  # type: ignore[import-untyped]
 
 from podium.features.keys import KEY_SEPARATOR
 from podium.features.online.protocol import OnlineStore
 from podium.features.resolve import ResolvedView
 
-__all__ = ["BATCH_ROWS", "Progress", "load_latest"]
+__all__ = ["BATCH_ROWS", "Progress", "latest_query", "load_latest"]
 
 BATCH_ROWS = 50_000
 """Rows per online-store write."""
@@ -114,10 +113,3 @@ def load_latest(
         return written
     finally:
         con.close()
-
-
-def arrow_of(frame: Any) -> pa.Table:
-    """An Arrow table of a pandas DataFrame or Arrow table."""
-    if isinstance(frame, pa.Table):
-        return frame
-    return pa.Table.from_pandas(frame, preserve_index=False)

@@ -135,25 +135,22 @@ def read_online(
         )
     rows = [dict(row) for row in entity_rows]
     now_us = int((now.timestamp() if now else time.time()) * 1_000_000)
-    plain: dict[str, tuple[ResolvedView, list[str], set[str]]] = {}
+    plain: dict[str, tuple[ResolvedView, list[str]]] = {}
     on_demand: list[tuple[ResolvedOnDemand, list[str]]] = []
     requested: list[tuple[str, str]] = []
     for ref in refs:
         resolved = resolver.resolve(ref.view, ref.version)
         names = resolved.feature_names(ref)
         if isinstance(resolved, ResolvedView):
-            _, wanted, visible = plain.setdefault(resolved.name, (resolved, [], set()))
-            for name in names:
-                if name not in wanted:
-                    wanted.append(name)
-                visible.add(name)
+            _, wanted = plain.setdefault(resolved.name, (resolved, []))
+            wanted.extend(name for name in names if name not in wanted)
         else:
             on_demand.append((resolved, names))
         requested.extend((resolved.name, name) for name in names)
     for odfv, _ in on_demand:
         for ref in odfv.inputs:
             view = resolver.view(ref.view, ref.version)
-            _, wanted, _ = plain.setdefault(view.name, (view, [], set()))
+            _, wanted = plain.setdefault(view.name, (view, []))
             for name in view.feature_names(ref):
                 if name not in wanted:
                     wanted.append(name)
@@ -162,7 +159,7 @@ def read_online(
         counts[name] = counts.get(name, 0) + 1
     read: dict[tuple[str, str], tuple[list[Any], list[str]]] = {}
     versions: dict[str, int] = {}
-    for view, wanted, _ in plain.values():
+    for view, wanted in plain.values():
         versions[view.name] = view.version
         out: dict[str, tuple[list[Any], list[str]]] = {}
         _read_view(store, view, wanted, rows, now_us, out)

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from podium.errors import InvalidInputError, NotFoundError
-from podium.features.definitions import OnDemandFunction, load_function
+from podium.features.definitions import OnDemandFunction, is_query_source, load_function
 from podium.features.refs import FeatureRef, parse_ref
 from podium.features.stored import DefinitionStore
 
@@ -143,7 +143,7 @@ class ViewResolver:
             name=stored.name,
             version=stored.version,
             source=source,
-            is_query=source.strip().lower().startswith(("select", "with", "(")),
+            is_query=is_query_source(source),
             join_keys=tuple(keys),
             key_types=tuple(types),
             timestamp_field=spec["timestamp_field"],

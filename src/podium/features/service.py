@@ -9,6 +9,7 @@ online reads to :mod:`~podium.features.online_read`, metadata to
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,14 +19,15 @@ from sqlalchemy import func, select
 from podium.access.projects import Project
 from podium.access.roles import Principal, Role
 from podium.data.catalog import Catalog
+from podium.data.inputs import to_arrow
 from podium.data.service import DataService
 from podium.data.types import TableVersion
 from podium.errors import InvalidInputError
 from podium.events.outbox import record_event
 from podium.features.catalog import describe, search
-from podium.features.definitions import Definition, FeatureService
+from podium.features.definitions import Definition, FeatureService, is_query_source
 from podium.features.historical import HistoricalFeatures, build_historical
-from podium.features.materialize import Progress, arrow_of, load_latest
+from podium.features.materialize import Progress, load_latest
 from podium.features.online.protocol import OnlineStore
 from podium.features.online_read import OnlineFeatures, read_online
 from podium.features.planning import make_plan
@@ -192,7 +194,7 @@ class FeatureStore:
         """
         self._principal.require(Role.WRITER, action="pushing features")
         resolved = self._resolver.view(view)
-        table = check_push(resolved, arrow_of(rows), self._data)
+        table = check_push(resolved, to_arrow(rows), self._data)
         committed = self._data.write(resolved.source, table, mode="append", schema_mode="merge")
         written = load_latest(resolved, table, self._online) if resolved.online else 0
         return {
@@ -205,23 +207,21 @@ class FeatureStore:
     # -- internals -----------------------------------------------------------------
     def _refs(self, features: Sequence[str] | str | FeatureService) -> list[FeatureRef]:
         if isinstance(features, FeatureService):
-            features = features.refs
-        elif isinstance(features, str) and ":" not in features:
-            stored = self._store.get("feature_service", features)
-            pins = stored.spec.get("views", {})
-            features = [
-                f"{ref.split(':', 1)[0]}@{pins[ref.split(':', 1)[0]]}:{ref.split(':', 1)[1]}"
-                if ref.split(":", 1)[0] in pins
-                else ref
-                for ref in stored.spec["features"]
+            return parse_refs(features.refs)
+        if isinstance(features, str) and ":" not in features:
+            # A stored service's name: its references, pinned to the view versions it saw.
+            spec = self._store.get("feature_service", features).spec
+            pins: dict[str, int] = spec.get("views", {})
+            return [
+                replace(ref, version=pins.get(ref.view, ref.version))
+                for ref in parse_refs(spec["features"])
             ]
         return parse_refs(features)
 
     def _schema_of(self, source: str) -> pa.Schema:
-        text = source.strip()
-        if text.lower().startswith(("select", "with", "(")):
-            return self._data.sql(f"SELECT * FROM ({text}) AS q LIMIT 0").schema
-        _, dataset = self._data.dataset(text)
+        if is_query_source(source):
+            return self._data.sql(f"SELECT * FROM ({source.strip()}) AS q LIMIT 0").schema
+        _, dataset = self._data.dataset(source.strip())
         return dataset.schema
 
     def _online_views(self, names: Sequence[str] | None) -> list[ResolvedView]:
