@@ -133,13 +133,19 @@ class InferenceLog:
             self._wake.set()
 
     def flush(self) -> int:
-        """Write everything queued now (in this thread); the number of records written."""
+        """Write what is queued now (in this thread); the number of records written.
+
+        Records queued while it writes wait for the next flush: under steady load a
+        drain-until-empty loop would never end and would commit a sliver at a time.
+        """
         with self._flush_lock:
             total = 0
-            while self._queue:
+            remaining = len(self._queue)
+            while remaining > 0 and self._queue:
                 batch: list[InferenceRecord] = []
-                while self._queue and len(batch) < self._batch_size * 5:
+                while self._queue and len(batch) < min(self._batch_size * 5, remaining):
                     batch.append(self._queue.popleft())
+                remaining -= len(batch)
                 try:
                     self._write(_to_table(batch))
                 except Exception:
