@@ -7,6 +7,7 @@ own database, and each test its own project in it (tenancy keeps tests apart). I
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -15,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -104,12 +106,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def live_server(installation: Installation) -> Iterator[LiveServer]:
+@contextlib.contextmanager
+def loopback_server(app: Any) -> Iterator[str]:
+    """Serve the ASGI ``app`` with uvicorn on a free loopback port; yields its base URL."""
     port = _free_port()
-    config = uvicorn.Config(
-        create_app(installation), host="127.0.0.1", port=port, log_level="warning"
-    )
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -118,6 +119,14 @@ def live_server(installation: Installation) -> Iterator[LiveServer]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the test server did not start")
         time.sleep(0.01)
-    yield LiveServer(url=f"http://127.0.0.1:{port}", installation=installation)
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(installation: Installation) -> Iterator[LiveServer]:
+    with loopback_server(create_app(installation)) as url:
+        yield LiveServer(url=url, installation=installation)

@@ -18,11 +18,13 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from podium.access.roles import Role
+from podium.api.app import create_app
+from podium.cli.serve import create_serving_app, serving_runtime
 from podium.config import Settings
 from podium.platform import Installation, Platform
 from podium.registry.signature import infer_signature
 from podium.serving.runtime import ServingRuntime
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, loopback_server
 from tests.serving import faulty
 
 MAX_BODY = 256 * 1024
@@ -100,8 +102,11 @@ class Api:
     headers: dict[str, str]
     project: str
 
-    def predict(self, body: object, **kwargs: Any) -> httpx.Response:
-        return self.http.post("/v1/predictions", json=body, headers=self.headers, **kwargs)
+    def predict(
+        self, body: object, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        sent = self.headers if headers is None else headers
+        return self.http.post("/v1/predictions", json=body, headers=sent, **kwargs)
 
 
 @pytest.fixture
@@ -110,3 +115,27 @@ def api(live_server: LiveServer, churn_models: Platform) -> Iterator[Api]:
     secret = live_server.key(churn_models.project, Role.READER)
     with httpx.Client(base_url=live_server.url, timeout=30) as http:
         yield Api(http, {"authorization": f"Bearer {secret}"}, churn_models.project)
+
+
+@pytest.fixture(params=["platform", "serve"])
+def predictions_api(
+    request: pytest.FixtureRequest, churn_models: Platform, installation: Installation
+) -> Iterator[Api]:
+    """Deployment ``churn`` (version 1) behind the platform server, then behind
+    ``podium serve`` (whose ``POST /v1/predictions`` skips the FastAPI stack): both must
+    keep the same contract."""
+    churn_models.deployments.create("churn", model="churn/1")
+    project = churn_models.project
+    _, secret = installation.keys.create(project, Role.READER, name="reader")
+    runtime = None
+    if request.param == "platform":
+        app: Any = create_app(installation)
+    else:
+        runtime = serving_runtime(installation, project, "churn")
+        app = create_serving_app(installation, runtime)
+    try:
+        with loopback_server(app) as url, httpx.Client(base_url=url, timeout=30) as http:
+            yield Api(http, {"authorization": f"Bearer {secret}"}, project)
+    finally:
+        if runtime is not None:
+            runtime.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -33,8 +34,8 @@ def deployed(churn_models: Platform) -> Platform:
     return churn_models
 
 
-def test_a_reader_key_predicts_with_the_contract_body(api: Api, deployed: Platform) -> None:
-    response = api.predict({"model_id": "churn", "features": FEATURES})
+def test_a_reader_key_predicts_with_the_contract_body(predictions_api: Api) -> None:
+    response = predictions_api.predict({"model_id": "churn", "features": FEATURES})
     assert response.status_code == 200, response.text
     body = response.json()
     assert set(body) == CONTRACT
@@ -42,9 +43,9 @@ def test_a_reader_key_predicts_with_the_contract_body(api: Api, deployed: Platfo
     assert body["model_version"] == "1" and body["served_by"] == "primary"
 
 
-def test_batch_instances_over_http(api: Api, deployed: Platform) -> None:
+def test_batch_instances_over_http(predictions_api: Api) -> None:
     rows = [FEATURES, {**FEATURES, "tenure_months": 3}]
-    response = api.predict({"model_id": "churn", "instances": rows})
+    response = predictions_api.predict({"model_id": "churn", "instances": rows})
     assert response.status_code == 200, response.text
     assert len(response.json()["predictions"]) == 2
 
@@ -78,39 +79,98 @@ BAD_BODIES = [
 
 @pytest.mark.parametrize(("raw", "field", "status"), BAD_BODIES)
 def test_bad_input_is_a_problem_naming_the_field(
-    api: Api, deployed: Platform, raw: str, field: str, status: int
+    predictions_api: Api, raw: str, field: str, status: int
 ) -> None:
-    response = api.http.post(
+    response = predictions_api.http.post(
         "/v1/predictions",
         content=raw.encode(),
-        headers={**api.headers, "content-type": "application/json"},
+        headers={**predictions_api.headers, "content-type": "application/json"},
     )
     body = assert_problem(response, status)
     assert body["field"] == field
 
 
-def test_an_oversized_body_is_413(api: Api, deployed: Platform) -> None:
+def test_an_oversized_body_is_413(predictions_api: Api) -> None:
     rows = [FEATURES] * (MAX_BODY // 40)
     raw = json.dumps({"model_id": "churn", "instances": rows}).encode()
     assert len(raw) > MAX_BODY
-    response = api.http.post(
-        "/v1/predictions", content=raw, headers={**api.headers, "content-type": "application/json"}
+    response = predictions_api.http.post(
+        "/v1/predictions",
+        content=raw,
+        headers={**predictions_api.headers, "content-type": "application/json"},
     )
     assert_problem(response, 413)
 
 
 def test_keys_of_other_projects_see_no_deployment(
-    api: Api, deployed: Platform, installation: Installation
+    predictions_api: Api, installation: Installation
 ) -> None:
     installation.projects.ensure("elsewhere")
     _, other = installation.keys.create("elsewhere", Role.ADMIN, name="other")
-    response = api.http.post(
+    response = predictions_api.http.post(
         "/v1/predictions",
         json={"model_id": "churn", "features": FEATURES},
         headers={"authorization": f"Bearer {other}"},
     )
     assert_problem(response, 404)
-    assert_problem(api.http.post("/v1/predictions", json={"model_id": "churn"}), 401)
+    assert_problem(predictions_api.http.post("/v1/predictions", json={"model_id": "churn"}), 401)
+
+
+def test_a_given_request_id_is_echoed_and_a_made_one_is_unique(predictions_api: Api) -> None:
+    given = predictions_api.predict(
+        {"model_id": "churn", "features": FEATURES},
+        headers={**predictions_api.headers, "x-request-id": "client-42"},
+    )
+    assert given.headers["x-request-id"] == given.json()["request_id"] == "client-42"
+    unsafe = predictions_api.predict(
+        {"model_id": "churn", "features": {}},
+        headers={**predictions_api.headers, "x-request-id": "no spaces allowed"},
+    )
+    made = assert_problem(unsafe, 400)["request_id"]
+    assert made != "no spaces allowed" and unsafe.headers["x-request-id"] == made
+    ids = {
+        predictions_api.predict({"model_id": "churn", "features": FEATURES}).json()["request_id"]
+        for _ in range(5)
+    }
+    assert len(ids) == 5
+
+
+def test_a_streamed_body_over_the_limit_is_413(predictions_api: Api) -> None:
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        yield b'{"model_id": "churn", "instances": ['
+        for _ in range(MAX_BODY // 500):  # twice the limit
+            yield b'{"tenure_months": 1, "monthly_charges": 2.0, "support_calls": 1},' * 15
+        yield b"]}"
+
+    response = predictions_api.http.post(
+        "/v1/predictions", content=chunks(), headers=predictions_api.headers
+    )
+    assert_problem(response, 413)
+
+
+def test_the_project_header_must_name_the_keys_project(predictions_api: Api) -> None:
+    body = {"model_id": "churn", "features": FEATURES}
+    own = {**predictions_api.headers, "x-podium-project": predictions_api.project}
+    assert predictions_api.predict(body, headers=own).status_code == 200
+    other = {**predictions_api.headers, "x-podium-project": "elsewhere"}
+    assert_problem(predictions_api.predict(body, headers=other), 404)
+
+
+def test_only_post_predicts(predictions_api: Api) -> None:
+    response = predictions_api.http.get("/v1/predictions", headers=predictions_api.headers)
+    assert_problem(response, 405)
+
+
+def test_a_revoked_key_is_refused_within_a_second(
+    predictions_api: Api, installation: Installation
+) -> None:
+    key, secret = installation.keys.create(predictions_api.project, Role.READER, name="short")
+    headers = {"authorization": f"Bearer {secret}"}
+    body = {"model_id": "churn", "features": FEATURES}
+    assert predictions_api.predict(body, headers=headers).status_code == 200
+    installation.keys.revoke(predictions_api.project, key.id)
+    time.sleep(1.1)
+    assert_problem(predictions_api.predict(body, headers=headers), 401)
 
 
 def test_get_deployment_shows_stored_and_live_state(api: Api, deployed: Platform) -> None:

@@ -77,7 +77,6 @@ def test_a_failed_write_keeps_the_records_for_the_next_round() -> None:
     assert calls == [1, 1] and log.written == 1
 
 
-
 def test_records_queued_during_a_write_wait_for_the_next_flush() -> None:
     # Under steady load a flush must end: one commit per flush, not one per sliver.
     written: list[int] = []
@@ -92,6 +91,7 @@ def test_records_queued_during_a_write_wait_for_the_next_flush() -> None:
     assert log.flush() == 3
     assert written == [3] and log.pending == 1
     log.close()
+
 
 def test_a_full_queue_drops_and_counts() -> None:
     log = InferenceLog(lambda table: None, max_queued=3, flush_seconds=60, batch_size=100)

@@ -21,7 +21,7 @@ from podium.access.roles import Principal
 from podium.api.problems import problem_response
 from podium.errors import NotFoundError, PodiumError
 
-__all__ = ["PROJECT_HEADER", "AuthMiddleware"]
+__all__ = ["PROJECT_HEADER", "AuthMiddleware", "authenticate"]
 
 PROJECT_HEADER = "x-podium-project"
 
@@ -48,13 +48,24 @@ class AuthMiddleware:
         await self.app(scope, receive, send)
 
     def _authenticate(self, headers: Headers) -> Principal:
-        scheme, _, secret = headers.get("authorization", "").partition(" ")
-        principal = self.keys.authenticate(secret.strip() if scheme.lower() == "bearer" else None)
-        wanted = headers.get(PROJECT_HEADER)
-        if wanted and wanted != principal.project:
-            # Another project's objects are invisible, so its very existence is not confirmed.
-            raise NotFoundError(
-                f"project {wanted!r} does not exist or this key cannot see it",
-                remedy="use a key created for that project, or leave out X-Podium-Project",
-            )
-        return principal
+        return authenticate(
+            self.keys, headers.get("authorization", ""), headers.get(PROJECT_HEADER) or None
+        )
+
+
+def authenticate(keys: KeyService, authorization: str, project: str | None) -> Principal:
+    """The caller an ``Authorization`` header value stands for, in ``project`` if named.
+
+    Raises 401 for a missing, unknown or revoked key, and 404 when ``project`` (the
+    ``X-Podium-Project`` header) is not the key's project. May read the database: call it
+    from a worker thread.
+    """
+    scheme, _, secret = authorization.partition(" ")
+    principal = keys.authenticate(secret.strip() if scheme.lower() == "bearer" else None)
+    if project and project != principal.project:
+        # Another project's objects are invisible, so its very existence is not confirmed.
+        raise NotFoundError(
+            f"project {project!r} does not exist or this key cannot see it",
+            remedy="use a key created for that project, or leave out X-Podium-Project",
+        )
+    return principal

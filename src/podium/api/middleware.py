@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import re
-import uuid
+import secrets
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
@@ -12,9 +13,22 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from podium.api.problems import problem_response
 from podium.errors import PayloadTooLargeError
 
-__all__ = ["BodyLimitMiddleware", "RequestIdMiddleware"]
+__all__ = ["BodyLimitMiddleware", "RequestIdMiddleware", "body_too_large", "request_id_from"]
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+# A random prefix per process and a counter: unique across replicas, and cheaper than a
+# UUID per request (the id is made on every request of the prediction hot path).
+_PREFIX = secrets.token_hex(8)
+_COUNTER = itertools.count(1)
+
+
+def request_id_from(given: bytes) -> str:
+    """The ``X-Request-ID`` the caller sent when it is safe to echo, else a new unique id."""
+    if given:
+        text = given.decode("latin-1")
+        if _SAFE_ID.fullmatch(text):
+            return text
+    return f"{_PREFIX}{next(_COUNTER):016x}"  # 32 characters, as a UUID in hex
 
 
 class RequestIdMiddleware:
@@ -27,8 +41,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _SAFE_ID.fullmatch(given) else uuid.uuid4().hex
+        request_id = request_id_from(dict(scope["headers"]).get(b"x-request-id", b""))
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:
@@ -94,11 +107,16 @@ class BodyLimitMiddleware:
                 await self._refuse(scope, receive, send)
 
     def _error(self) -> PayloadTooLargeError:
-        return PayloadTooLargeError(
-            f"the request body is larger than {self.max_bytes} bytes",
-            remedy="send less per request (batch it), or raise PODIUM_MAX_BODY_BYTES",
-        )
+        return body_too_large(self.max_bytes)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(Request(scope), self._error().to_dict())
         await response(scope, receive, send)
+
+
+def body_too_large(max_bytes: int) -> PayloadTooLargeError:
+    """The 413 for a body over ``max_bytes``."""
+    return PayloadTooLargeError(
+        f"the request body is larger than {max_bytes} bytes",
+        remedy="send less per request (batch it), or raise PODIUM_MAX_BODY_BYTES",
+    )
