@@ -11,7 +11,13 @@ import pyarrow as pa
 import pytest
 
 from podium.platform import Installation, Platform
-from podium.serving.inference_log import INFERENCE_LOG_TABLE, SCHEMA, InferenceLog, InferenceRecord
+from podium.serving.inference_log import (
+    INFERENCE_LOG_TABLE,
+    SCHEMA,
+    InferenceLog,
+    InferenceRecord,
+    encode,
+)
 from tests.serving.conftest import FEATURES
 
 
@@ -42,6 +48,15 @@ def test_append_never_writes_and_close_flushes() -> None:
     assert sum(t.num_rows for t in written) == 10
     assert written[0].schema == SCHEMA
     assert json.loads(written[0]["features"][3].as_py()) == {"x": 3}
+
+
+def test_features_encoded_at_append_are_written_as_they_are() -> None:
+    written: list[pa.Table] = []
+    log = InferenceLog(written.append, batch_size=1000, flush_seconds=60)
+    log.append(record(1)._replace(features=encode({"x": 1.5, "plan": "gold"}), prediction="yes"))
+    log.close()
+    assert json.loads(written[0]["features"][0].as_py()) == {"x": 1.5, "plan": "gold"}
+    assert json.loads(written[0]["prediction"][0].as_py()) == "yes"
 
 
 def test_a_full_batch_is_written_in_the_background() -> None:

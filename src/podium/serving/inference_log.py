@@ -45,7 +45,7 @@ import numpy as np
 import orjson
 import pyarrow as pa  # type: ignore[import-untyped]
 
-__all__ = ["INFERENCE_LOG_TABLE", "SCHEMA", "InferenceLog", "InferenceRecord"]
+__all__ = ["INFERENCE_LOG_TABLE", "SCHEMA", "InferenceLog", "InferenceRecord", "encode"]
 
 INFERENCE_LOG_TABLE = "monitoring.inference_log"
 
@@ -78,7 +78,8 @@ class InferenceRecord(NamedTuple):
     """One logged prediction (one row of the table).
 
     A plain tuple, so the request path pays one allocation per record. ``ts`` is an
-    aware datetime, or seconds since the epoch (``time.time()``), converted when written.
+    aware datetime, or seconds since the epoch (``time.time()``), converted when written;
+    ``features`` a dict, or its JSON from :func:`encode`.
     """
 
     request_id: str
@@ -89,7 +90,7 @@ class InferenceRecord(NamedTuple):
     served_by: str
     cached: bool
     latency_ms: float
-    features: dict[str, Any]
+    features: dict[str, Any] | bytes
     prediction: Any
     probability: float | None
     status: str
@@ -225,8 +226,15 @@ def _timestamps(values: tuple[datetime | float, ...]) -> pa.Array:
 _PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
-def _json(value: Any) -> str:
+def encode(value: Any) -> bytes:
+    """``value`` as the JSON the log stores. A record may carry its features encoded so
+    (bytes): a few hundred bytes wait in the queue instead of a dict of boxed numbers."""
     try:
-        return orjson.dumps(value, default=str, option=_PASSTHROUGH).decode()
+        return orjson.dumps(value, default=str, option=_PASSTHROUGH)
     except TypeError:  # e.g. an integer over 64 bits, which the standard encoder takes
-        return json.dumps(value, default=str)
+        return json.dumps(value, default=str).encode()
+
+
+def _json(value: Any) -> str:
+    # JSON input never holds bytes, so bytes here are JSON encoded already.
+    return value.decode() if type(value) is bytes else encode(value).decode()

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from concurrent.futures import Executor
 from typing import Any
 
-from podium.serving.inference_log import InferenceLog, InferenceRecord
+from podium.serving.inference_log import InferenceLog, InferenceRecord, encode
 from podium.serving.router import Route
 from podium.serving.state import DeploymentState, VersionPath
 
@@ -68,7 +68,7 @@ class Recorder:
         log = self._inference_log
         if log is None or not state.deployment.spec.log_inferences:
             return
-        # A plain tuple with the epoch time: encoding waits for the writer thread.
+        # A plain tuple with the epoch time; the rest is encoded by the writer thread.
         log.append(
             InferenceRecord(
                 request_id,
@@ -79,7 +79,7 @@ class Recorder:
                 served_by or (str(body["served_by"]) if body else "none"),
                 bool(body and body.get("cached")),
                 (time.perf_counter() - start) * 1000.0,
-                row,
+                encode(row),  # bytes wait in the queue, not a dict of boxed numbers
                 body.get("prediction") if body else None,
                 body.get("probability") if body else None,
                 status,
