@@ -460,7 +460,7 @@ def open_runtime(
         def write(table: Any) -> None:
             lake.write(INFERENCE_LOG_TABLE, table, mode="append")
 
-        log = InferenceLog(write, flush_seconds=5.0, batch_size=20_000)
+        log = InferenceLog(write, flush_seconds=5.0, batch_size=5_000)
     return ServingRuntime(
         project,
         deployments=deployments,
