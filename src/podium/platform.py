@@ -12,6 +12,7 @@ import functools
 import getpass
 import os
 import re
+import socket
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,8 +35,10 @@ from podium.monitoring.service import Monitoring
 from podium.registry.protocol import Registry
 from podium.registry.service import RegistryService
 from podium.serving.deployments import Deployments
+from podium.serving.inference_log import INFERENCE_LOG_TABLE
 from podium.serving.protocol import DeploymentsAPI
 from podium.serving.runtime import ServingRuntime, open_runtime
+from podium.serving.spool import InferenceSpool, parked_projects, spool_store
 from podium.store.artifacts import ArtifactStore, open_artifact_store
 from podium.store.database import Database
 from podium.tracking.protocol import Tracking
@@ -184,8 +187,29 @@ class Installation:
                 actor=user,
                 role=role,
                 breaker=functools.partial(self._breaker_open, project.name),
+                refresh=functools.partial(self.commit_spool, project),
             ),
         )
+
+    def commit_spool(self, project: Project) -> int:
+        """Append what ``podium serve`` replicas of ``project`` parked to its inference log.
+
+        Safe from several processes at once (each parked batch is claimed by one); returns
+        the number of rows committed.
+        """
+        spool = InferenceSpool(self.db, spool_store(self.storage, project.name), project)
+        if spool.pending() == 0:
+            return 0
+        lake, catalog = self._lake_of(project)
+        data = DataService(lake, catalog, actor=SPOOL_ACTOR)
+        return spool.commit(
+            lambda table: data.write(INFERENCE_LOG_TABLE, table, mode="append"),
+            holder=_SPOOL_HOLDER,
+        )
+
+    def commit_spools(self) -> int:
+        """:meth:`commit_spool` for every project with parked batches (the server's loop)."""
+        return sum(self.commit_spool(self.projects.get(name)) for name in parked_projects(self.db))
 
     def runtime(self, project: str) -> ServingRuntime:
         """The serving runtime of ``project`` (built on first use, shared by every caller)."""
@@ -274,6 +298,12 @@ class Installation:
         if self._online is not None:
             self._online.close()
         self.db.dispose()
+
+
+SPOOL_ACTOR = "podium:spool"
+"""Who the inference log's commits of parked batches are recorded under."""
+# One holder name per process: a claim outlives a crash only until its lease ends.
+_SPOOL_HOLDER = f"{socket.gethostname()}:{os.getpid()}"
 
 
 def _local_user() -> str:

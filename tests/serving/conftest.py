@@ -19,10 +19,11 @@ from sklearn.linear_model import LogisticRegression
 
 from podium.access.roles import Role
 from podium.api.app import create_app
-from podium.cli.serve import create_serving_app, serving_runtime
+from podium.api.replica_server import create_serving_app
 from podium.config import Settings
 from podium.platform import Installation, Platform
 from podium.registry.signature import infer_signature
+from podium.replica import open_replica
 from podium.serving.runtime import ServingRuntime
 from tests.conftest import LiveServer, loopback_server
 from tests.serving import faulty
@@ -101,6 +102,8 @@ class Api:
     http: httpx.Client
     headers: dict[str, str]
     project: str
+    kind: str = "platform"
+    """``platform`` (the platform server) or ``serve`` (a ``podium serve`` replica)."""
 
     def predict(
         self, body: object, *, headers: dict[str, str] | None = None, **kwargs: Any
@@ -127,15 +130,17 @@ def predictions_api(
     churn_models.deployments.create("churn", model="churn/1")
     project = churn_models.project
     _, secret = installation.keys.create(project, Role.READER, name="reader")
-    runtime = None
+    replica = None
     if request.param == "platform":
         app: Any = create_app(installation)
     else:
-        runtime = serving_runtime(installation, project, "churn")
-        app = create_serving_app(installation, runtime)
+        replica = open_replica(installation.settings, project, "churn")
+        app = create_serving_app(
+            replica.runtime, keys=replica.keys, max_body_bytes=replica.max_body_bytes
+        )
     try:
         with loopback_server(app) as url, httpx.Client(base_url=url, timeout=30) as http:
-            yield Api(http, {"authorization": f"Bearer {secret}"}, project)
+            yield Api(http, {"authorization": f"Bearer {secret}"}, project, request.param)
     finally:
-        if runtime is not None:
-            runtime.close()
+        if replica is not None:
+            replica.close()

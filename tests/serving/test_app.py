@@ -161,15 +161,19 @@ def test_only_post_predicts(predictions_api: Api) -> None:
     assert_problem(response, 405)
 
 
-def test_a_revoked_key_is_refused_within_a_second(
-    predictions_api: Api, installation: Installation
-) -> None:
+def test_a_revoked_key_is_refused_soon(predictions_api: Api, installation: Installation) -> None:
     key, secret = installation.keys.create(predictions_api.project, Role.READER, name="short")
     headers = {"authorization": f"Bearer {secret}"}
     body = {"model_id": "churn", "features": FEATURES}
     assert predictions_api.predict(body, headers=headers).status_code == 200
     installation.keys.revoke(predictions_api.project, key.id)
-    time.sleep(1.1)
+    revoked = time.monotonic()
+    # The platform server shares the revoking process's key cache: refused at once. A
+    # replica is another process: its key cache (5 s) and the front's memory (1 s).
+    limit = 0.5 if predictions_api.kind == "platform" else 6.5
+    while predictions_api.predict(body, headers=headers).status_code == 200:
+        assert time.monotonic() - revoked < limit, "the revoked key still works"
+        time.sleep(0.1)
     assert_problem(predictions_api.predict(body, headers=headers), 401)
 
 

@@ -15,12 +15,12 @@ from sklearn.linear_model import LogisticRegression
 from typer.testing import CliRunner, Result
 
 from podium.access.roles import Role
+from podium.api.replica_server import create_serving_app
 from podium.cli.app import app
 from podium.cli.quickstart_serving import serve_burst
-from podium.cli.serve import create_serving_app, serving_runtime
 from podium.config import Settings
 from podium.platform import Installation, Platform
-from podium.serving.events import GenerationWatcher
+from podium.replica import open_replica
 from tests.conftest import _free_port
 from tests.serving.conftest import FEATURES, churn_frame
 
@@ -93,12 +93,11 @@ def test_podium_serve_answers_one_deployment_and_follows_changes(
     platform = embedded.platform(user="local:test")
     platform.deployments.create("churn", model="churn/1")
     platform.deployments.create("other", model="churn/2")
-    runtime = serving_runtime(embedded, project, "churn")
-    watcher = GenerationWatcher(runtime, runtime.deployments, "churn")
+    replica = open_replica(embedded.settings, project, "churn")
+    runtime, watcher = replica.runtime, replica.watcher
+    app = create_serving_app(runtime, keys=replica.keys, max_body_bytes=replica.max_body_bytes)
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_serving_app(embedded, runtime), port=port, log_level="warning")
-    )
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -123,7 +122,7 @@ def test_podium_serve_answers_one_deployment_and_follows_changes(
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-        runtime.close()
+        replica.close()
 
 
 def test_the_quickstart_burst_deploys_canaries_and_reports(

@@ -17,6 +17,9 @@ from podium.serving.inference_log import (
     InferenceLog,
     InferenceRecord,
     encode,
+    read_json_lines,
+    to_json_lines,
+    to_table,
 )
 from tests.serving.conftest import FEATURES
 
@@ -57,6 +60,18 @@ def test_features_encoded_at_append_are_written_as_they_are() -> None:
     log.close()
     assert json.loads(written[0]["features"][0].as_py()) == {"x": 1.5, "plan": "gold"}
     assert json.loads(written[0]["prediction"][0].as_py()) == "yes"
+
+
+def test_json_lines_read_back_as_the_same_table() -> None:
+    # What a replica parks (JSON lines) and what the platform commits (a table) agree.
+    records = [
+        record(1),
+        record(2)._replace(ts=1_790_000_000.25, features=encode({"plan": "gold", "n": 2})),
+        record(3)._replace(prediction="yes", probability=None, status="degraded"),
+    ]
+    lines = to_json_lines(records)
+    assert lines.count(b"\n") == 3
+    assert read_json_lines(lines).equals(to_table(records))
 
 
 def test_a_full_batch_is_written_in_the_background() -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +20,8 @@ from podium.platform import Installation
 from podium.serving.events import ServingEvents
 
 __all__ = ["bootstrap_admin_key", "serve", "write_credentials"]
+
+_log = logging.getLogger(__name__)
 
 
 def bootstrap_admin_key(installation: Installation) -> str | None:
@@ -85,6 +89,9 @@ def serve(
         ),
     )
     alerts.start()
+    # `podium serve` replicas park their inference log; the server commits it to Delta.
+    spool = _Every(installation.commit_spools, seconds=5.0, name="podium-spool-commit")
+    spool.start()
     app = create_app(installation)
     # What is loaded now lives as long as the server: keep it out of the collector's full
     # passes, which otherwise pause requests for 100 ms and more on a large heap.
@@ -93,5 +100,33 @@ def serve(
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
+        spool.stop(timeout=30)
         alerts.stop(timeout=5)
         dispatcher.stop(timeout=5)
+
+
+class _Every:
+    """Calls ``work`` every ``seconds`` in a daemon thread, once more when stopped."""
+
+    def __init__(self, work: Callable[[], object], *, seconds: float, name: str) -> None:
+        self._work = work
+        self._seconds = seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, *, timeout: float) -> None:
+        self._stop.set()
+        self._thread.join(timeout=timeout)
+
+    def _run(self) -> None:
+        while True:
+            stopping = self._stop.wait(self._seconds)
+            try:
+                self._work()
+            except Exception:  # logged; the next round retries (nothing is lost)
+                _log.exception("%s failed; retrying in %.0f s", self._thread.name, self._seconds)
+            if stopping:
+                return

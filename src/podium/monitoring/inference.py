@@ -14,7 +14,8 @@ window's result comes back as Arrow. Nothing loads the whole log.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -137,20 +138,36 @@ def _typed(name: str, kind: ColumnKind) -> str:
 
 
 class InferenceLog:
-    """Queries over one project's inference log and feedback labels."""
+    """Queries over one project's inference log and feedback labels.
 
-    def __init__(self, data: Data) -> None:
+    ``refresh`` is called (at most once a second) before the log is read: the platform
+    passes the commit of what ``podium serve`` replicas parked in the inference spool, so
+    a report sees their predictions without waiting for the server's periodic commit.
+    """
+
+    def __init__(self, data: Data, *, refresh: Callable[[], object] | None = None) -> None:
         self._data = data
+        self._refresh = refresh
+        self._refreshed = 0.0
 
     def exists(self) -> bool:
         """Whether any prediction was logged in this project yet."""
+        self.refresh()
         return INFERENCE_LOG_TABLE in self._data.tables()
+
+    def refresh(self) -> None:
+        """Bring in what serving replicas parked (a no-op without a ``refresh`` hook)."""
+        if self._refresh is None or time.monotonic() - self._refreshed < 1.0:
+            return
+        self._refresh()
+        self._refreshed = time.monotonic()
 
     def has_feedback(self) -> bool:
         """Whether any feedback label was recorded in this project yet."""
         return FEEDBACK_TABLE in self._data.tables()
 
     def _where(self, deployment: str, window: TimeWindow, version: str | None = None) -> str:
+        self.refresh()
         clause = (
             f"deployment = {sql_text(deployment)} AND served_by <> {sql_text(SHADOW)} "
             f"AND {window.sql()}"

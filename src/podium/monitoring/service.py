@@ -141,11 +141,12 @@ class Monitoring:
         actor: str,
         role: Role,
         breaker: BreakerProbe | None = None,
+        refresh: Callable[[], object] | None = None,
     ) -> None:
         self._data = data
         self._registry = registry
         self._principal = Principal(actor, project.id, project.name, role)
-        self.log = InferenceLog(data)
+        self.log = InferenceLog(data, refresh=refresh)
         self._feedback = FeedbackStore(data, self.log)
         self._references = ReferenceStore(db, project, data=data, registry=registry)
         self._alerts = AlertStore(db, project, actor=actor)

@@ -37,7 +37,7 @@ import json
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -45,7 +45,17 @@ import numpy as np
 import orjson
 import pyarrow as pa  # type: ignore[import-untyped]
 
-__all__ = ["INFERENCE_LOG_TABLE", "SCHEMA", "InferenceLog", "InferenceRecord", "encode"]
+__all__ = [
+    "INFERENCE_LOG_TABLE",
+    "SCHEMA",
+    "InferenceLog",
+    "InferenceRecord",
+    "encode",
+    "read_json_lines",
+    "to_json_line",
+    "to_json_lines",
+    "to_table",
+]
 
 INFERENCE_LOG_TABLE = "monitoring.inference_log"
 
@@ -71,7 +81,8 @@ _log = logging.getLogger(__name__)
 _FEATURES = SCHEMA.names.index("features")
 _PREDICTION = SCHEMA.names.index("prediction")
 
-Writer = Callable[[pa.Table], object]
+Writer = Callable[[Any], object]
+"""Takes what ``encode`` made of a batch: a :class:`pyarrow.Table` unless told otherwise."""
 
 
 class InferenceRecord(NamedTuple):
@@ -106,12 +117,14 @@ class InferenceLog:
         batch_size: int = 2_000,
         flush_seconds: float = 1.0,
         max_queued: int = 200_000,
+        json_lines: bool = False,
     ) -> None:
         self._write = write
+        self._json_lines = json_lines
         self._batch_size = batch_size
         self._flush_seconds = flush_seconds
         self._max_queued = max_queued
-        self._queue: deque[InferenceRecord] = deque()
+        self._queue: deque[Any] = deque()  # records, or their JSON lines
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._flush_lock = threading.Lock()
@@ -127,7 +140,7 @@ class InferenceLog:
         if len(self._queue) >= self._max_queued:
             self.dropped += 1
             return
-        self._queue.append(record)
+        self._queue.append(to_json_line(record) if self._json_lines else record)
         if self._thread is None:
             self._start()
         if len(self._queue) >= self._batch_size and not self._wake.is_set():
@@ -143,12 +156,12 @@ class InferenceLog:
             total = 0
             remaining = len(self._queue)
             while remaining > 0 and self._queue:
-                batch: list[InferenceRecord] = []
+                batch: list[Any] = []
                 while self._queue and len(batch) < min(self._batch_size * 5, remaining):
                     batch.append(self._queue.popleft())
                 remaining -= len(batch)
                 try:
-                    self._write(_to_table(batch))
+                    self._write(b"".join(batch) if self._json_lines else to_table(batch))
                 except Exception:
                     # The lake may be briefly unavailable; keep the batch for the next round
                     # rather than lose it, and let the caller's loop back off.
@@ -196,7 +209,8 @@ class InferenceLog:
                 self._stop.wait(self._flush_seconds)
 
 
-def _to_table(batch: list[InferenceRecord]) -> pa.Table:
+def to_table(batch: Sequence[Sequence[Any]]) -> pa.Table:
+    """Records (or sequences in their field order) as a table of :data:`SCHEMA`."""
     # Column-wise, in the writer thread: one pass per column instead of one per record.
     columns: list[Any] = list(zip(*batch, strict=True))
     columns[1] = _timestamps(columns[1])
@@ -238,3 +252,35 @@ def encode(value: Any) -> bytes:
 def _json(value: Any) -> str:
     # JSON input never holds bytes, so bytes here are JSON encoded already.
     return value.decode() if type(value) is bytes else encode(value).decode()
+
+
+def to_json_line(record: InferenceRecord) -> bytes:
+    """One record as a JSON array in :data:`SCHEMA` order and a newline (``ts`` in epoch
+    seconds, ``features`` as its JSON text): the line a ``podium serve`` replica parks.
+    :func:`read_json_lines` reads lines back into a table."""
+    fields = list(record)
+    ts = fields[1]
+    fields[1] = ts.timestamp() if isinstance(ts, datetime) else ts
+    fields[_FEATURES] = _json(fields[_FEATURES])
+    try:
+        return orjson.dumps(fields, default=str, option=_PASSTHROUGH) + b"\n"
+    except TypeError:  # e.g. an integer over 64 bits, which the standard encoder takes
+        return json.dumps(fields, default=str).encode() + b"\n"
+
+
+def to_json_lines(batch: Sequence[InferenceRecord]) -> bytes:
+    """:func:`to_json_line` of every record, joined."""
+    return b"".join(to_json_line(record) for record in batch)
+
+
+def read_json_lines(data: bytes) -> pa.Table:
+    """The table of records :func:`to_json_lines` wrote."""
+    rows = []
+    for line in data.splitlines():
+        if line:
+            fields = (
+                json.loads(line) if b"NaN" in line or b"Infinity" in line else orjson.loads(line)
+            )
+            fields[_FEATURES] = fields[_FEATURES].encode()  # JSON already: stored as it is
+            rows.append(fields)
+    return to_table(rows)

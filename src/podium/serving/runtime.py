@@ -22,9 +22,8 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from podium.data.protocol import Data
 from podium.errors import InvalidInputError, NotFoundError, PodiumError
 from podium.registry.protocol import Registry
 from podium.serving.batcher import DynamicBatcher
@@ -47,6 +46,9 @@ from podium.serving.recording import Recorder
 from podium.serving.rollout import CanaryJudge
 from podium.serving.router import choose_route
 from podium.serving.state import DeploymentState, VersionPath, breaker_settings, build_state
+
+if TYPE_CHECKING:
+    from podium.data.protocol import Data
 
 __all__ = ["ServingRuntime", "open_runtime"]
 

@@ -12,11 +12,8 @@ import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DataError, OperationalError, ProgrammingError
@@ -24,6 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from podium.errors import BackendUnavailableError, InvalidInputError, MissingDependencyError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 __all__ = ["Database"]
 
@@ -61,12 +61,18 @@ class Database:
         if self.revision() == head:
             return head
         config = _alembic_config()
-        with _translate_outage(self.url), self.engine.connect() as conn:
+        with (
+            _sqlite_file_lock(self.engine),
+            _translate_outage(self.url),
+            self.engine.connect() as conn,
+        ):
             conn.execution_options(podium_write=True)  # SQLite: BEGIN IMMEDIATE serialises
             if not self.is_sqlite:
                 conn.execute(text("SELECT pg_advisory_lock(728102)"))
             try:
                 config.attributes["connection"] = conn
+                from alembic import command  # only when migrating: Alembic costs ~12 MB
+
                 command.upgrade(config, "head")
                 conn.commit()
             finally:
@@ -91,6 +97,8 @@ class Database:
 
 
 def _alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     return config
@@ -98,6 +106,8 @@ def _alembic_config() -> Config:
 
 @functools.cache
 def _head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     return head or ""
 
@@ -152,6 +162,30 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         immediate = conn.get_execution_options().get("podium_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """Hold an exclusive lock on ``<database>.migrate.lock`` (SQLite files, POSIX only).
+
+    ``BEGIN IMMEDIATE`` alone let two processes migrating a new file at once both create
+    the same table now and then; a lock file beside the database serialises them whole.
+    """
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # Windows: BEGIN IMMEDIATE is all there is
+        yield
+        return
+    with open(f"{database}.migrate.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @contextmanager

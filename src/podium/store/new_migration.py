@@ -26,6 +26,7 @@ TABLE_MODULES = (
     "podium.registry.tables",
     "podium.features.tables",
     "podium.serving.tables",
+    "podium.serving.spool_tables",
     "podium.monitoring.tables",
 )
 

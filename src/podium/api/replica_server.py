@@ -1,0 +1,119 @@
+"""Running a serving replica: the prediction routes of one deployment, in a lean process.
+
+``podium serve`` checks its arguments with the full command line, then replaces its own
+process with ``python -m podium.api.replica_server`` (same process id), so the
+replica's memory holds the serving runtime and its model, not the platform's imports:
+the command line alone loads every area. :func:`create_serving_app` is the ASGI app:
+``POST /v1/predictions`` answered by :class:`~podium.api.prediction_front.PredictionFront`,
+and the other prediction routes (``/v2/...``, ``/metrics``, ``GET /v1/deployments/{name}``,
+``/healthz``) by a FastAPI app behind it, with the platform's keys and body limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import sys
+
+import uvicorn
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from podium import __version__
+from podium.access.keys import KeyService
+from podium.access.roles import Principal
+from podium.api.auth import AuthMiddleware
+from podium.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from podium.api.prediction_front import PredictionFront
+from podium.api.problems import install_problem_handlers
+from podium.config import Settings
+from podium.errors import NotFoundError, PodiumError
+from podium.replica import open_replica
+from podium.serving.app import PUBLIC_PATHS, install_serving
+from podium.serving.runtime import ServingRuntime
+
+__all__ = ["create_serving_app", "main", "run_replica"]
+
+
+def create_serving_app(
+    runtime: ServingRuntime, *, keys: KeyService, max_body_bytes: int
+) -> PredictionFront:
+    """The prediction routes of ``runtime`` behind ``keys`` and the body limit."""
+    app = FastAPI(
+        title=f"podium serve ({runtime.project})",
+        version=__version__,
+        description="Prediction routes of one deployment; keys of its project, any role.",
+    )
+    install_problem_handlers(app)
+
+    def runtime_for(caller: Principal) -> ServingRuntime:
+        if caller.project != runtime.project:
+            raise NotFoundError(
+                f"this server serves project {runtime.project!r} only",
+                remedy="use a key of that project",
+            )
+        return runtime
+
+    install_serving(app, runtime_for)
+    public = {"/healthz", *PUBLIC_PATHS}
+    app.add_route("/healthz", _healthz, methods=["GET"])
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
+    app.add_middleware(AuthMiddleware, keys=keys, public_paths=public)
+    app.add_middleware(RequestIdMiddleware)
+    # Predictions skip the FastAPI stack: the same contract at a fraction of the cost.
+    return PredictionFront(app, keys=keys, runtime_for=runtime_for, max_bytes=max_body_bytes)
+
+
+async def _healthz(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+def run_replica(settings: Settings, project: str, deployment: str, host: str, port: int) -> None:
+    """Serve ``deployment`` of ``project`` on ``host:port`` until interrupted."""
+    replica = open_replica(settings, project, deployment)
+    replica.start()
+    # The inference log's writer thread holds the GIL for stretches while it encodes a
+    # batch; a shorter switch interval keeps those stretches out of request latency.
+    sys.setswitchinterval(0.0005)
+    # Everything loaded so far (the services, the model) lives as long as the process:
+    # keep it out of the garbage collector's full passes, which would pause requests.
+    gc.collect()
+    gc.freeze()
+    # Fewer young-generation passes: a request allocates a few hundred short-lived objects.
+    gc.set_threshold(20_000, 20, 20)
+    app = create_serving_app(
+        replica.runtime, keys=replica.keys, max_body_bytes=replica.max_body_bytes
+    )
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        replica.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m podium.api.replica_server DEPLOYMENT --project P --host H --port N``.
+
+    Settings come from the environment (``PODIUM_*``), as for every podium process.
+    """
+    parser = argparse.ArgumentParser(prog="podium serve", description=__doc__)
+    parser.add_argument("deployment")
+    parser.add_argument("--project", required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    args = parser.parse_args(argv)
+    try:
+        run_replica(Settings(), args.project, args.deployment, args.host, args.port)
+    except PodiumError as exc:  # the one-line error of the command line
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.remedy:
+            print(f"hint: {exc.remedy}", file=sys.stderr)
+        return 1
+    print("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

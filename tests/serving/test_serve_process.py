@@ -1,0 +1,106 @@
+"""``podium serve`` as a user runs it: a real process, lean, whose log reaches the lake."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from podium.access.roles import Role
+from podium.config import Settings
+from podium.platform import Installation
+from podium.serving.inference_log import INFERENCE_LOG_TABLE
+from tests.conftest import _free_port
+from tests.serving.conftest import FEATURES, churn_frame
+
+PODIUM = Path(sys.executable).parent / "podium"
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Iterator[tuple[Installation, dict[str, str]]]:
+    """An embedded installation with deployment ``churn`` and the environment to reach it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
+    env |= {"PODIUM_HOME": str(tmp_path / "home"), "PODIUM_PROJECT": "shop"}
+    installation = Installation(Settings(home=tmp_path / "home", project="shop"))
+    platform = installation.platform("shop", user="local:test")
+    frame, labels = churn_frame()
+    model = LogisticRegression(max_iter=500).fit(frame.to_numpy(), labels)
+    platform.registry.register("churn", model, input_example=frame[:5])
+    platform.deployments.create("churn", model="churn/1")
+    yield installation, env
+    installation.close()
+
+
+def _wait_for(port: int, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("podium serve did not start")
+
+
+def test_a_replica_serves_without_the_data_layer_and_its_log_reaches_the_lake(
+    home: tuple[Installation, dict[str, str]],
+) -> None:
+    installation, env = home
+    _, secret = installation.keys.create("shop", Role.READER, name="replica")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [str(PODIUM), "serve", "churn", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        _wait_for(port, proc)
+        ids = []
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            for _ in range(3):
+                answer = http.post(
+                    "/v1/predictions",
+                    json={"model_id": "churn", "features": FEATURES},
+                    headers={"authorization": f"Bearer {secret}"},
+                )
+                assert answer.status_code == 200, answer.text
+                ids.append(answer.json()["request_id"])
+        # The command replaced itself with the lean replica (same process id), which
+        # never maps the lake's or the warehouse's native libraries.
+        assert "podium.api.replica_server" in Path(f"/proc/{proc.pid}/cmdline").read_text()
+        maps = Path(f"/proc/{proc.pid}/maps").read_text()
+        assert "deltalake" not in maps and "duckdb" not in maps
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "serving deployment 'churn' of project 'shop'" in out and "stopped" in out
+    # What the replica parked on its way out, the platform commits to the lake.
+    project = installation.projects.get("shop")
+    assert installation.commit_spool(project) == 3
+    platform = installation.platform("shop", user="local:test")
+    logged = platform.data.read(INFERENCE_LOG_TABLE).to_pylist()
+    assert sorted(row["request_id"] for row in logged) == sorted(ids)
+    assert installation.commit_spool(project) == 0
+
+
+def test_a_missing_deployment_is_one_line_before_anything_starts(
+    home: tuple[Installation, dict[str, str]],
+) -> None:
+    _, env = home
+    done = subprocess.run(
+        [str(PODIUM), "serve", "nope", "--port", str(_free_port())],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: deployment 'nope' does not exist")
+    assert "Traceback" not in done.stderr
