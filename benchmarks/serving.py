@@ -3,8 +3,8 @@
 One scikit-learn churn model (LogisticRegression on 10 numeric features) is served by:
 
 - ``podium``: ``podium serve`` on the embedded default, with authentication, input
-  validation, the inference log and metrics all on (the response cache off, so every
-  request runs the model);
+  validation, the inference log (parked in the spool, as every replica's is) and metrics
+  all on (the response cache off, so every request runs the model);
 - ``podium-fast``: the same, with dynamic batching and the model's ONNX version;
 - ``bentoml``: bentoml==1.4.40 in a throwaway venv, a service file with the same model;
 - ``bare``: a bare Starlette app calling ``predict_proba`` (the ceiling of a Python app

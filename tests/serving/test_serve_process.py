@@ -17,8 +17,10 @@ from sklearn.linear_model import LogisticRegression
 
 from podium.access.roles import Role
 from podium.config import Settings
-from podium.platform import Installation
+from podium.platform import Installation, Platform
+from podium.replica import open_replica
 from podium.serving.inference_log import INFERENCE_LOG_TABLE
+from podium.serving.spool import parked_projects
 from tests.conftest import _free_port
 from tests.serving.conftest import FEATURES, churn_frame
 
@@ -104,3 +106,51 @@ def test_a_missing_deployment_is_one_line_before_anything_starts(
     assert done.returncode == 1
     assert done.stderr.startswith("error: deployment 'nope' does not exist")
     assert "Traceback" not in done.stderr
+
+
+def test_reading_the_log_commits_what_replicas_parked(
+    churn_models: Platform, installation: Installation
+) -> None:
+    churn_models.deployments.create("churn", model="churn/1")
+    replica = open_replica(installation.settings, churn_models.project, "churn")
+    try:
+        for months in range(1, 5):
+            replica.runtime.predict_sync("churn", features={**FEATURES, "tenure_months": months})
+    finally:
+        replica.close()  # parks what it still holds
+    assert INFERENCE_LOG_TABLE not in churn_models.data.tables()  # parked, not in the lake
+    assert churn_models.project in parked_projects(installation.db)  # the database may be shared
+    # Monitoring brings parked batches in before it reads: no wait for the server's loop.
+    overall = churn_models.monitoring.performance("churn").overall
+    assert overall is not None and overall.requests == 4
+    assert churn_models.project not in parked_projects(installation.db)
+    assert installation.commit_spool(installation.projects.get(churn_models.project)) == 0
+
+
+def test_the_platform_server_commits_what_replicas_parked(
+    home: tuple[Installation, dict[str, str]],
+) -> None:
+    installation, env = home
+    replica = open_replica(installation.settings, "shop", "churn")
+    try:
+        answer = replica.runtime.predict_sync("churn", features=FEATURES)
+    finally:
+        replica.close()  # parks the record
+    platform = installation.platform("shop", user="local:test")
+    assert INFERENCE_LOG_TABLE not in platform.data.tables()
+    port = _free_port()
+    server = subprocess.Popen(
+        [str(PODIUM), "up", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        _wait_for(port, server)
+        deadline = time.monotonic() + 30  # the server commits every 5 seconds
+        while INFERENCE_LOG_TABLE not in platform.data.tables():
+            assert time.monotonic() < deadline, "the server did not commit the spool"
+            time.sleep(0.2)
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=30)
+    logged = platform.data.read(INFERENCE_LOG_TABLE).to_pylist()
+    assert [row["request_id"] for row in logged] == [answer["request_id"]]
