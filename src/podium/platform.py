@@ -204,7 +204,7 @@ class Installation:
         data = DataService(lake, catalog, actor=SPOOL_ACTOR)
         return spool.commit(
             lambda table: data.write(INFERENCE_LOG_TABLE, table, mode="append"),
-            holder=_SPOOL_HOLDER,
+            holder=f"{socket.gethostname()}:{os.getpid()}",  # a claim outlives a crash
         )
 
     def commit_spools(self) -> int:
@@ -302,8 +302,6 @@ class Installation:
 
 SPOOL_ACTOR = "podium:spool"
 """Who the inference log's commits of parked batches are recorded under."""
-# One holder name per process: a claim outlives a crash only until its lease ends.
-_SPOOL_HOLDER = f"{socket.gethostname()}:{os.getpid()}"
 
 
 def _local_user() -> str:

@@ -14,8 +14,8 @@ fetches online features opens the platform's feature store, and with it the data
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from podium.access.keys import KeyService
 from podium.access.projects import ProjectService
@@ -48,7 +48,7 @@ class Replica:
     runtime: ServingRuntime
     watcher: GenerationWatcher
     max_body_bytes: int
-    _closers: list[Any] = field(default_factory=list, repr=False)
+    _closers: list[Callable[[], object]] = field(default_factory=list, repr=False)
     _closed: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def start(self) -> None:
@@ -73,7 +73,7 @@ def open_replica(settings: Settings, project: str, deployment: str) -> Replica:
     replica); a missing project or deployment raises ``NotFoundError``.
     """
     db = Database(settings.resolved_database_url)
-    closers: list[Any] = [db.dispose]
+    closers: list[Callable[[], object]] = [db.dispose]
     try:
         storage = open_artifact_store(
             settings.resolved_storage_url, s3_endpoint_url=settings.s3_endpoint_url
@@ -128,7 +128,7 @@ def open_replica(settings: Settings, project: str, deployment: str) -> Replica:
     )
 
 
-def _feature_store(settings: Settings, project: str, closers: list[Any]) -> object:
+def _feature_store(settings: Settings, project: str, closers: list[Callable[[], object]]) -> object:
     # Online features need the feature store, which needs the data layer: the platform.
     from podium.platform import Installation
 

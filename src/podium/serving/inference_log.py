@@ -82,7 +82,8 @@ _FEATURES = SCHEMA.names.index("features")
 _PREDICTION = SCHEMA.names.index("prediction")
 
 Writer = Callable[[Any], object]
-"""Takes what ``encode`` made of a batch: a :class:`pyarrow.Table` unless told otherwise."""
+"""Takes one batch: a :class:`pyarrow.Table` of :data:`SCHEMA`, or with ``json_lines`` the
+batch's JSON lines (bytes, see :func:`to_json_line`)."""
 
 
 class InferenceRecord(NamedTuple):
@@ -108,7 +109,11 @@ class InferenceRecord(NamedTuple):
 
 
 class InferenceLog:
-    """Buffers records and appends them to the lake from a background thread."""
+    """Buffers records and hands them to ``write`` in batches from a background thread.
+
+    With ``json_lines`` (a ``podium serve`` replica), each record becomes its JSON line
+    when appended, and ``write`` gets a batch's lines as bytes; otherwise it gets a table.
+    """
 
     def __init__(
         self,
