@@ -10,7 +10,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from podium.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from podium.connection import connect
@@ -32,38 +34,25 @@ if TYPE_CHECKING:
     from podium.platform import Platform
 
 # Imported on first use, so that ``import podium.serving...`` in a serving-only process
-# (``podium serve``) does not load the whole platform: each area costs memory.
-_EXPORTS = {
-    "connect": "podium.connection",
-    "Platform": "podium.platform",
-    "AuthenticationError": "podium.errors",
-    "ConflictError": "podium.errors",
-    "InvalidInputError": "podium.errors",
-    "NotFoundError": "podium.errors",
-    "PermissionDeniedError": "podium.errors",
-    "PodiumError": "podium.errors",
-    "Entity": "podium.features.definitions",
-    "Feature": "podium.features.definitions",
-    "FeatureService": "podium.features.definitions",
-    "FeatureView": "podium.features.definitions",
-    "OnDemandFeatureView": "podium.features.definitions",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'podium' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # the next lookup is a plain attribute
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
-
+# (``podium serve``) does not load the whole platform: each area costs memory and time.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "connect": "podium.connection",
+        "Platform": "podium.platform",
+        "AuthenticationError": "podium.errors",
+        "ConflictError": "podium.errors",
+        "InvalidInputError": "podium.errors",
+        "NotFoundError": "podium.errors",
+        "PermissionDeniedError": "podium.errors",
+        "PodiumError": "podium.errors",
+        "Entity": "podium.features.definitions",
+        "Feature": "podium.features.definitions",
+        "FeatureService": "podium.features.definitions",
+        "FeatureView": "podium.features.definitions",
+        "OnDemandFeatureView": "podium.features.definitions",
+    },
+)
 
 __all__ = [
     "AuthenticationError",

@@ -17,7 +17,6 @@ from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
-from scipy.stats import rankdata
 
 from podium.errors import InvalidInputError
 
@@ -306,6 +305,8 @@ def _auc(hit: np.ndarray[Any, Any], scores: np.ndarray[Any, Any], n: int) -> Met
     negatives = int(hit.size - positives)
     if positives == 0 or negatives == 0:
         return MetricValue("auc", None, "one class only: AUC needs both classes", n)
+    from scipy.stats import rankdata  # ~0.4 s to import: only when an AUC is computed
+
     ranks = rankdata(scores)
     value = (ranks[hit].sum() - positives * (positives + 1) / 2) / (positives * negatives)
     return MetricValue("auc", float(value), None, n)

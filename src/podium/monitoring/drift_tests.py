@@ -23,8 +23,7 @@ import math
 from typing import Any, Literal, TypeAlias
 
 import numpy as np
-from scipy import special, stats
-from scipy.stats import _stats_py
+from scipy import special
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
@@ -98,7 +97,10 @@ def ks_p_value(statistic: float, n_ref: int, n_cur: int) -> float:
     Smirnov's asymptotic distribution; an exact computation that fails numerically falls
     back to the asymptotic one (silently, where scipy would warn).
     """
+    stats = _stats()
     if max(n_ref, n_cur) <= _KS_EXACT_MAX_N:
+        from scipy.stats import _stats_py
+
         g = math.gcd(n_ref, n_cur)
         ok, _, prob = _stats_py._attempt_exact_2kssamp(n_ref, n_cur, g, statistic, "two-sided")
         if ok:
@@ -142,7 +144,7 @@ def chi_square_p_value(ref_counts: Floats, cur_counts: Floats) -> float:
     if np.count_nonzero(seen) < 2:
         return 1.0
     statistic = float(np.sum((cur_counts[seen] - expected[seen]) ** 2 / expected[seen]))
-    return float(stats.chi2.sf(statistic, np.count_nonzero(seen) - 1))
+    return float(_stats().chi2.sf(statistic, np.count_nonzero(seen) - 1))
 
 
 def z_test_p_value(ref_counts: Floats, cur_counts: Floats) -> float:
@@ -158,7 +160,7 @@ def z_test_p_value(ref_counts: Floats, cur_counts: Floats) -> float:
     if variance <= 0:  # one value on both sides: nothing differs
         return 1.0
     z = (p_ref - p_cur) / math.sqrt(variance)
-    return float(2 * stats.norm.sf(abs(z)))
+    return float(2 * _stats().norm.sf(abs(z)))
 
 
 def jensen_shannon_distance(ref_counts: Floats, cur_counts: Floats) -> float:
@@ -198,3 +200,11 @@ def binned_counts(sorted_values: Floats, edges: Floats) -> Floats:
     positions = np.searchsorted(sorted_values, edges, side="left")
     positions[-1] = np.searchsorted(sorted_values, edges[-1], side="right")
     return np.diff(positions).astype(np.float64)
+
+
+def _stats() -> Any:
+    # scipy.stats takes ~0.4 s to import: paid by the first drift test, not by every
+    # `podium` command and process that imports monitoring.
+    from scipy import stats
+
+    return stats

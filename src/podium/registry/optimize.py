@@ -18,7 +18,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
-from sklearn.base import is_classifier
 
 from podium.errors import InvalidInputError, MissingDependencyError
 from podium.registry.flavors import PodiumModel, get_flavor
@@ -60,6 +59,8 @@ def to_onnx(model: Any, signature: Signature, *, quantize: Literal["int8"] | Non
         )
     except ImportError as exc:
         raise MissingDependencyError("skl2onnx", extra="onnx") from exc
+    from sklearn.base import is_classifier  # the model is one: scikit-learn is loaded
+
     options = {id(model): {"zipmap": False}} if is_classifier(model) else None
     initial_types = [("input", FloatTensorType([None, len(signature.inputs)]))]
     try:
