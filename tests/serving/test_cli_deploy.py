@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from rich.console import Console
 from sklearn.linear_model import LogisticRegression
 from typer.testing import CliRunner, Result
@@ -21,7 +18,7 @@ from podium.cli.quickstart_serving import serve_burst
 from podium.config import Settings
 from podium.platform import Installation, Platform
 from podium.replica import open_replica
-from tests.conftest import _free_port
+from tests.conftest import loopback_server
 from tests.serving.conftest import FEATURES, churn_frame
 
 ENV = (
@@ -96,23 +93,18 @@ def test_podium_serve_answers_one_deployment_and_follows_changes(
     replica = open_replica(embedded.settings, project, "churn")
     runtime, watcher = replica.runtime, replica.watcher
     app = create_serving_app(runtime, keys=replica.keys, max_body_bytes=replica.max_body_bytes)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
     _, secret = embedded.keys.create(project, Role.READER, name="reader")
     try:
-        with httpx.Client(
-            base_url=f"http://127.0.0.1:{port}", headers={"authorization": f"Bearer {secret}"}
-        ) as http:
+        with (
+            loopback_server(app) as url,
+            httpx.Client(base_url=url, headers={"authorization": f"Bearer {secret}"}) as http,
+        ):
             assert http.get("/v2/health/live").status_code == 200
             answer = http.post("/v1/predictions", json={"model_id": "churn", "features": FEATURES})
             assert answer.json()["model_version"] == "1"
             other = http.post("/v1/predictions", json={"model_id": "other", "features": FEATURES})
             assert other.status_code == 404 and other.json()["field"] == "model_id"
-            assert httpx.post(f"http://127.0.0.1:{port}/v1/predictions").status_code == 401
+            assert httpx.post(f"{url}/v1/predictions").status_code == 401
             platform.deployments.update("churn", model="churn/2")
             assert watcher.check() is True
             answer = http.post("/v1/predictions", json={"model_id": "churn", "features": FEATURES})
@@ -120,8 +112,6 @@ def test_podium_serve_answers_one_deployment_and_follows_changes(
             assert watcher.check() is False
             assert "podium_predictions_total" in http.get("/metrics").text
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         replica.close()
 
 

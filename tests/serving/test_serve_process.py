@@ -17,6 +17,7 @@ from sklearn.linear_model import LogisticRegression
 
 from podium.access.roles import Role
 from podium.config import Settings
+from podium.monitoring.inference import InferenceLog
 from podium.platform import Installation, Platform
 from podium.replica import open_replica
 from podium.serving.inference_log import INFERENCE_LOG_TABLE
@@ -154,3 +155,19 @@ def test_the_platform_server_commits_what_replicas_parked(
         server.communicate(timeout=30)
     logged = platform.data.read(INFERENCE_LOG_TABLE).to_pylist()
     assert [row["request_id"] for row in logged] == [answer["request_id"]]
+
+
+def test_a_failing_commit_of_parked_batches_does_not_break_reads(
+    churn_models: Platform, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[int] = []
+
+    def broken() -> None:
+        calls.append(1)
+        raise OSError("lake unavailable")
+
+    log = InferenceLog(churn_models.data, refresh=broken)
+    assert log.exists() is False  # read on, without the parked batches
+    assert log.exists() is False  # and the next second's read retries, not this one
+    assert calls == [1]
+    assert "committing parked inference batches failed" in caplog.text

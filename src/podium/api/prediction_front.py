@@ -23,7 +23,7 @@ from podium.access.keys import KeyService
 from podium.access.roles import Principal, Role
 from podium.api.auth import authenticate
 from podium.api.middleware import body_too_large, request_id_from
-from podium.api.problems import problem_response
+from podium.api.problems import internal_problem, problem_response
 from podium.errors import PayloadTooLargeError, PodiumError
 from podium.serving.app import RuntimeFor
 from podium.serving.body import dump_json
@@ -33,14 +33,6 @@ __all__ = ["PredictionFront"]
 
 _log = logging.getLogger(__name__)
 _REMEMBERED = 10_000
-_INTERNAL = {
-    "type": "https://podium.dev/errors/internal",
-    "title": "internal error",
-    "status": 500,
-    "code": "internal",
-    "detail": "the server failed to handle this request; it has been logged",
-    "remedy": "retry; if it persists, report it with the request_id",
-}
 
 
 class _ClientGone(Exception):
@@ -98,7 +90,7 @@ class PredictionFront:
             return
         except Exception:  # a bug must still answer problem+json, with the id to report
             _log.exception("unexpected error on prediction %s", request_id)
-            await problem_response(Request(scope), dict(_INTERNAL))(scope, receive, send)
+            await problem_response(Request(scope), internal_problem())(scope, receive, send)
             return
         body = dump_json(answer)
         await send(

@@ -20,7 +20,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from podium.errors import PodiumError
 
-__all__ = ["PROBLEM_JSON", "ProblemResponse", "install_problem_handlers", "problem_response"]
+__all__ = [
+    "PROBLEM_JSON",
+    "ProblemResponse",
+    "install_problem_handlers",
+    "internal_problem",
+    "problem_response",
+]
 
 log = logging.getLogger("podium.api")
 PROBLEM_JSON = "application/problem+json"
@@ -147,19 +153,21 @@ async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def internal_problem() -> dict[str, Any]:
+    """The problem document of a bug: a 500 that asks to report the request id."""
+    return {
+        "type": "https://podium.dev/errors/internal",
+        "title": "internal error",
+        "status": 500,
+        "code": "internal",
+        "detail": "the server failed to handle this request; it has been logged",
+        "remedy": "retry; if it persists, report it with the request_id",
+    }
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error on %s", request.url.path)
-    return problem_response(
-        request,
-        {
-            "type": "https://podium.dev/errors/internal",
-            "title": "internal error",
-            "status": 500,
-            "code": "internal",
-            "detail": "the server failed to handle this request; it has been logged",
-            "remedy": "retry; if it persists, report it with the request_id",
-        },
-    )
+    return problem_response(request, internal_problem())
 
 
 def install_problem_handlers(app: FastAPI) -> None:

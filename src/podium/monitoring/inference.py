@@ -13,6 +13,7 @@ window's result comes back as Arrow. Nothing loads the whole log.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -35,6 +36,8 @@ __all__ = [
     "Window",
     "sql_text",
 ]
+
+_log = logging.getLogger(__name__)
 
 INFERENCE_LOG_TABLE = "monitoring.inference_log"
 FEEDBACK_TABLE = "monitoring.feedback"
@@ -156,18 +159,25 @@ class InferenceLog:
         return INFERENCE_LOG_TABLE in self._data.tables()
 
     def refresh(self) -> None:
-        """Bring in what serving replicas parked (a no-op without a ``refresh`` hook)."""
+        """Bring in what serving replicas parked (a no-op without a ``refresh`` hook).
+
+        Every query starts with :meth:`exists`, which calls this. A commit that fails is
+        logged and the read goes on with what the table holds: the parked batches stay
+        parked, and the server's loop (or the next read) retries them.
+        """
         if self._refresh is None or time.monotonic() - self._refreshed < 1.0:
             return
-        self._refresh()
         self._refreshed = time.monotonic()
+        try:
+            self._refresh()
+        except Exception:
+            _log.exception("committing parked inference batches failed; reading without them")
 
     def has_feedback(self) -> bool:
         """Whether any feedback label was recorded in this project yet."""
         return FEEDBACK_TABLE in self._data.tables()
 
     def _where(self, deployment: str, window: TimeWindow, version: str | None = None) -> str:
-        self.refresh()
         clause = (
             f"deployment = {sql_text(deployment)} AND served_by <> {sql_text(SHADOW)} "
             f"AND {window.sql()}"
