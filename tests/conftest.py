@@ -30,6 +30,15 @@ from podium.platform import Installation, Platform
 POSTGRES_ENV = "PODIUM_TEST_POSTGRES_URL"
 
 
+@pytest.fixture(autouse=True)
+def _no_podium_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never see the user's podium settings (``PODIUM_HOME``, ``PODIUM_URL``, ...);
+    only ``PODIUM_TEST_*``, which chooses the test servers, is kept."""
+    for name in list(os.environ):
+        if name.startswith("PODIUM_") and not name.startswith("PODIUM_TEST_"):
+            monkeypatch.delenv(name)
+
+
 def _postgres_base_url() -> str | None:
     url = os.environ.get(POSTGRES_ENV)
     if not url and os.environ.get("CI") == "true":

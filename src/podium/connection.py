@@ -35,6 +35,11 @@ def connect(
     under ``home`` (``PODIUM_HOME``, default ``./.podium``). With ``url`` it talks to a
     podium server; the key defaults to ``PODIUM_API_KEY``, then to the credentials file
     the server wrote on first start.
+
+    Use it as a context manager (``with podium.connect() as p: ...``) to release its
+    connections when the block ends. Embedded predictions are logged either way: what
+    the inference log still buffers is written when the platform closes, or when the
+    interpreter exits.
     """
     overrides: dict[str, Any] = {"home": Path(home)} if home is not None else {}
     settings = Settings(**overrides)

@@ -18,15 +18,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from podium.access.audit import AuditLog
+from podium.access.audit import AuditLog, Auditor
 from podium.access.keys import KeyService
 from podium.access.projects import Project, ProjectService
 from podium.access.roles import Role
 from podium.config import Settings
 from podium.data.catalog import Catalog
+from podium.data.catalog.models import LineageEdge
 from podium.data.lake import DataLake
 from podium.data.protocol import CatalogAPI, Data
 from podium.data.service import DataService
+from podium.errors import NotFoundError
 from podium.features.online import OnlineStore, default_online_store_url, open_online_store
 from podium.features.protocol import Features
 from podium.features.service import FeatureStore
@@ -38,7 +40,10 @@ from podium.serving.deployments import Deployments
 from podium.serving.inference_log import INFERENCE_LOG_TABLE
 from podium.serving.protocol import DeploymentsAPI
 from podium.serving.runtime import ServingRuntime, open_runtime
+from podium.serving.spec import Deployment, DeploymentSpec
 from podium.serving.spool import InferenceSpool, parked_projects, spool_store
+from podium.serving.status import deployment_status
+from podium.serving.warmup import deployed_projects
 from podium.store.artifacts import ArtifactStore, open_artifact_store
 from podium.store.database import Database
 from podium.tracking.protocol import Tracking
@@ -137,6 +142,8 @@ class Installation:
     def _build(self, project: Project, user: str, role: Role) -> Platform:
         artifacts = self.storage.child(f"projects/{project.name}")
         lake, catalog = self._lake_of(project)
+        # Every service records this caller's changes once, whichever front door called.
+        audit = Auditor(self.audit, project_id=project.id, actor=user)
         data = DataService(lake, catalog, actor=user)
 
         def resolve_input(run_id: str, ref: str) -> str:
@@ -152,7 +159,14 @@ class Installation:
         )
         tracking.metric_flush_interval = self.settings.metric_flush_interval
         registry = RegistryService(
-            self.db, artifacts, project, tracking=tracking, actor=user, role=role
+            self.db,
+            artifacts,
+            project,
+            tracking=tracking,
+            actor=user,
+            role=role,
+            audit=audit,
+            lineage=catalog,
         )
         features = FeatureStore(
             self.db,
@@ -162,6 +176,7 @@ class Installation:
             online=self.online_store,
             actor=user,
             role=role,
+            audit=audit,
         )
         return Platform(
             project=project.name,
@@ -178,6 +193,9 @@ class Installation:
                 role=role,
                 notify=functools.partial(self._deployment_changed, project.name),
                 predictor=functools.partial(self._predict, project.name),
+                verify=functools.partial(self._verify_deployable, project.name),
+                describer=lambda name: deployment_status(self.runtime(project.name), name),
+                audit=audit,
             ),
             monitoring=Monitoring(
                 self.db,
@@ -232,6 +250,19 @@ class Installation:
             built.close()
         return found
 
+    def warm_deployments(self, projects: Sequence[str] | None = None) -> int:
+        """Load every deployment of ``projects`` (default: every project) and predict
+        once with each of its models, as ``podium up`` does before it reports ready;
+        how many deployments were warmed."""
+        warmed = 0
+        for project in deployed_projects(self.db) if projects is None else projects:
+            runtime = self.runtime(project)
+            for deployment in runtime.deployments.list():
+                with contextlib.suppress(NotFoundError):  # deleted meanwhile
+                    runtime.warm(deployment.name)
+                    warmed += 1
+        return warmed
+
     def _deployment_changed(self, project: str, name: str) -> None:
         with self._lock:
             runtime = self._runtimes.get(project)
@@ -245,6 +276,11 @@ class Installation:
         # change for long. A failed reload keeps what serves now and is logged.
         with contextlib.suppress(Exception):
             reloading.result(timeout=2)
+
+    def _verify_deployable(self, project: str, spec: DeploymentSpec) -> None:
+        # Loaded by the runtime that will serve it, which keeps the model for the first
+        # request.
+        self.runtime(project).verify(spec)
 
     def _predict(self, project: str, model_id: str, **body: Any) -> dict[str, Any]:
         return self.runtime(project).predict_sync(model_id, **body)
@@ -277,8 +313,15 @@ class Installation:
                     f"{self.storage.url.rstrip('/')}/lake/projects/{project.name}",
                     storage_options=self._lake_storage_options(),
                 )
-                shared = self._lakes[project.name] = (lake, Catalog(self.db, lake, project))
+                served = functools.partial(self._served_edges, project.name)
+                catalog = Catalog(self.db, lake, project, live_edges=served)
+                shared = self._lakes[project.name] = (lake, catalog)
             return shared
+
+    def _served_edges(self, project: str) -> list[LineageEdge]:
+        """The lineage edges from each model version to the deployments serving it now."""
+        reader = self.platform_for_existing(project, user=LINEAGE_ACTOR, role=Role.READER)
+        return [edge for found in reader.deployments.list() for edge in _served_by(found)]
 
     def _lake_storage_options(self) -> dict[str, str] | None:
         if not self.storage.url.startswith("s3://"):
@@ -298,6 +341,25 @@ class Installation:
         if self._online is not None:
             self._online.close()
         self.db.dispose()
+
+
+LINEAGE_ACTOR = "podium:lineage"
+"""Who reads the deployments for the lineage graph (it changes nothing)."""
+
+_SERVED_AS = (("stable", "stable_in"), ("shadow", "shadow_in"), ("green", "staged_in"))
+
+
+def _served_by(deployment: Deployment) -> list[LineageEdge]:
+    traffic = deployment.traffic
+    roles = [(kind, getattr(traffic, role)) for role, kind in _SERVED_AS]
+    if traffic.canary is not None:
+        roles.append(("canary_in", traffic.canary.version))
+    target = f"deployment:{deployment.name}"
+    return [
+        LineageEdge(source=f"model:{deployment.model_name}/{version}", target=target, kind=kind)
+        for kind, version in roles
+        if version is not None
+    ]
 
 
 SPOOL_ACTOR = "podium:spool"

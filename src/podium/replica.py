@@ -67,7 +67,7 @@ class Replica:
 
 
 def open_replica(settings: Settings, project: str, deployment: str) -> Replica:
-    """A replica serving ``deployment`` of ``project``, its models loaded now.
+    """A replica serving ``deployment`` of ``project``, its models loaded and warmed now.
 
     The database must be migrated already (``podium serve`` checks that before it starts a
     replica); a missing project or deployment raises ``NotFoundError``.
@@ -109,7 +109,7 @@ def open_replica(settings: Settings, project: str, deployment: str) -> Replica:
             only=deployment,
         )
         try:
-            runtime.state(deployment)  # fail at start, not on the first request
+            runtime.warm(deployment)  # load and try it now, not on the first request
         except BaseException:
             runtime.close()
             raise

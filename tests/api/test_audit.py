@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
+from sklearn.linear_model import LogisticRegression
 
 from podium.access.roles import Role
+from podium.registry.flavors import flavor_for
+from podium.registry.signature import infer_signature
 from tests.api.conftest import Keys
 from tests.conftest import LiveServer
 
@@ -248,3 +252,65 @@ def test_audit_entry_exists_when_the_response_arrives(
             )
             newest = http.get("/v1/audit", params={"limit": 1}, headers=admin).json()
             assert newest[0]["request_id"] == rid
+
+
+def _model_upload() -> tuple[bytes, dict[str, str]]:
+    frame = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.2], [0.9, 0.8]])
+    model = LogisticRegression().fit(frame, [0, 1, 0, 1])
+    signature = infer_signature(frame, model.predict(frame))
+    return flavor_for(model).save(model), {
+        "flavor": "sklearn",
+        "signature": signature.model_dump_json(),
+    }
+
+
+async def test_a_mutation_a_service_audits_is_recorded_once(
+    client: httpx.AsyncClient, keys: Keys, project_name: str
+) -> None:
+    """The registry and deployments record their own changes (the same entries an
+    embedded caller gets): the API adds no second entry, and a refused attempt is once."""
+    writer = keys.headers(project_name, Role.WRITER)
+    admin = keys.headers(project_name, Role.ADMIN)
+    data, params = _model_upload()
+
+    async def send(rid: str, method: str, path: str, headers: dict[str, str], **kw: Any) -> Any:
+        response = await client.request(
+            method, path, headers={**headers, "x-request-id": rid}, **kw
+        )
+        return response.json() if response.content else None
+
+    await send(
+        "m-register", "POST", "/v1/models/churn/versions", writer, content=data, params=params
+    )
+    made = await send(
+        "m-request",
+        "POST",
+        "/v1/models/churn/transitions",
+        writer,
+        json={"version": 1, "stage": "production"},
+    )
+    await send("m-self", "POST", f"/v1/transition-requests/{made['id']}/approve", writer)
+    await send("m-approve", "POST", f"/v1/transition-requests/{made['id']}/approve", admin)
+    await send("m-deploy", "POST", "/v1/deployments", writer, json={"model": "churn@production"})
+    await send("m-missing", "PUT", "/v1/models/nope/aliases/champion", writer, json={"version": 1})
+    await send("m-denied", "PUT", "/v1/models/churn/policy", writer, json={})
+
+    by_request: dict[str, list[tuple[str, str, str]]] = {}
+    for entry in await _audit(client, admin):
+        by_request.setdefault(entry["request_id"], []).append(
+            (entry["action"], entry["target"], entry["outcome"])
+        )
+    transition = f"transition:{made['id']}"
+    assert by_request == {
+        "m-register": [("registry.register", "model:churn/1", "ok")],
+        "m-request": [("registry.request_transition", transition, "ok")],
+        "m-self": [("registry.approve", transition, "permission-denied")],
+        "m-approve": [("registry.approve", transition, "ok")],
+        "m-deploy": [("deployments.created", "deployment:churn", "ok")],
+        "m-missing": [("registry.set_alias", "model:nope@champion", "not-found")],
+        # Refused before any service ran: the API's own entry, still exactly one.
+        "m-denied": [("set_policy", "/v1/models/churn/policy", "permission-denied")],
+    }
+    entries = {e["request_id"]: e for e in await _audit(client, admin)}
+    assert entries["m-approve"]["actor"] == await _actor(client, admin)
+    assert entries["m-register"]["detail"]["method"] == "POST"

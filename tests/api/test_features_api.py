@@ -20,6 +20,7 @@ from podium.api.app import create_app
 from podium.api.tabular import ARROW_STREAM
 from podium.config import Settings
 from podium.features.definitions import Feature, OnDemandFeatureView
+from podium.features.protocol import DefinitionDescription
 from podium.platform import Installation, Platform
 from tests.api.assertions import assert_problem
 from tests.api.conftest import Keys
@@ -127,7 +128,9 @@ async def test_plan_apply_list_describe_and_search(
     listed = await client.get(f"{BASE}/definitions", params={"kind": "entity"}, headers=reader)
     assert [(d["name"], d["spec"]["value_type"]) for d in listed.json()] == [("customer", "int64")]
     described = (await client.get(f"{BASE}/definitions/customer_stats", headers=reader)).json()
-    assert described == embedded.features.describe("customer_stats")
+    assert DefinitionDescription.model_validate(described) == embedded.features.describe(
+        "customer_stats"
+    )
     assert described["owner"] == "growth-team" and described["fresh_until"] is None
     found = (await client.get(f"{BASE}/search", params={"q": "monthly"}, headers=reader)).json()
     assert found == [

@@ -55,3 +55,26 @@ def test_audit_filters_by_action_and_limits(invoke: Invoke, embedded: Installati
 
 def test_audit_of_an_unknown_project(invoke: Invoke) -> None:
     assert_one_error(invoke("audit", "-p", "nope"), "project 'nope' does not exist")
+
+
+def test_audit_after_a_quickstart_lists_its_changes(invoke: Invoke) -> None:
+    """The quickstart works embedded: its registrations, approval and deployment changes
+    are audited all the same (before, only the API's requests were)."""
+    assert invoke("quickstart", "--no-serve", "--rows", "400").exit_code == 0
+
+    result = invoke("audit")
+    assert result.exit_code == 0, result.output
+    rows = [line.split() for line in result.stdout.splitlines()]
+    actions = {word for row in rows for word in row if "." in word and "/" not in word}
+    assert {
+        "registry.register",
+        "registry.request_transition",
+        "registry.approve",
+        "deployments.created",
+        "features.apply",
+        "features.materialize",
+    } <= actions, result.stdout
+    approvals = invoke("audit", "--action", "registry.approve")
+    assert "local:quickstart-approver" in approvals.stdout and " ok " in approvals.stdout
+    registrations = invoke("audit", "--action", "registry.register").stdout
+    assert "model:customer-churn/1" in registrations and "model:customer-churn/2" in registrations

@@ -99,9 +99,9 @@ def test_plan_apply_ls_describe_and_search(invoke: Invoke, repo: Path, customers
     assert "churn_model" in views and "customer_stats" not in views
 
     described = _ok(invoke("features", "describe", "customer_stats"))
-    assert _row(described, "version")[1] == "1 (1 versions)"
+    assert _row(described, "version")[1] == "1 of 1"
     assert _row(described, "source")[1] == "raw.customers"
-    assert _row(described, "ttl")[1] == "30 days, 0:00:00"
+    assert _row(described, "ttl")[1] == "30 days"
     assert _row(described, "plan") == ["plan", "string", "the price plan"]
     assert _row(described, "used by services")[1] == "churn_model"
     assert _row(described, "used by views")[1] == "customer_ratio"

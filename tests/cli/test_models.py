@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -46,7 +50,7 @@ def test_ls_and_show(invoke: Invoke, embedded: Installation) -> None:
 
     listed = invoke("models", "ls")
     assert listed.exit_code == 0, listed.output
-    assert re.search(r"churn\s+1\s+champion=1", listed.stdout)
+    assert re.search(r"churn\s+1\s+-\s+champion=1", listed.stdout)  # no stage yet
 
     shown = invoke("models", "show", "churn@champion")
     assert shown.exit_code == 0, shown.output
@@ -80,6 +84,38 @@ def test_transition_approve_and_requests(invoke: Invoke, embedded: Installation)
     assert f"request {request.id}: churn/1 none → production is applied" in approved.stdout
     assert "approve by local:" in approved.stdout
     assert embedded.platform().registry.get_version("churn/1").stage == "production"
+
+
+def test_ls_shows_the_versions_in_each_stage(invoke: Invoke, embedded: Installation) -> None:
+    _register_churn(embedded)
+    _register_churn(embedded)  # churn/2
+    requester = embedded.platform(user="local:requester", role=Role.WRITER).registry
+    approver = embedded.platform().registry
+    for version, stage in ((1, "production"), (2, "staging")):
+        request = requester.request_transition("churn", version, stage)
+        if request.status == "pending":  # the default policy lets staging through
+            approver.approve(request.id)
+
+    listed = invoke("models", "ls")
+    assert listed.exit_code == 0, listed.output
+    assert re.search(r"stages", listed.stdout)
+    assert re.search(r"churn\s+2\s+production=1, staging=2\s", listed.stdout)
+
+
+def test_hints_name_no_sdk_call(invoke: Invoke, embedded: Installation) -> None:
+    """A CLI user is told what to do, not which Python method to call."""
+    _register_churn(embedded)
+    for ref, hint in (
+        ("nope/1", "check the name against the project's registered models"),
+        ("churn/9", "choose one of versions 1 to 1"),
+        ("churn@champion", "point the alias 'champion' at one of its versions first"),
+        ("churn@production", "request a transition of one of its versions to production"),
+    ):
+        result = invoke("models", "show", ref)
+        assert result.exit_code == 1
+        shown = result.stderr.splitlines()[1]
+        assert hint in shown
+        assert not re.search(r"\w\(", shown), shown
 
 
 def test_self_approval_is_refused(invoke: Invoke, embedded: Installation) -> None:
@@ -185,3 +221,30 @@ def test_optimize_refuses_a_version_that_is_not_scikit_learn(
     assert_one_error(
         result, "only scikit-learn versions can be optimized; churn/2 is a 'onnx' model"
     )
+
+
+def test_optimize_keeps_onnxruntime_advice_out_of_the_output(
+    home: Path, embedded: Installation
+) -> None:
+    """onnxruntime's quantizer logs "consider to run pre-processing" on the root logger,
+    which a real process prints on stderr (in process, pytest's log capture hides it)."""
+    pytest.importorskip("skl2onnx")
+    _register_churn(embedded)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "podium.cli.app",
+            *("models", "optimize", "churn", "1"),
+            "--quantize",
+            "int8",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "PODIUM_HOME": str(home)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "registered churn/2 (onnx-int8)" in done.stdout
+    assert done.stderr == ""

@@ -7,12 +7,16 @@ import re
 import socket
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pandas as pd
 
+from podium.access.roles import Role
+from podium.api.app import create_app
 from podium.platform import Installation
 from podium.tracking.types import Run
 from tests.cli.assertions import Invoke, assert_one_error
+from tests.conftest import loopback_server
 
 ROWS = "400"  # the hidden --rows keeps the test fast; the grid is the real one
 GRID_SIZE = 6
@@ -93,8 +97,8 @@ def test_quickstart_registers_promotes_and_optimizes_the_best_model(
     source = registry.get_version("customer-churn/1")
     assert source.stage == "production" and source.run_id == best.id
     assert source.inputs == best.inputs and source.metrics["auc"] == best.metrics["auc"]
-    (request,) = registry.list_requests("customer-churn")
-    assert request.status == "applied" and request.to_stage == "production"
+    (request,) = registry.list_requests("customer-churn", status="applied")
+    assert request.to_stage == "production"
     assert request.requested_by != "local:quickstart-approver"
     assert [(a.actor, a.decision) for a in request.approvals] == [
         ("local:quickstart-approver", "approve")
@@ -153,3 +157,46 @@ def test_optimize_after_quickstart_needs_no_sample_option(invoke: Invoke) -> Non
     result = invoke("models", "optimize", "customer-churn", "1", "--to", "onnx")
     assert result.exit_code == 0, result.output
     assert "agreement" in result.stdout
+
+
+SEED_BODY = (
+    '{"model_id": "customer-churn-v2", "features": '
+    '{"customer_id": "12345", "tenure_months": 24, "monthly_charges": 89.99}}'
+)
+"""The seed's example request, byte for byte (and the README's curl)."""
+
+
+def test_after_the_quickstart_the_seed_request_and_the_readme_canary_work(
+    invoke: Invoke, embedded: Installation
+) -> None:
+    result = invoke("quickstart", "--no-serve", "--rows", ROWS)
+    assert result.exit_code == 0, result.output
+    platform = embedded.platform()
+    deployment = platform.deployments.get("customer-churn")
+    # The canary of version 2 was not promoted: promoting it waits for its approval.
+    assert deployment.traffic.stable == 1 and deployment.traffic.canary is not None
+    (waiting,) = platform.registry.list_requests("customer-churn", status="pending")
+    assert (waiting.version, waiting.to_stage) == (2, "production")
+    assert f"podium models approve {waiting.id}" in result.stdout
+
+    _, secret = embedded.keys.create(embedded.settings.project, Role.READER, name="seed")
+    with (
+        loopback_server(create_app(embedded)) as url,
+        httpx.Client(base_url=url, headers={"authorization": f"Bearer {secret}"}) as http,
+    ):
+        headers = {"content-type": "application/json"}
+        answer = http.post("/v1/predictions", content=SEED_BODY, headers=headers)
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert {"prediction", "probability", "model_version", "latency_ms", "request_id"} <= set(
+            body
+        )
+        assert body["model_version"] in {"1", "2"} and 0 <= body["probability"] <= 1
+        # customer_id fetched the rest of the customer's features from the online store.
+        stranger = SEED_BODY.replace('"12345"', '"99999"')
+        unknown = http.post("/v1/predictions", content=stranger, headers=headers)
+        assert unknown.status_code == 400 and unknown.json()["field"] == "total_charges"
+
+    canary = invoke("deploy", "canary", "customer-churn", "2", "--weight", "0.1")
+    assert canary.exit_code == 0, canary.output
+    assert "canary 2 at 10%" in canary.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -48,8 +49,19 @@ def test_list_orders_filters_and_limits(invoke: Invoke, runs: dict[str, str]) ->
     result = invoke("runs", "list", "--experiment", "churn", "--order-by", "metrics.auc DESC")
     assert result.exit_code == 0, result.output
     assert _names_in_order(result.stdout, runs) == ["lr-mid", "lr-big", "lr-small"]
+    header = next(line for line in result.stdout.splitlines() if "run id" in line)
+    assert header.split() == ["run", "id", "name", "status", "auc"]  # one column per metric
     row = next(line for line in result.stdout.splitlines() if "lr-mid" in line)
-    assert "FINISHED" in row and "C=1.0" in row and "auc=0.8300" in row
+    assert re.search(r"lr-mid\s+FINISHED\s+0\.8300", row)
+
+    wide = invoke("runs", "list", "--experiment", "churn", "--wide")
+    row = next(line for line in wide.stdout.splitlines() if "lr-mid" in line)
+    assert "C=1.0, model=logreg" in row and "0.8300" in row
+
+    as_json = json.loads(invoke("runs", "list", "-o", "metrics.auc DESC", "--json").stdout)
+    assert [run["name"] for run in as_json] == ["lr-mid", "lr-big", "lr-small"]
+    assert as_json[0]["params"] == {"C": "1.0", "model": "logreg"}
+    assert as_json[0]["metrics"] == {"auc": pytest.approx(0.83)}
 
     filtered = invoke("runs", "list", "-f", "metrics.auc > 0.75", "-o", "params.C")
     assert _names_in_order(filtered.stdout, runs) == ["lr-mid", "lr-big"]
@@ -143,3 +155,34 @@ def test_server_that_does_not_answer(invoke: Invoke, home: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr.startswith("error: the podium server at http://127.0.0.1:9 does not")
     assert len(result.stderr.splitlines()) == 2
+
+
+def test_list_fits_80_columns_with_one_line_per_run(
+    invoke: Invoke, embedded: Installation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many metrics, long params and a long name: each run still takes one line of 80."""
+    tracking = embedded.platform().tracking
+    ids = []
+    for name in ("gradient-boosting-with-a-very-long-name", "logreg"):
+        with tracking.start_run(
+            "churn", name=name, params={f"param_{i}": "x" * 30 for i in range(6)}
+        ) as run:
+            for key in ("accuracy", "auc", "f1", "log_loss", "train_loss", "precision", "recall"):
+                run.log_metric(key, 0.5)
+            ids.append(run.id)
+    monkeypatch.setenv("COLUMNS", "80")
+
+    result = invoke("runs", "list", "-o", "metrics.recall DESC")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    header = next(line for line in lines if "run id" in line).split()
+    assert header[4:6] == ["recall", "accuracy"]  # the sort key first, then by name
+    for run_id in ids:
+        (row,) = [line for line in lines if run_id[:8] in line]
+        assert "FINISHED" in row and "0.5000" in row
+    assert re.search(r"\d more metrics \(.*precision.*\): --wide shows every one", result.stdout)
+
+    monkeypatch.setenv("COLUMNS", "300")  # --wide is for a wide terminal
+    wide = invoke("runs", "list", "--wide")
+    assert "precision" in wide.stdout and f"param_5={'x' * 30}" in wide.stdout

@@ -119,3 +119,38 @@ def test_quickstart_serves_its_runs(tmp_path: Path) -> None:
 
 def _read_key(path: Path) -> str:
     return str(json.loads(path.read_text())["api_key"])
+
+
+def test_up_after_keys_create_says_how_to_get_an_admin_key(tmp_path: Path) -> None:
+    """Keys exist (from `keys create`), so `up` creates none: it says why and what to do."""
+    home = tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
+    for args in (
+        ("projects", "create", "default"),
+        ("keys", "create", "-p", "default", "-r", "reader"),
+    ):
+        subprocess.run(
+            [sys.executable, "-m", "podium.cli.app", *args],
+            env={**env, "PODIUM_HOME": str(home)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+    with _podium(home, "up") as (process, _):
+        out = _stopped_cleanly(process)
+    said = " ".join(out.split())
+    assert "No admin key was created: this installation has keys already" in said
+    assert "`podium keys create --project default --role admin`" in said
+    assert "PODIUM_API_KEY" in said and str(home / "credentials") in said
+
+
+def test_up_again_says_where_the_key_is(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    with _podium(home, "up") as (process, _):
+        _stopped_cleanly(process)
+    with _podium(home, "up") as (process, _):
+        out = _stopped_cleanly(process)
+    said = " ".join(out.split())
+    assert f"Clients use the key saved in {home / 'credentials'}" in said
+    assert "create another with `podium keys create --project default --role admin`" in said

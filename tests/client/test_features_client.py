@@ -14,7 +14,7 @@ from podium.access.roles import Role
 from podium.client.features import HttpFeatures
 from podium.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from podium.features.definitions import Feature, FeatureService, OnDemandFeatureView
-from podium.features.protocol import Features
+from podium.features.protocol import Features, Pushed
 from podium.features.service import FeatureStore
 from podium.platform import Installation, Platform
 from tests.conftest import LiveServer
@@ -129,12 +129,7 @@ def test_materialize_online_and_push_equal_embedded(seeded: Platform, embedded: 
             }
         ),
     )
-    assert pushed == {
-        "view": "customer_stats",
-        "rows": 1,
-        "online_rows": 1,
-        "table": "raw.customers@1",
-    }
+    assert pushed == Pushed(view="customer_stats", rows=1, online_rows=1, table="raw.customers@1")
     after = seeded.features.get_online_features([{"customer_id": 7}], FEATURES)
     assert after.values["monthly_charges"] == [9.5]
     assert after.to_dict()["customer_id"] == [7]

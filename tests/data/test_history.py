@@ -30,13 +30,6 @@ def _three_versions(lake: DataLake, customers: pd.DataFrame) -> list[datetime]:
     return moments
 
 
-def test_read_by_version(lake: DataLake, customers: pd.DataFrame) -> None:
-    _three_versions(lake, customers)
-    rows = [lake.read("raw.customers", version=v).num_rows for v in (0, 1, 2)]
-    assert rows == [3, 6, 4]
-    assert lake.read("raw.customers").num_rows == 4
-
-
 @pytest.mark.parametrize("version", [3, -1, 99])
 def test_bad_version_names_latest(lake: DataLake, customers: pd.DataFrame, version: int) -> None:
     _three_versions(lake, customers)
@@ -61,24 +54,6 @@ def test_as_of_before_first_version(lake: DataLake, customers: pd.DataFrame) -> 
     assert caught.value.field == "as_of"
     with pytest.raises(InvalidInputError, match="either version or as_of"):
         lake.read("raw.customers", version=0, as_of=datetime.now(UTC))
-
-
-def test_history_entries(lake: DataLake, customers: pd.DataFrame) -> None:
-    _three_versions(lake, customers)
-    lake.write(
-        "raw.customers",
-        pd.DataFrame({"customer_id": [2, 9], "plan": ["x", "y"], "spend": [1.0, 2.0]}),
-        mode="merge",
-        keys=["customer_id"],
-    )
-    entries = lake.history("raw.customers")
-    assert [e.version for e in entries] == [0, 1, 2, 3]
-    assert [e.operation for e in entries] == ["WRITE", "WRITE", "DELETE", "MERGE"]
-    assert [e.rows_added for e in entries[:2]] == [3, 3]
-    assert entries[2].rows_removed == 2
-    assert (entries[3].rows_added, entries[3].rows_updated) == (1, 2)
-    assert all(e.timestamp.tzinfo is not None for e in entries)
-    assert entries[0].timestamp <= entries[-1].timestamp <= datetime.now(UTC)
 
 
 def test_restore(lake: DataLake, customers: pd.DataFrame) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -62,14 +61,6 @@ def test_unsupported_file_and_missing_file(lake: DataLake, tmp_path: Path) -> No
         lake.write("raw.x", 42)  # type: ignore[arg-type]
 
 
-def test_overwrite_replaces_rows(lake: DataLake, customers: pd.DataFrame) -> None:
-    lake.write("raw.customers", customers)
-    result = lake.write("raw.customers", customers.head(1), mode="overwrite")
-    assert result.version == 1
-    assert lake.read("raw.customers").num_rows == 1
-    assert lake.read("raw.customers", version=0).num_rows == 3
-
-
 def test_schema_mismatch_lists_every_difference(lake: DataLake, customers: pd.DataFrame) -> None:
     lake.write("raw.customers", customers)
     changed = customers.drop(columns=["plan"]).assign(spend=["a", "b", "c"], region="eu")
@@ -88,30 +79,6 @@ def test_widening_int_is_not_a_mismatch(lake: DataLake) -> None:
     lake.write("raw.t", pa.table({"a": pa.array([1], pa.int64())}))
     lake.write("raw.t", pa.table({"a": pa.array([2], pa.int32())}))
     assert sorted(lake.read("raw.t")["a"].to_pylist()) == [1, 2]
-
-
-def test_schema_mode_merge_adds_columns(lake: DataLake, customers: pd.DataFrame) -> None:
-    lake.write("raw.customers", customers)
-    extra = customers.assign(region="eu")
-    lake.write("raw.customers", extra, schema_mode="merge")
-    frame = lake.read("raw.customers").to_pandas()
-    assert "region" in frame.columns
-    assert frame["region"].isna().sum() == 3
-
-
-def test_merge_upserts_on_keys(lake: DataLake, customers: pd.DataFrame) -> None:
-    lake.write("raw.customers", customers)
-    changes = pd.DataFrame({"customer_id": [2, 4], "plan": ["gold", "pro"], "spend": [99.0, 1.0]})
-    result = lake.write("raw.customers", changes, mode="merge", keys=["customer_id"])
-    assert result.version == 1
-    assert result.rows_written == 2
-    frame = _sorted(lake.read("raw.customers"))
-    assert frame["customer_id"].tolist() == [1, 2, 3, 4]
-    assert frame["plan"].tolist() == ["basic", "gold", "basic", "pro"]
-
-
-def test_merge_into_new_table_creates_it(lake: DataLake, customers: pd.DataFrame) -> None:
-    assert lake.write("raw.c", customers, mode="merge", keys=["customer_id"]).version == 0
 
 
 def test_bad_write_arguments(lake: DataLake, customers: pd.DataFrame) -> None:
@@ -156,36 +123,6 @@ def test_bad_names(lake: DataLake, customers: pd.DataFrame, name: str) -> None:
     with pytest.raises(InvalidInputError, match=r"\^\[a-z\]") as caught:
         lake.write(name, customers)
     assert caught.value.field == "name"
-
-
-def test_unknown_table_names_existing_ones(lake: DataLake, customers: pd.DataFrame) -> None:
-    with pytest.raises(NotFoundError, match="write it first"):
-        lake.read("raw.customers")
-    lake.write("raw.customers", customers)
-    lake.write("curated.orders", customers)
-    with pytest.raises(NotFoundError) as caught:
-        lake.read("raw.orders")
-    assert caught.value.remedy == "existing tables: curated.orders, raw.customers"
-    assert lake.tables() == ["curated.orders", "raw.customers"]
-
-
-def test_failed_write_leaves_previous_version(lake: DataLake, customers: pd.DataFrame) -> None:
-    """A writer whose data fails half way (here: the third batch) commits nothing."""
-    lake.write("raw.customers", customers)
-    schema = pa.Schema.from_pandas(customers, preserve_index=False)
-    good = pa.RecordBatch.from_pandas(customers, schema=schema, preserve_index=False)
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        yield good
-        yield good
-        raise RuntimeError("source broke mid-write")
-
-    reader = pa.RecordBatchReader.from_batches(schema, batches())
-    with pytest.raises(Exception, match="source broke"):
-        lake.write("raw.customers", reader)
-    assert lake.version("raw.customers") == 0
-    assert lake.read("raw.customers").num_rows == 3
-    assert len(lake.history("raw.customers")) == 1
 
 
 def test_read_columns(lake: DataLake, customers: pd.DataFrame) -> None:

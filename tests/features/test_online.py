@@ -50,7 +50,7 @@ def test_materialize_respects_its_time_range_and_incremental_continues(
     assert second["start"] == NOW - timedelta(days=4)
     after = p.features.get_online_features([{"customer_id": 1}, {"customer_id": 2}], FEATURES)
     assert after.values["tenure_months"] == [12, 4]
-    assert p.features.describe("customer_stats")["fresh_until"] == NOW.isoformat()
+    assert p.features.describe("customer_stats").fresh_until == NOW
 
 
 def test_push_reaches_the_online_store_and_the_training_data(store_platform: Platform) -> None:

@@ -71,3 +71,19 @@ def registry_as(
 def registry(registry_as: RegistryFactory) -> RegistryService:
     """The registry as ``alice``, an admin."""
     return registry_as("alice", Role.ADMIN)
+
+
+def lineage_chain(platform: Platform) -> str:
+    """raw.customers@0 -> curated.train@0 -> run -> churn/1 -> churn/2, churn/1 deployed
+    as ``churn``; returns the run's node."""
+    raw = pd.DataFrame({"tenure": [1, 2, 30, 40, 3, 50], "charges": [90.0, 80, 20, 25, 95, 18]})
+    platform.data.write("raw.customers", raw)
+    platform.data.create_view("curated.train", "SELECT tenure, charges FROM raw.customers")
+    frame = platform.data.read("curated.train").to_pandas()
+    model = LogisticRegression().fit(frame, (frame["tenure"] < 10).astype(int))
+    with platform.tracking.start_run("churn") as run:
+        run.log_input("curated.train@0")
+    platform.registry.register("churn", model, run_id=run.id, input_example=frame[:3])
+    platform.registry.register("churn", model, input_example=frame[:3], derived_from="churn/1")
+    platform.deployments.create("churn", model="churn/1")
+    return f"run:{run.id}"

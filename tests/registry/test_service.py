@@ -10,6 +10,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sqlalchemy import select
 
+import podium
 from podium.access.roles import Role
 from podium.errors import (
     IntegrityError,
@@ -22,6 +23,7 @@ from podium.platform import Installation, Platform
 from podium.registry.refs import MODEL_NAME_PATTERN, parse_ref
 from podium.registry.service import RegistryService
 from podium.store.artifacts import ArtifactStore
+from tests.conftest import LiveServer
 from tests.registry.conftest import RegistryFactory
 
 
@@ -279,3 +281,48 @@ def test_registering_needs_an_input_example_and_stores_the_output_schema(
     mv = registry.register("churn", model, input_example=training_frame[:5])
     assert mv.signature is not None
     assert [c["name"] for c in mv.signature["outputs"]] == ["prediction"]
+
+
+def test_a_signature_taken_from_a_version_registers_another(
+    registry: RegistryService, model: LogisticRegression, training_frame: pd.DataFrame
+) -> None:
+    first = registry.register("churn", model, input_example=training_frame[:5])
+    again = registry.register("churn", model, signature=first.signature)  # its dict form
+    assert again.signature == first.signature
+    loaded = registry.load("churn/1")
+    third = registry.register("churn", model, signature=loaded.signature)  # a Signature
+    assert third.signature == first.signature
+
+
+@pytest.mark.parametrize(
+    ("signature", "message"),
+    [
+        (42, "must be a Signature or its dict form; got int"),
+        ("tenure_months", "must be a Signature or its dict form; got str"),
+        ({"inputs": [{"name": "x", "type": "decimal"}]}, "is not a signature: inputs.0.type"),
+        ({"outputs": []}, "is not a signature: inputs"),
+    ],
+)
+def test_a_bad_signature_is_invalid_input(
+    registry: RegistryService, model: LogisticRegression, signature: object, message: str
+) -> None:
+    with pytest.raises(InvalidInputError, match=message) as raised:
+        registry.register("churn", model, signature=signature)  # type: ignore[arg-type]
+    assert raised.value.field == "signature"
+    assert "get_version(ref).signature" in (raised.value.remedy or "")
+
+
+def test_a_version_signature_registers_through_a_server(
+    live_server: LiveServer,
+    project_name: str,
+    model: LogisticRegression,
+    training_frame: pd.DataFrame,
+) -> None:
+    key = live_server.key(project_name, Role.WRITER)
+    embedded = live_server.installation.platform(project_name, user="local:test")
+    first = embedded.registry.register("churn", model, input_example=training_frame[:5])
+    with podium.connect(live_server.url, api_key=key, project=project_name) as remote:
+        again = remote.registry.register("churn", model, signature=first.signature)
+        with pytest.raises(InvalidInputError, match="got int"):
+            remote.registry.register("churn", model, signature=7)  # type: ignore[arg-type]
+    assert again.version == 2 and again.signature == first.signature

@@ -6,12 +6,16 @@ They are registered through the registry (pickled), so they live in an importabl
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
 import numpy as np
 
 SWITCH: dict[str, bool] = {"fail": False}
+LOAD_GATE = threading.Event()
+"""Loading a :class:`GatedModel` waits until this is set (it is, unless a test clears it)."""
+LOAD_GATE.set()
 
 
 class ConstantModel:
@@ -56,6 +60,21 @@ class FlakyModel:
         if SWITCH["fail"]:
             raise RuntimeError("flaky model is down")
         return np.ones(len(rows))
+
+
+class GatedModel:
+    """Predicts 1.0; loading it (unpickling) waits for ``LOAD_GATE``, so a test can hold
+    a server in its warm-up."""
+
+    def __init__(self) -> None:
+        self.value = 1.0  # some state, so unpickling calls __setstate__
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        LOAD_GATE.wait(timeout=60)
+        self.__dict__.update(state)
+
+    def predict(self, rows: Any) -> np.ndarray[Any, Any]:
+        return np.full(len(rows), self.value)
 
 
 def rules(features: dict[str, Any]) -> dict[str, Any]:

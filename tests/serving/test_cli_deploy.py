@@ -83,6 +83,24 @@ def test_errors_are_one_line_with_a_hint(embedded: Installation) -> None:
     assert conflict.exit_code == 1 and "error: " in conflict.stderr
 
 
+def test_promoting_an_unapproved_version_names_the_request_to_approve(
+    embedded: Installation,
+) -> None:
+    project = embedded.settings.project
+    registry = embedded.platform(user="local:test").registry
+    approver = embedded.platform(project, user="local:approver", role=Role.ADMIN).registry
+    approver.approve(registry.request_transition("churn", 1, "production").id)
+    assert podium("deploy", "create", "churn@production").exit_code == 0
+    assert podium("deploy", "canary", "churn", "2", "--weight", "0.1", "--manual").exit_code == 0
+    refused = podium("deploy", "promote", "churn")
+    assert refused.exit_code == 1
+    (request,) = registry.list_requests("churn", status="pending")
+    assert refused.stderr.startswith("error: deployment 'churn' follows churn@production")
+    assert f"podium models approve {request.id}" in refused.stderr
+    approver.approve(request.id)
+    assert "stable 2, blue 1" in podium("deploy", "promote", "churn").output
+
+
 def test_podium_serve_answers_one_deployment_and_follows_changes(
     embedded: Installation,
 ) -> None:
@@ -126,6 +144,16 @@ def test_the_quickstart_burst_deploys_canaries_and_reports(
     assert sum(result["served_by"].values()) == 60
     assert result["served_by"] == {"primary": 60}
     assert set(result["versions"]) == {"1", "2"}
-    assert churn_models.deployments.get("churn").traffic.stable == 2
+    # The deployment follows churn@production: version 2 is not promoted on the burst's
+    # say-so; its transition is requested and the canary keeps its share meanwhile.
+    deployment = churn_models.deployments.get("churn")
+    assert deployment.traffic.stable == 1
+    assert deployment.traffic.canary is not None and deployment.traffic.canary.version == 2
+    waiting = churn_models.registry.get_request(result["waiting_for"])
+    assert (waiting.version, waiting.to_stage, waiting.status) == (2, "production", "pending")
     text = out.export_text()
     assert "p99 ms" in text and "canary of version 2" in text
+    assert f"podium models approve {waiting.id}" in text
+    approver.registry.approve(waiting.id)
+    followed = churn_models.deployments.sync("churn")  # what the server does on the event
+    assert (followed.traffic.stable, followed.traffic.canary) == (2, None)

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import textwrap
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
+from sklearn.linear_model import LogisticRegression
 
+import podium
+from podium.config import Settings
 from podium.platform import Installation, Platform
 from podium.serving.inference_log import (
     INFERENCE_LOG_TABLE,
@@ -21,7 +29,7 @@ from podium.serving.inference_log import (
     to_json_lines,
     to_table,
 )
-from tests.serving.conftest import FEATURES
+from tests.serving.conftest import FEATURES, churn_frame
 
 
 def record(i: int) -> InferenceRecord:
@@ -150,3 +158,57 @@ def test_predictions_land_in_the_lake(churn_models: Platform, installation: Inst
     assert logged["probability"] == first["probability"]
     assert sum(row["cached"] for row in rows) >= 1
     assert any(row["request_id"].endswith("/1") for row in rows)
+
+
+_PREDICT_AND_EXIT = textwrap.dedent(
+    """
+    import sys
+
+    import podium
+    from tests.serving.conftest import FEATURES, churn_frame
+    from sklearn.linear_model import LogisticRegression
+
+    p = podium.connect(project="shop")
+    frame, labels = churn_frame()
+    model = LogisticRegression(max_iter=500).fit(frame.to_numpy(), labels)
+    p.registry.register("churn", model, input_example=frame[:5])
+    p.deployments.create("churn", model="churn/1")
+    for months in range(int(sys.argv[1])):
+        answer = p.predict("churn", features={**FEATURES, "tenure_months": months})
+        print(answer["request_id"])
+    # No p.close(): the records are still in the buffer when the interpreter exits.
+    """
+)
+
+
+def test_a_script_that_exits_without_closing_keeps_every_prediction(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
+    env["PODIUM_HOME"] = str(tmp_path / "home")
+    done = subprocess.run(
+        [sys.executable, "-c", _PREDICT_AND_EXIT, "38"],
+        env=env, cwd=Path(__file__).parents[2], capture_output=True, text=True, timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    ids = done.stdout.split()
+    assert len(ids) == 38
+    installation = Installation(Settings(home=tmp_path / "home", project="shop"))
+    try:
+        platform = installation.platform("shop", user="local:test")
+        logged = platform.data.read(INFERENCE_LOG_TABLE).to_pylist()
+    finally:
+        installation.close()
+    assert sorted(row["request_id"] for row in logged) == sorted(ids)
+
+
+def test_leaving_a_connection_block_writes_the_log(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    with podium.connect(project="shop", home=home) as p:
+        frame, labels = churn_frame()
+        model = LogisticRegression(max_iter=500).fit(frame.to_numpy(), labels)
+        p.registry.register("churn", model, input_example=frame[:5])
+        p.deployments.create("churn", model="churn/1")
+        ids = [p.predict("churn", features=FEATURES)["request_id"] for _ in range(3)]
+    with podium.connect(project="shop", home=home) as p:
+        logged = p.data.read(INFERENCE_LOG_TABLE).to_pylist()
+    assert sorted(row["request_id"] for row in logged) == sorted(ids)

@@ -68,3 +68,16 @@ def test_a_replica_fetches_the_same_online_features(
     finally:
         replica.close()
     assert answer["probability"] == expected["probability"]
+
+
+def test_a_row_carrying_every_online_feature_needs_no_entity_key(
+    with_features: Platform,
+) -> None:
+    full = {"support_calls": 1, "tenure_months": 4, "monthly_charges": 21.0}
+    alone = with_features.predict("churn", features=full)
+    assert (
+        alone["probability"]
+        == with_features.predict("churn", features={**full, "customer_id": 2})["probability"]
+    )
+    batch = with_features.predict("churn", instances=[full, {"customer_id": 2, "support_calls": 1}])
+    assert [a["probability"] for a in batch["predictions"]] == [alone["probability"]] * 2

@@ -171,3 +171,64 @@ def test_a_failing_commit_of_parked_batches_does_not_break_reads(
     assert log.exists() is False  # and the next second's read retries, not this one
     assert calls == [1]
     assert "committing parked inference batches failed" in caplog.text
+
+
+def _predict_over_http(port: int, secret: str, n: int) -> list[str]:
+    ids = []
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+        for months in range(n):
+            answer = http.post(
+                "/v1/predictions",
+                json={"model_id": "churn", "features": {**FEATURES, "tenure_months": months}},
+                headers={"authorization": f"Bearer {secret}"},
+            )
+            assert answer.status_code == 200, answer.text
+            ids.append(answer.json()["request_id"])
+    return ids
+
+
+def test_a_replica_stopped_by_sigterm_parks_its_last_records(
+    home: tuple[Installation, dict[str, str]],
+) -> None:
+    installation, env = home
+    _, secret = installation.keys.create("shop", Role.READER, name="replica")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [str(PODIUM), "serve", "churn", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        _wait_for(port, proc)
+        ids = _predict_over_http(port, secret, 7)
+    finally:
+        proc.send_signal(signal.SIGTERM)  # right after answering: all 7 still buffered
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "stopped" in out
+    assert installation.commit_spool(installation.projects.get("shop")) == 7
+    platform = installation.platform("shop", user="local:test")
+    logged = platform.data.read(INFERENCE_LOG_TABLE).to_pylist()
+    assert sorted(row["request_id"] for row in logged) == sorted(ids)
+
+
+def test_podium_up_stopped_by_sigterm_writes_its_last_records(
+    home: tuple[Installation, dict[str, str]],
+) -> None:
+    installation, env = home
+    _, secret = installation.keys.create("shop", Role.READER, name="up")
+    port = _free_port()
+    server = subprocess.Popen(
+        [str(PODIUM), "up", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        _wait_for(port, server)
+        ids = _predict_over_http(port, secret, 6)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        out, err = server.communicate(timeout=60)
+    assert server.returncode == 0, err
+    assert "stopped" in out
+    platform = installation.platform("shop", user="local:test")
+    logged = platform.data.read(INFERENCE_LOG_TABLE).to_pylist()
+    assert sorted(row["request_id"] for row in logged) == sorted(ids)

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-from podium.store.artifacts import ArtifactStore, LocalArtifactStore, S3ArtifactStore
 
 
 def _dummy_s3_client(endpoint_url: str, config: Any = None) -> Any:
@@ -66,31 +63,3 @@ def s3_bucket(s3_client: Any) -> Iterator[str]:
     for entry in listing.get("Contents", []):
         s3_client.delete_object(Bucket=name, Key=entry["Key"])
     s3_client.delete_bucket(Bucket=name)
-
-
-@pytest.fixture(params=["local", "s3"])
-def artifact_store(request: pytest.FixtureRequest, tmp_path: Path) -> ArtifactStore:
-    """Each backend in turn, freshly rooted: the contract tests run against both."""
-    if request.param == "local":
-        return LocalArtifactStore(tmp_path / "artifacts")
-    bucket = request.getfixturevalue("s3_bucket")
-    client = request.getfixturevalue("s3_client")
-    return S3ArtifactStore(bucket, "podium", client=client)
-
-
-@pytest.fixture
-def overwrite_blob(request: pytest.FixtureRequest) -> Callable[[ArtifactStore, str, bytes], None]:
-    """``overwrite_blob(store, digest, data)``: replace stored bytes behind the store's back."""
-
-    def overwrite(store: ArtifactStore, digest: str, data: bytes) -> None:
-        if isinstance(store, LocalArtifactStore):
-            path = store.path_for(digest)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        elif isinstance(store, S3ArtifactStore):
-            client = request.getfixturevalue("s3_client")
-            client.put_object(Bucket=store.bucket, Key=store.key_for(digest), Body=data)
-        else:
-            raise TypeError(f"no way to tamper with {store!r}")
-
-    return overwrite

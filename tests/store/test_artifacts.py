@@ -1,4 +1,4 @@
-"""The artifact store contract, run against every backend, plus what is backend-specific."""
+"""The artifact store contract on the local and S3 backends, plus what is backend-specific."""
 
 from __future__ import annotations
 
@@ -16,10 +16,8 @@ import pytest
 
 from podium.errors import (
     BackendUnavailableError,
-    IntegrityError,
     InvalidInputError,
     MissingDependencyError,
-    NotFoundError,
 )
 from podium.store.artifacts import (
     ArtifactStore,
@@ -28,184 +26,46 @@ from podium.store.artifacts import (
     S3ArtifactStore,
     open_artifact_store,
 )
+from podium.testing.artifact_store import ArtifactStoreContract
 
 Overwrite = Callable[[ArtifactStore, str, bytes], None]
-
-BAD_DIGESTS = [
-    "../../etc/passwd",
-    "abc",
-    "",
-    "A" * 64,  # upper case
-    "g" * 64,  # not hex
-    "a" * 63,
-    "a" * 65,
-    "ab/" + "c" * 61,
-    "a" * 64 + "\n",
-]
 
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-# --- the contract: every backend ------------------------------------------------------
+# --- the contract (podium.testing.artifact_store), on every backend ------------------
 
 
-def test_is_an_artifact_store(artifact_store: ArtifactStore) -> None:
-    assert isinstance(artifact_store, ArtifactStore)
+class TestLocalArtifactStore(ArtifactStoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> ArtifactStore:
+        return LocalArtifactStore(tmp_path / "artifacts")
+
+    @pytest.fixture
+    def overwrite_blob(self) -> Overwrite:
+        def overwrite(store: ArtifactStore, digest: str, data: bytes) -> None:
+            assert isinstance(store, LocalArtifactStore)
+            path = store.path_for(digest)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+
+        return overwrite
 
 
-def test_put_then_get_round_trips(artifact_store: ArtifactStore) -> None:
-    data = b"hello, podium\x00\xff"
-    info = artifact_store.put(data)
-    assert info == BlobInfo(digest=sha256(data), size=len(data))
-    assert artifact_store.exists(info.digest)
-    assert artifact_store.get(info.digest) == data
+class TestS3ArtifactStore(ArtifactStoreContract):
+    @pytest.fixture
+    def store(self, s3_client: Any, s3_bucket: str) -> ArtifactStore:
+        return S3ArtifactStore(s3_bucket, "podium", client=s3_client)
 
+    @pytest.fixture
+    def overwrite_blob(self, s3_client: Any) -> Overwrite:
+        def overwrite(store: ArtifactStore, digest: str, data: bytes) -> None:
+            assert isinstance(store, S3ArtifactStore)
+            s3_client.put_object(Bucket=store.bucket, Key=store.key_for(digest), Body=data)
 
-def test_empty_blob_round_trips(artifact_store: ArtifactStore) -> None:
-    info = artifact_store.put(b"")
-    assert info == BlobInfo(sha256(b""), 0)
-    assert artifact_store.get(info.digest) == b""
-
-
-def test_put_is_idempotent(artifact_store: ArtifactStore) -> None:
-    first = artifact_store.put(b"same bytes")
-    second = artifact_store.put(b"same bytes")
-    assert first == second
-    assert artifact_store.get(first.digest) == b"same bytes"
-
-
-def test_put_does_not_rewrite_a_stored_blob(
-    artifact_store: ArtifactStore, overwrite_blob: Overwrite
-) -> None:
-    # Same-size stand-in bytes survive a second put: proof nothing was rewritten.
-    info = artifact_store.put(b"original")
-    overwrite_blob(artifact_store, info.digest, b"imposter")
-    artifact_store.put(b"original")
-    with pytest.raises(IntegrityError):
-        artifact_store.get(info.digest)
-
-
-def test_put_file_streams_a_large_file(artifact_store: ArtifactStore, tmp_path: Path) -> None:
-    data = random.Random(7).randbytes(3 * 1024 * 1024 + 17)
-    source = tmp_path / "model.bin"
-    source.write_bytes(data)
-    info = artifact_store.put_file(source)
-    assert info == BlobInfo(sha256(data), len(data))
-    assert artifact_store.get(info.digest) == data
-    assert artifact_store.put_file(source) == info
-    assert artifact_store.put(data) == info
-
-
-def test_put_file_of_missing_path_is_invalid_input(
-    artifact_store: ArtifactStore, tmp_path: Path
-) -> None:
-    for path in (tmp_path / "nope.bin", tmp_path):
-        with pytest.raises(InvalidInputError) as caught:
-            artifact_store.put_file(path)
-        assert caught.value.field == "path"
-
-
-def test_get_of_unknown_digest_is_not_found(artifact_store: ArtifactStore) -> None:
-    unknown = sha256(b"never stored")
-    assert not artifact_store.exists(unknown)
-    with pytest.raises(NotFoundError, match=unknown):
-        artifact_store.get(unknown)
-
-
-@pytest.mark.parametrize("digest", BAD_DIGESTS)
-def test_bad_digest_is_refused_everywhere(artifact_store: ArtifactStore, digest: str) -> None:
-    operations: list[Callable[[str], object]] = [
-        artifact_store.get,
-        artifact_store.exists,
-        artifact_store.delete,
-    ]
-    for operation in operations:
-        with pytest.raises(InvalidInputError) as caught:
-            operation(digest)
-        assert caught.value.field == "digest"
-
-
-def test_tampered_blob_is_an_integrity_error(
-    artifact_store: ArtifactStore, overwrite_blob: Overwrite
-) -> None:
-    info = artifact_store.put(b"the real model")
-    overwrite_blob(artifact_store, info.digest, b"a poisoned model")
-    with pytest.raises(IntegrityError) as caught:
-        artifact_store.get(info.digest)
-    error = caught.value
-    assert error.code == "integrity"
-    assert info.digest in error.message
-    assert error.remedy is not None and "re-upload" in error.remedy
-
-
-def test_tampered_blob_is_repaired_by_delete_and_put(
-    artifact_store: ArtifactStore, overwrite_blob: Overwrite
-) -> None:
-    info = artifact_store.put(b"the real model")
-    overwrite_blob(artifact_store, info.digest, b"the fake model")  # same size
-    artifact_store.delete(info.digest)
-    artifact_store.put(b"the real model")
-    assert artifact_store.get(info.digest) == b"the real model"
-
-
-def test_blob_of_wrong_size_is_repaired_by_put(
-    artifact_store: ArtifactStore, overwrite_blob: Overwrite
-) -> None:
-    info = artifact_store.put(b"the real model")
-    overwrite_blob(artifact_store, info.digest, b"truncated")
-    assert artifact_store.put(b"the real model") == info
-    assert artifact_store.get(info.digest) == b"the real model"
-
-
-def test_delete(artifact_store: ArtifactStore) -> None:
-    info = artifact_store.put(b"short-lived")
-    artifact_store.delete(info.digest)
-    assert not artifact_store.exists(info.digest)
-    with pytest.raises(NotFoundError):
-        artifact_store.get(info.digest)
-    artifact_store.delete(info.digest)  # deleting again is fine
-
-
-def test_children_are_isolated(artifact_store: ArtifactStore) -> None:
-    a = artifact_store.child("projects/a")
-    b = artifact_store.child("projects/b")
-    info = a.put(b"only in a")
-    assert a.exists(info.digest)
-    assert not b.exists(info.digest)
-    assert not artifact_store.exists(info.digest)
-    with pytest.raises(NotFoundError):
-        b.get(info.digest)
-    b.delete(info.digest)  # a delete in b leaves a alone
-    assert a.get(info.digest) == b"only in a"
-
-
-def test_child_url_and_nesting(artifact_store: ArtifactStore) -> None:
-    child = artifact_store.child("projects/churn/")
-    assert child.url == artifact_store.url + "/projects/churn"
-    nested = artifact_store.child("projects").child("churn")
-    assert nested.url == child.url
-    info = nested.put(b"shared root")
-    assert child.get(info.digest) == b"shared root"
-
-
-@pytest.mark.parametrize("prefix", ["../x", "..", "a/../../x", "/abs", "", "a\\..\\x"])
-def test_child_refuses_prefixes_that_could_escape(
-    artifact_store: ArtifactStore, prefix: str
-) -> None:
-    with pytest.raises(InvalidInputError) as caught:
-        artifact_store.child(prefix)
-    assert caught.value.field == "path"
-
-
-def test_blob_layout_is_blobs_ab_rest(
-    artifact_store: ArtifactStore, overwrite_blob: Overwrite
-) -> None:
-    # Writing at the documented location must be what get() reads.
-    digest = sha256(b"where am I")
-    overwrite_blob(artifact_store, digest, b"where am I")
-    assert artifact_store.get(digest) == b"where am I"
+        return overwrite
 
 
 # --- local folder -----------------------------------------------------------------

@@ -1,18 +1,41 @@
-"""The audit log: who did what to which object of which project, and how it ended."""
+"""The audit log: who did what to which object of which project, and how it ended.
+
+Each mutation is recorded once, by the service that makes it, whichever front door (SDK,
+CLI, REST) called it: :class:`Auditor` is the service's handle, bound to one project and
+one caller by the composition root. A service writes its entry in the transaction of the
+change (:meth:`Auditor.note`, so the entry exists exactly when the change does) or, for an
+attempt that may fail, after it (:meth:`Auditor.attempt` records ``ok`` or the error's
+code). The API opens a :func:`request_scope` per mutating request: service entries made
+within it carry the request's id, and the API writes its own per-request entry only when
+no service recorded the request (a request refused before it reached a service, or a
+route whose service does not audit itself).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DataError
+from sqlalchemy.orm import Session
 
 from podium.access.tables import AuditRow
-from podium.errors import InvalidInputError
+from podium.errors import InvalidInputError, PodiumError
 from podium.store.database import Database
 
-__all__ = ["AuditEntry", "AuditLog"]
+__all__ = [
+    "AuditAttempt",
+    "AuditEntry",
+    "AuditLog",
+    "Auditor",
+    "RequestAudit",
+    "request_scope",
+]
 
 
 @dataclass(frozen=True)
@@ -50,11 +73,11 @@ class AuditLog:
         """Write one entry (its own transaction, so a failed mutation is still recorded)."""
         with self._db.write() as session:
             session.add(
-                AuditRow(
+                _row(
                     project_id=project_id,
-                    actor=actor[:128],
-                    action=action[:128],
-                    target=target[:512],
+                    actor=actor,
+                    action=action,
+                    target=target,
                     outcome=outcome,
                     request_id=request_id,
                     detail=detail or {},
@@ -88,3 +111,147 @@ class AuditLog:
             )
             for r in rows
         ]
+
+
+def _row(
+    *,
+    project_id: int,
+    actor: str,
+    action: str,
+    target: str,
+    outcome: str,
+    request_id: str,
+    detail: dict[str, Any],
+) -> AuditRow:
+    return AuditRow(
+        project_id=project_id,
+        actor=actor[:128],
+        action=action[:128],
+        target=_printable(target)[:512],
+        outcome=outcome[:32],
+        request_id=request_id[:64],
+        detail=detail,
+    )
+
+
+def _printable(text: str) -> str:
+    # PostgreSQL cannot store a NUL; a target naming what a bad request sent must still be
+    # written, so control characters are escaped.
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
+@dataclass
+class RequestAudit:
+    """The API request whose mutations are being recorded, and how many services recorded.
+
+    ``entries`` counts the entries services wrote for the request, ``failures`` those of
+    them that record a failed attempt.
+    """
+
+    request_id: str
+    detail: dict[str, Any] = field(default_factory=dict)
+    entries: int = 0
+    failures: int = 0
+
+
+_CURRENT: ContextVar[RequestAudit | None] = ContextVar("podium_audit_request", default=None)
+
+
+@contextmanager
+def request_scope(request_id: str, detail: dict[str, Any]) -> Iterator[RequestAudit]:
+    """Make service entries written in this context carry ``request_id`` and ``detail``.
+
+    The context propagates to the worker threads a request's handler runs in.
+    """
+    scope = RequestAudit(request_id=request_id, detail=dict(detail))
+    token = _CURRENT.set(scope)
+    try:
+        yield scope
+    finally:
+        _CURRENT.reset(token)
+
+
+@dataclass
+class AuditAttempt:
+    """What an :meth:`Auditor.attempt` records; set ``target`` once the object is known."""
+
+    target: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class Auditor:
+    """The audit handle of one caller (``actor``) in one project, given to its services.
+
+    An auditor built with ``log=None`` (:meth:`disabled`) records nothing: a service built
+    on its own, outside an installation.
+    """
+
+    def __init__(self, log: AuditLog | None, *, project_id: int, actor: str) -> None:
+        self._log = log
+        self._project_id = project_id
+        self._actor = actor
+
+    @classmethod
+    def disabled(cls) -> Auditor:
+        """An auditor that records nothing."""
+        return cls(None, project_id=0, actor="")
+
+    def note(
+        self, session: Session, action: str, target: str, *, detail: dict[str, Any] | None = None
+    ) -> None:
+        """Record the successful ``action`` in ``session``'s transaction (the change's own)."""
+        if self._log is None:
+            return
+        session.add(_row(**self._entry(action, target, "ok", detail)))
+
+    def record(
+        self,
+        action: str,
+        target: str,
+        *,
+        outcome: str = "ok",
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Record ``action`` in a transaction of its own (after the change, or its failure)."""
+        if self._log is None:
+            return
+        self._log.record(**self._entry(action, target, outcome, detail))
+
+    @contextmanager
+    def attempt(self, action: str, target: str) -> Iterator[AuditAttempt]:
+        """Record the block as ``action``: ``ok``, or the code of the error it raised.
+
+        >>> with auditor.attempt("registry.approve", f"transition:{rid}"):  # doctest: +SKIP
+        ...     transitions.decide(rid, "approve")
+        """
+        attempt = AuditAttempt(target=target)
+        try:
+            yield attempt
+        except PodiumError as exc:
+            self.record(action, attempt.target, outcome=exc.code, detail=attempt.detail)
+            raise
+        except DataError:  # a value the database refuses: the API answers 400 for it too
+            self.record(action, attempt.target, outcome="invalid-input", detail=attempt.detail)
+            raise
+        except Exception:
+            self.record(action, attempt.target, outcome="internal", detail=attempt.detail)
+            raise
+        self.record(action, attempt.target, detail=attempt.detail)
+
+    def _entry(
+        self, action: str, target: str, outcome: str, detail: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        scope = _CURRENT.get()
+        merged = {**(scope.detail if scope else {}), **(detail or {})}
+        if scope is not None:
+            scope.entries += 1
+            scope.failures += outcome != "ok"
+        return {
+            "project_id": self._project_id,
+            "actor": self._actor,
+            "action": action,
+            "target": target,
+            "outcome": outcome,
+            "request_id": scope.request_id if scope else "",
+            "detail": merged,
+        }

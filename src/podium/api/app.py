@@ -16,12 +16,16 @@ from podium.api.routes import monitoring as monitoring_routes
 from podium.platform import Installation
 from podium.serving.app import PUBLIC_PATHS as SERVING_PUBLIC_PATHS
 from podium.serving.app import install_serving
+from podium.serving.warmup import Warmup
 
 __all__ = ["create_app"]
 
 
-def create_app(installation: Installation) -> FastAPI:
-    """The podium API for ``installation``; serve it with uvicorn (``podium up`` does)."""
+def create_app(installation: Installation, *, warmup: Warmup | None = None) -> FastAPI:
+    """The podium API for ``installation``; serve it with uvicorn (``podium up`` does).
+
+    With ``warmup``, ``/readyz`` and ``/v2/health/ready`` answer 503 until it is done.
+    """
     app = FastAPI(
         title="podium",
         version=__version__,
@@ -29,6 +33,7 @@ def create_app(installation: Installation) -> FastAPI:
         "needs 'Authorization: Bearer <key>'. Errors are application/problem+json (RFC 9457).",
     )
     app.state.installation = installation
+    app.state.warmup = warmup
     install_problem_handlers(app)
     install_openapi(app)
     app.include_router(health.router)

@@ -2,21 +2,28 @@
 
 :class:`~podium.api.auth.AuthMiddleware` has authenticated the caller before a route
 runs; routes state the role they need with ``Reader``, ``Writer`` or ``Admin``. Writer
-and admin routes that change something (any method but GET and HEAD) also write one audit
-entry (actor, action, target, outcome, request id) once the route has run or failed, and
+and admin routes that change something (any method but GET and HEAD) run in an audit
+:func:`~podium.access.audit.request_scope`: the services they call record their
+mutations themselves (``registry.register``, ``deployments.created``, ... with this
+request's id), and the route writes one entry of its own (action = route name) only when
+no service recorded the request: refused before it reached a service, or a route whose
+service does not audit itself (tracking's logging calls). Either way the entry is written
 before the response is sent, so a client that reads the audit log next finds it there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import DataError
+from starlette.concurrency import run_in_threadpool
 
+from podium.access.audit import request_scope
 from podium.access.roles import Principal, Role
 from podium.errors import AuthenticationError, PodiumError
 from podium.platform import Installation, Platform
@@ -59,49 +66,53 @@ def _reader(request: Request, principal: Caller) -> Principal:
     return principal
 
 
-def _audited(role: Role, request: Request, principal: Principal) -> Iterator[Principal]:
+@asynccontextmanager
+async def _audited(role: Role, request: Request, principal: Principal) -> AsyncIterator[None]:
+    # Async, so the audit scope is set in the request's own context, which the threads
+    # running sync routes (and their services) inherit.
     action = _action(request)
     if request.method in _READS:
         principal.require(role, action=action)
-        yield principal
+        yield
         return
     outcome = "ok"
-    try:
-        principal.require(role, action=action)
+    request_id = getattr(request.state, "request_id", "")
+    with request_scope(request_id, {"method": request.method}) as scope:
+        try:
+            principal.require(role, action=action)
+            yield
+        except PodiumError as exc:
+            outcome = exc.code
+            raise
+        except (RequestValidationError, DataError):
+            outcome = "invalid-input"
+            raise
+        except Exception:
+            outcome = "internal"
+            raise
+        finally:
+            # A service recorded this request (its failure too, if it failed): once is enough.
+            if scope.entries == 0 or (outcome != "ok" and scope.failures == 0):
+                await run_in_threadpool(
+                    installation(request).audit.record,
+                    project_id=principal.project_id,
+                    actor=principal.actor,
+                    action=action,
+                    target=getattr(request.state, "audit_target", request.url.path),
+                    outcome=outcome,
+                    request_id=request_id,
+                    detail={"method": request.method},
+                )
+
+
+async def _writer(request: Request, principal: Caller) -> AsyncIterator[Principal]:
+    async with _audited(Role.WRITER, request, principal):
         yield principal
-    except PodiumError as exc:
-        outcome = exc.code
-        raise
-    except (RequestValidationError, DataError):
-        outcome = "invalid-input"
-        raise
-    except Exception:
-        outcome = "internal"
-        raise
-    finally:
-        installation(request).audit.record(
-            project_id=principal.project_id,
-            actor=principal.actor,
-            action=action,
-            target=_printable(getattr(request.state, "audit_target", request.url.path)),
-            outcome=outcome,
-            request_id=getattr(request.state, "request_id", ""),
-            detail={"method": request.method},
-        )
 
 
-def _printable(text: str) -> str:
-    # A request path may hold a NUL or another control character, which PostgreSQL cannot
-    # store; the audit entry of that (failed) request must still be written.
-    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
-
-
-def _writer(request: Request, principal: Caller) -> Iterator[Principal]:
-    yield from _audited(Role.WRITER, request, principal)
-
-
-def _admin(request: Request, principal: Caller) -> Iterator[Principal]:
-    yield from _audited(Role.ADMIN, request, principal)
+async def _admin(request: Request, principal: Caller) -> AsyncIterator[Principal]:
+    async with _audited(Role.ADMIN, request, principal):
+        yield principal
 
 
 Reader = Annotated[Principal, Depends(_reader)]

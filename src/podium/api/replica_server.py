@@ -6,7 +6,7 @@ replica's memory holds the serving runtime and its model, not the platform's imp
 the command line alone loads every area. :func:`create_serving_app` is the ASGI app:
 ``POST /v1/predictions`` answered by :class:`~podium.api.prediction_front.PredictionFront`,
 and the other prediction routes (``/v2/...``, ``/metrics``, ``GET /v1/deployments/{name}``,
-``/healthz``) by a FastAPI app behind it, with the platform's keys and body limit.
+``/healthz``, ``/readyz``) by a FastAPI app behind it, with the platform's keys and body limit.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from podium.api.auth import AuthMiddleware
 from podium.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from podium.api.prediction_front import PredictionFront
 from podium.api.problems import install_problem_handlers
+from podium.api.stopping import sigterm_as_interrupt
 from podium.config import Settings
 from podium.errors import NotFoundError, PodiumError
 from podium.replica import open_replica
@@ -57,8 +58,10 @@ def create_serving_app(
         return runtime
 
     install_serving(app, runtime_for)
-    public = {"/healthz", *PUBLIC_PATHS}
+    public = {"/healthz", "/readyz", *PUBLIC_PATHS}
     app.add_route("/healthz", _healthz, methods=["GET"])
+    # The replica listens only once its deployment is loaded and warm (open_replica).
+    app.add_route("/readyz", _readyz, methods=["GET"])
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(AuthMiddleware, keys=keys, public_paths=public)
     app.add_middleware(RequestIdMiddleware)
@@ -68,6 +71,10 @@ def create_serving_app(
 
 async def _healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
+
+
+async def _readyz(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ready"})
 
 
 def run_replica(settings: Settings, project: str, deployment: str, host: str, port: int) -> None:
@@ -87,7 +94,9 @@ def run_replica(settings: Settings, project: str, deployment: str, host: str, po
         replica.runtime, keys=replica.keys, max_body_bytes=replica.max_body_bytes
     )
     try:
-        with contextlib.suppress(KeyboardInterrupt):
+        # Ctrl-C and SIGTERM both end here, after a graceful shutdown; then close() parks
+        # the last inference records.
+        with contextlib.suppress(KeyboardInterrupt), sigterm_as_interrupt():
             uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     finally:
         replica.close()

@@ -14,10 +14,12 @@ import uvicorn
 
 from podium.access.roles import Role
 from podium.api.app import create_app
+from podium.api.stopping import sigterm_as_interrupt
 from podium.events import EventDispatcher
 from podium.monitoring.alerts import AlertScheduler, projects_with_rules
 from podium.platform import Installation
 from podium.serving.events import ServingEvents
+from podium.serving.warmup import Warmup
 
 __all__ = ["bootstrap_admin_key", "serve", "write_credentials"]
 
@@ -59,7 +61,8 @@ def serve(
     """Serve the API until interrupted; create and announce the first admin key if needed.
 
     uvicorn re-raises SIGINT after a graceful shutdown, so a caller sees KeyboardInterrupt
-    once this returns from Ctrl-C; the CLI treats that as a clean stop.
+    once this returns from Ctrl-C, and from SIGTERM too; the CLI treats that as a clean
+    stop (and closes the installation, which writes the last inference records).
     """
     url = f"http://{host}:{port}"
     secret = bootstrap_admin_key(installation)
@@ -67,11 +70,17 @@ def serve(
     if secret is not None:
         write_credentials(creds, url=url, api_key=secret, project=installation.settings.project)
         announce(f"Created the first admin key (shown once, also saved to {creds}):\n  {secret}")
-    elif not creds.exists():
-        announce(
-            f"Keys exist but {creds} does not; create one with "
-            f"`podium keys create --project {installation.settings.project} --role admin`"
-        )
+    else:
+        project = installation.settings.project
+        another = f"`podium keys create --project {project} --role admin`"
+        if creds.exists():
+            announce(f"Clients use the key saved in {creds}; create another with {another}")
+        else:
+            announce(
+                f"No admin key was created: this installation has keys already (`podium keys "
+                f"list --project {project}`). Clients read theirs from PODIUM_API_KEY or "
+                f"{creds}; create one with {another} and export PODIUM_API_KEY=<its secret>"
+            )
     announce(f"podium API on {url}  (docs: {url}/docs)")
     # The server delivers the outbox (webhooks, subscribers) for every project it serves;
     # a delivery that failed before a restart is retried by the next server.
@@ -92,13 +101,19 @@ def serve(
     # `podium serve` replicas park their inference log; the server commits it to Delta.
     spool = _Every(installation.commit_spools, seconds=5.0, name="podium-spool-commit")
     spool.start()
-    app = create_app(installation)
+    # Deployments load and predict once before /readyz says ready: no request pays that.
+    warmup = Warmup(installation.warm_deployments)
+    app = create_app(installation, warmup=warmup)
+    warmup.start()
     # What is loaded now lives as long as the server: keep it out of the collector's full
     # passes, which otherwise pause requests for 100 ms and more on a large heap.
     gc.collect()
     gc.freeze()
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        # SIGTERM, like Ctrl-C, ends in KeyboardInterrupt after a graceful shutdown, so
+        # the caller closes the installation and flushes the inference log.
+        with sigterm_as_interrupt():
+            uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
         spool.stop(timeout=30)
         alerts.stop(timeout=5)

@@ -18,34 +18,77 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
 
 from podium import __version__
-from podium.cli import (
-    audit,
-    config,
-    data,
-    db,
-    deploy,
-    experiments,
-    features,
-    keys,
-    models,
-    monitor,
-    projects,
-    quickstart,
-    runs,
-    serve,
-    up,
-)
 from podium.cli.context import CliState
+from podium.cli.lazy_group import LazyCommand, LazyGroup
 from podium.errors import PodiumError
 
-__all__ = ["app", "main", "report_error"]
+__all__ = ["COMMANDS", "app", "main", "report_error"]
 
 
-class _PodiumGroup(TyperGroup):
+COMMANDS = {
+    "quickstart": LazyCommand(
+        "podium.cli.quickstart:quickstart",
+        "Train and rank a grid of churn models with tracking, then serve the API.",
+    ),
+    "up": LazyCommand("podium.cli.up:up", "Serve the REST API until Ctrl-C."),
+    "config": LazyCommand(
+        "podium.cli.config:config",
+        "Show every setting by its environment variable, its value (secrets redacted) and meaning.",
+    ),
+    "audit": LazyCommand(
+        "podium.cli.audit:audit",
+        "Show the newest entries of a project's audit log (every change is in it).",
+    ),
+    "runs": LazyCommand(
+        "podium.cli.runs:app", "Tracked runs: list (search), show one, compare several."
+    ),
+    "experiments": LazyCommand("podium.cli.experiments:app", "Experiments: named groups of runs."),
+    "projects": LazyCommand(
+        "podium.cli.projects:app",
+        "Projects: the tenants every run, key and artifact belongs to.",
+    ),
+    "keys": LazyCommand(
+        "podium.cli.keys:app", "API keys: create (the secret is shown once), list, revoke."
+    ),
+    "db": LazyCommand(
+        "podium.cli.db:app", "The metadata database: apply migrations, show the revision."
+    ),
+    "data": LazyCommand(
+        "podium.cli.data:app",
+        "Lake tables, warehouse SQL and the catalog: ls, describe, history, sql, ingest, "
+        "optimize, vacuum, restore, search, lineage.",
+    ),
+    "models": LazyCommand(
+        "podium.cli.models:app",
+        "Registered models: versions, stages and approvals, aliases, lineage, optimization.",
+    ),
+    "deploy": LazyCommand(
+        "podium.cli.deploy:app",
+        "Deployments: create, roll out (canary, blue-green, shadow), roll back.",
+    ),
+    "serve": LazyCommand(
+        "podium.cli.serve:serve",
+        "Serve only the prediction routes of DEPLOYMENT (stateless; run several replicas).",
+    ),
+    "features": LazyCommand(
+        "podium.cli.features:app",
+        "The feature store: ls, describe, plan, apply, materialize, get, search, push.",
+    ),
+    "monitor": LazyCommand(
+        "podium.cli.monitor:app",
+        "Monitoring: drift, quality, performance, accuracy, fairness, alerts and reports.",
+    ),
+}
+"""Every command of ``podium``: its module is imported only when it runs (see
+:mod:`podium.cli.lazy_group`), so ``podium --help`` and ``--version`` stay fast."""
+
+
+class _PodiumGroup(LazyGroup):
     """The root group: every command runs inside its ``invoke``, so errors end here."""
+
+    lazy_commands = COMMANDS
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
@@ -86,23 +129,6 @@ def _root(
     state = CliState()
     ctx.obj = state
     ctx.call_on_close(state.close)
-
-
-app.command("quickstart")(quickstart.quickstart)
-app.command("up")(up.up)
-app.command("config")(config.config)
-app.command("audit")(audit.audit)
-app.add_typer(runs.app, name="runs")
-app.add_typer(experiments.app, name="experiments")
-app.add_typer(projects.app, name="projects")
-app.add_typer(keys.app, name="keys")
-app.add_typer(db.app, name="db")
-app.add_typer(data.app, name="data")
-app.add_typer(models.app, name="models")
-app.add_typer(deploy.app, name="deploy")
-app.command("serve")(serve.serve)
-app.add_typer(features.app, name="features")
-app.add_typer(monitor.app, name="monitor")
 
 
 def report_error(exc: PodiumError) -> None:

@@ -40,7 +40,14 @@ __all__ = [
 TableArgument = Annotated[str, typer.Argument(help="A table, as zone.name (raw.customers).")]
 Links = dict[str, list[tuple[str, str]]]
 
-_NODE_STYLE = {"table": "bold cyan", "table_version": "cyan", "run": "magenta", "job": "yellow"}
+_NODE_STYLE = {
+    "table": "bold cyan",
+    "table_version": "cyan",
+    "run": "magenta",
+    "job": "yellow",
+    "model": "bold green",
+    "deployment": "bold blue",
+}
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 
 
@@ -98,7 +105,9 @@ def describe(
 def search(
     ctx: typer.Context,
     text: Annotated[str, typer.Argument(help="Words to find, e.g. 'churn contract'.")],
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1_000)] = 50,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, max=1_000, help="How many tables at most.")
+    ] = 50,
     url: UrlOption = None,
     api_key: ApiKeyOption = None,
     project: ProjectOption = None,
@@ -126,16 +135,23 @@ def lineage(
     ctx: typer.Context,
     node: Annotated[
         str,
-        typer.Argument(help="raw.customers, raw.customers@3, run:<id> or job:<name>."),
+        typer.Argument(
+            help="raw.customers, raw.customers@3, run:<id>, job:<name>, "
+            "model:<name>/<version> or deployment:<name>."
+        ),
     ],
     depth: Annotated[
-        int, typer.Option("--depth", "-d", min=0, max=MAX_DEPTH, help="How many edges to follow.")
-    ] = 3,
+        int,
+        typer.Option(
+            "--depth", "-d", min=0, max=MAX_DEPTH, help="How many edges to follow each way."
+        ),
+    ] = MAX_DEPTH,
     url: UrlOption = None,
     api_key: ApiKeyOption = None,
     project: ProjectOption = None,
 ) -> None:
-    """Show what fed a table, version, run or job (upstream) and what it fed (downstream)."""
+    """Show what fed a table, run, model version or deployment (upstream, down to the raw
+    tables) and what it fed (downstream, up to the deployments)."""
     catalog = cli_state(ctx).platform(url=url, api_key=api_key, project=project).catalog
     graph = catalog.lineage(node, depth=depth)
     out = console()
@@ -198,7 +214,7 @@ def _node_text(node: str) -> Text:
 
 
 def _description_sections(about: TableDescription) -> list[RenderableType]:
-    summary = table(f"table {about.name}", "", "")
+    summary = table(f"table {about.name}", "", "", wide=True)
     summary.show_header = False
     count = "1 version" if about.versions == 1 else f"{about.versions} versions"
     for label, value in (
@@ -213,7 +229,9 @@ def _description_sections(about: TableDescription) -> list[RenderableType]:
         ("created", f"{format_datetime(about.created_at)} UTC"),
     ):
         summary.add_row(label, value)
-    schema = table("schema", "column", "type", "nullable", "description")
+    schema = table(
+        "schema", "column", "type", "nullable", "description", long_text=("description",)
+    )
     for column in about.columns:
         nullable = "yes" if column.nullable else "no"
         schema.add_row(column.name, column.type, nullable, column.description or "-")

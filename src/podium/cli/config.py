@@ -12,12 +12,12 @@ __all__ = ["config"]
 
 
 def config(ctx: typer.Context) -> None:
-    """Show every setting, where it comes from, and its value (secrets redacted)."""
+    """Show every setting by its environment variable, its value (secrets redacted) and meaning."""
     settings = cli_state(ctx).settings
-    out = table(None, "setting", "environment variable", "value", "meaning")
+    out = table(None, "setting", "value", "meaning", wide=True, long_text=("value", "meaning"))
     fields = Settings.model_fields
     for name, value in settings.redacted().items():
         info = fields.get(name)
         shown = "-" if value is None else str(value)
-        out.add_row(name, f"PODIUM_{name.upper()}", shown, (info.description or "") if info else "")
+        out.add_row(f"PODIUM_{name.upper()}", shown, (info.description or "") if info else "")
     console().print(out)

@@ -10,20 +10,23 @@ callback puts on the Click context. A command asks it for what it needs:
   default, remote through :func:`podium.connect` when ``--url`` or ``PODIUM_URL`` is given.
 
 Whatever is opened is closed when the command ends.
+
+The settings, the platform and the client are imported when a command first asks for
+them, not when ``podium`` starts (``podium --help`` must not pay for them; ADR 0015).
 """
 
 from __future__ import annotations
 
 import getpass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import ValidationError
 
-from podium.config import Settings
-from podium.connection import connect
 from podium.errors import InvalidInputError
-from podium.platform import Installation, Platform
+
+if TYPE_CHECKING:
+    from podium.config import Settings
+    from podium.platform import Installation, Platform
 
 __all__ = ["ApiKeyOption", "CliState", "ProjectOption", "UrlOption", "cli_state"]
 
@@ -74,6 +77,8 @@ class CliState:
     def installation(self, *, migrate: bool = True) -> Installation:
         """The installation under the settings, migrated on open unless ``migrate=False``."""
         if self._installation is None:
+            from podium.platform import Installation  # on first use: see the module doc
+
             self._installation = Installation(self.settings, migrate=migrate)
         return self._installation
 
@@ -89,6 +94,8 @@ class CliState:
                 installation.projects.get(project)  # reading never creates a project
             return installation.platform(project)
         key = api_key or (settings.api_key.get_secret_value() if settings.api_key else None)
+        from podium.connection import connect  # on first use: see the module doc
+
         remote = connect(url, api_key=key, project=project, home=settings.home)
         self._remote.append(remote)
         return remote
@@ -129,6 +136,10 @@ def cli_state(ctx: typer.Context) -> CliState:
 
 def load_settings() -> Settings:
     """Read :class:`Settings` from the environment; a bad value is an InvalidInputError."""
+    from pydantic import ValidationError  # on first use: see the module doc
+
+    from podium.config import Settings
+
     try:
         return Settings()
     except ValidationError as exc:

@@ -22,7 +22,7 @@ from rich.console import Group
 from podium.cli.context import ApiKeyOption, ProjectOption, UrlOption, cli_state
 from podium.cli.render import console, format_datetime, table
 from podium.errors import InvalidInputError
-from podium.serving.spec import Deployment, Traffic
+from podium.serving.spec import BatchingSpec, BreakerSpec, CacheSpec, Deployment, Traffic
 
 __all__ = ["app"]
 
@@ -30,6 +30,11 @@ app = typer.Typer(help="Deployments: create, roll out (canary, blue-green, shado
 
 NameArgument = Annotated[str, typer.Argument(help="The deployment (the model_id clients send).")]
 ReasonOption = Annotated[str, typer.Option("--reason", "-m", help="Why (kept in the history).")]
+
+# The SDK's defaults, shown by `deploy create --help`.
+_BREAKER = BreakerSpec()
+_CACHE = CacheSpec()
+_BATCHING = BatchingSpec()
 
 
 def _json_option(text: str | None, option: str) -> dict[str, Any] | None:
@@ -66,21 +71,77 @@ def create(
     batching: Annotated[
         bool, typer.Option("--batching/--no-batching", help="Dynamic batching.")
     ] = False,
-    max_batch_size: Annotated[int, typer.Option("--max-batch-size", min=1)] = 32,
-    max_wait_ms: Annotated[float, typer.Option("--max-wait-ms", min=0)] = 2.0,
+    max_batch_size: Annotated[
+        int, typer.Option("--max-batch-size", min=1, help="Most requests in one model call.")
+    ] = _BATCHING.max_batch_size,
+    max_wait_ms: Annotated[
+        float,
+        typer.Option("--max-wait-ms", min=0, help="Longest wait for a batch to fill (ms)."),
+    ] = _BATCHING.max_wait_ms,
     cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Response cache.")] = True,
-    cache_ttl: Annotated[float, typer.Option("--cache-ttl", help="Seconds.")] = 60.0,
+    cache_ttl: Annotated[
+        float, typer.Option("--cache-ttl", help="Seconds a cached response is kept.")
+    ] = _CACHE.ttl_seconds,
+    cache_max_entries: Annotated[
+        int, typer.Option("--cache-max-entries", min=1, help="Most responses cached.")
+    ] = _CACHE.max_entries,
+    cache_similarity: Annotated[
+        float | None,
+        typer.Option(
+            "--cache-similarity",
+            help="Also answer from the nearest cached request within this L2 distance of "
+            "the features (numeric features; default: exact matches only).",
+            show_default=False,
+        ),
+    ] = None,
+    breaker_failure_rate: Annotated[
+        float,
+        typer.Option(
+            "--breaker-failure-rate", help="Share of failed calls that opens a model's breaker."
+        ),
+    ] = _BREAKER.failure_rate,
+    breaker_window: Annotated[
+        float,
+        typer.Option("--breaker-window", help="Seconds of calls the failure rate is taken over."),
+    ] = _BREAKER.window_seconds,
+    breaker_min_calls: Annotated[
+        int, typer.Option("--breaker-min-calls", help="Fewest calls in the window to judge by.")
+    ] = _BREAKER.min_calls,
+    breaker_cooldown: Annotated[
+        float,
+        typer.Option("--breaker-cooldown", help="Seconds an open breaker waits before probing."),
+    ] = _BREAKER.cooldown_seconds,
+    breaker_probes: Annotated[
+        int,
+        typer.Option("--breaker-probes", help="Successful probes that close a half-open breaker."),
+    ] = _BREAKER.half_open_probes,
+    breaker_restore: Annotated[
+        float,
+        typer.Option(
+            "--breaker-restore", help="Seconds over which traffic ramps back after it closes."
+        ),
+    ] = _BREAKER.restore_seconds,
     feature: Annotated[
         list[str] | None, typer.Option("--feature", help="Online feature view:name (repeat).")
     ] = None,
     entity_key: Annotated[
         list[str] | None, typer.Option("--entity-key", help="Entity key in requests (repeat).")
     ] = None,
+    alias: Annotated[
+        list[str] | None,
+        typer.Option("--alias", help="Another name clients may send as model_id (repeat)."),
+    ] = None,
+    log_inferences: Annotated[
+        bool,
+        typer.Option(
+            "--log-inferences/--no-log-inferences", help="Keep every prediction for monitoring."
+        ),
+    ] = True,
     url: UrlOption = None,
     api_key: ApiKeyOption = None,
     project: ProjectOption = None,
 ) -> None:
-    """Deploy a model version with its fallback chain, cache and batching settings."""
+    """Deploy a model version with its fallback chain, breaker, cache and batching settings."""
     platform = cli_state(ctx).platform(url=url, api_key=api_key, project=project)
     fallback = {
         "model": fallback_model,
@@ -92,14 +153,29 @@ def create(
         model=model,
         fallback=fallback,
         timeout_ms=timeout_ms,
+        breaker={
+            "failure_rate": breaker_failure_rate,
+            "window_seconds": breaker_window,
+            "min_calls": breaker_min_calls,
+            "cooldown_seconds": breaker_cooldown,
+            "half_open_probes": breaker_probes,
+            "restore_seconds": breaker_restore,
+        },
         batching={
             "enabled": batching,
             "max_batch_size": max_batch_size,
             "max_wait_ms": max_wait_ms,
         },
-        cache={"enabled": cache, "ttl_seconds": cache_ttl},
+        cache={
+            "enabled": cache,
+            "ttl_seconds": cache_ttl,
+            "max_entries": cache_max_entries,
+            "similarity_threshold": cache_similarity,
+        },
         features=feature or [],
         entity_keys=entity_key or [],
+        aliases=alias or [],
+        log_inferences=log_inferences,
     )
     _print_deployment(created)
 
@@ -148,7 +224,16 @@ def status(
     platform = cli_state(ctx).platform(url=url, api_key=api_key, project=project)
     deployment = platform.deployments.get(name)
     _print_deployment(deployment)
-    history = table("history", "generation", "action", "traffic", "reason", "by", "at (UTC)")
+    history = table(
+        "history",
+        "generation",
+        "action",
+        "traffic",
+        "reason",
+        "by",
+        "at (UTC)",
+        long_text=("reason",),
+    )
     for change in platform.deployments.history(name):
         history.add_row(
             str(change.generation),
@@ -175,7 +260,9 @@ def canary(
     steps: Annotated[
         str | None, typer.Option("--steps", help="Comma-separated weights, e.g. 0.05,0.5,1")
     ] = None,
-    step_seconds: Annotated[float, typer.Option("--step-seconds", min=0.001)] = 60.0,
+    step_seconds: Annotated[
+        float, typer.Option("--step-seconds", min=0.001, help="Seconds between automatic steps.")
+    ] = 60.0,
     auto: Annotated[
         bool, typer.Option("--auto/--manual", help="Step, promote and roll back by itself.")
     ] = True,
@@ -306,15 +393,27 @@ def _print_deployment(deployment: Deployment) -> None:
         chain.append(f"rules {spec.fallback.rules}")
     if spec.fallback.default is not None:
         chain.append("default")
-    out = table(f"deployment {deployment.name!r}", "setting", "value")
+    out = table(f"deployment {deployment.name!r}", "setting", "value", wide=True)
     out.add_row("model", spec.model)
     out.add_row("traffic", _traffic(deployment.traffic))
     out.add_row("fallback chain", " → ".join(chain))
     out.add_row("timeout", f"{spec.timeout_ms:g} ms")
+    breaker = spec.breaker
+    out.add_row(
+        "breaker",
+        f"opens at {breaker.failure_rate:.0%} failures of {breaker.min_calls}+ calls in "
+        f"{breaker.window_seconds:g} s; probes after {breaker.cooldown_seconds:g} s",
+    )
+    cache = spec.cache
+    similar = (
+        f", similar within {cache.similarity_threshold:g}"
+        if cache.similarity_threshold is not None
+        else ""
+    )
     out.add_row(
         "cache",
-        f"ttl {spec.cache.ttl_seconds:g} s, {spec.cache.max_entries} entries"
-        if spec.cache.enabled
+        f"ttl {cache.ttl_seconds:g} s, {cache.max_entries} entries{similar}"
+        if cache.enabled
         else "off",
     )
     out.add_row(
@@ -323,6 +422,10 @@ def _print_deployment(deployment: Deployment) -> None:
         if spec.batching.enabled
         else "off",
     )
+    if spec.aliases:
+        out.add_row("aliases", ", ".join(spec.aliases))
+    if not spec.log_inferences:
+        out.add_row("inference log", "off")
     if spec.features:
         out.add_row("online features", ", ".join(spec.features))
         out.add_row("entity keys", ", ".join(spec.entity_keys) or "-")

@@ -11,7 +11,7 @@ import importlib.util
 import sys
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from podium.cli.context import ApiKeyOption, ProjectOption, UrlOption, cli_state
-from podium.cli.render import console, format_datetime, table
+from podium.cli.render import console, format_datetime, format_duration, table
 from podium.data.inputs import to_arrow
 from podium.errors import InvalidInputError, NotFoundError, PodiumError
 from podium.features.definitions import (
@@ -247,10 +247,10 @@ def describe(
     about = _platform(ctx, url, api_key, project).features.describe(name)
     spec: dict[str, Any] = about["spec"]
     out = console()
-    facts = table(f"{about['kind'].replace('_', ' ')} {about['name']}", "", "")
+    facts = table(f"{about['kind'].replace('_', ' ')} {about['name']}", "", "", wide=True)
     facts.show_header = False
     versions = about.get("versions", [])
-    facts.add_row("version", f"{about['version']} ({len(versions)} versions)")
+    facts.add_row("version", f"{about['version']} of {len(versions)}" if versions else "-")
     facts.add_row("owner", about.get("owner") or "-")
     facts.add_row("description", about.get("description") or "-")
     tags = about.get("tags") or {}
@@ -263,7 +263,7 @@ def describe(
             facts.add_row(key.replace("_", " "), str(spec[key] or "-"))
     if "ttl_seconds" in spec:
         ttl = spec["ttl_seconds"]
-        facts.add_row("ttl", "-" if ttl is None else str(timedelta(seconds=ttl)))
+        facts.add_row("ttl", "-" if ttl is None else format_duration(ttl))
         facts.add_row("online", "yes" if spec.get("online", True) else "no")
     if "fresh_until" in about:
         facts.add_row("fresh until", _shown_time(about["fresh_until"]))
@@ -273,7 +273,7 @@ def describe(
     out.print(facts)
     features = spec.get("features", [])
     if features and isinstance(features[0], dict):
-        listing = table("features", "name", "type", "description")
+        listing = table("features", "name", "type", "description", long_text=("description",))
         for feature in features:
             listing.add_row(feature["name"], feature["dtype"], feature.get("description") or "-")
         out.print(listing)

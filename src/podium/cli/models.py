@@ -27,6 +27,7 @@ from podium.cli.render import (
     short_id,
     table,
 )
+from podium.data.catalog.models import MAX_DEPTH
 from podium.registry.types import ModelVersion, TransitionRequest
 
 __all__ = ["app"]
@@ -53,9 +54,11 @@ def list_models(
     api_key: ApiKeyOption = None,
     project: ProjectOption = None,
 ) -> None:
-    """List the registered models with their newest version and aliases."""
+    """List the registered models: newest version, the versions in staging and production,
+    aliases."""
     platform = cli_state(ctx).platform(url=url, api_key=api_key, project=project)
-    models = platform.registry.list_models()
+    registry = platform.registry
+    models = registry.list_models()
     if not models:
         console().print(f"no registered models in project {platform.project!r}")
         return
@@ -63,19 +66,33 @@ def list_models(
         f"models in project {platform.project!r}",
         "name",
         "latest",
+        "stages",
         "aliases",
         "description",
-        "created (UTC)",
+        long_text=("description",),
     )
     for model in models:
+        staged = [
+            f"{v.stage}={v.version}"
+            for v in sorted(registry.list_versions(model.name), key=_stage_order)
+            if v.stage in _STAGE_ORDER
+        ]
         out.add_row(
             model.name,
             "-" if model.latest_version is None else str(model.latest_version),
+            Text(", ".join(staged) or "-"),
             ", ".join(f"{alias}={v}" for alias, v in sorted(model.aliases.items())) or "-",
             model.description or "-",
-            format_datetime(model.created_at),
         )
     console().print(out)
+
+
+_STAGE_ORDER = {"production": 0, "staging": 1}
+"""The stages ``models ls`` shows, in order (archived versions are left out)."""
+
+
+def _stage_order(version: ModelVersion) -> tuple[int, int]:
+    return _STAGE_ORDER.get(version.stage, len(_STAGE_ORDER)), -version.version
 
 
 @app.command("show")
@@ -198,40 +215,64 @@ def alias(
 def lineage(
     ctx: typer.Context,
     ref: RefArgument,
+    depth: Annotated[
+        int,
+        typer.Option(
+            "--depth", "-d", min=0, max=MAX_DEPTH, help="How many edges to follow each way."
+        ),
+    ] = MAX_DEPTH,
     url: UrlOption = None,
     api_key: ApiKeyOption = None,
     project: ProjectOption = None,
 ) -> None:
-    """Show where a version comes from: versions it derives from, runs, table versions."""
+    """Show where a version comes from (its run, training set, down to the raw tables,
+    versions it derives from) and what uses it (deployments, derived versions)."""
     registry = cli_state(ctx).platform(url=url, api_key=api_key, project=project).registry
-    console().print(lineage_tree(registry.lineage(ref)))
+    graph = registry.lineage(ref, depth=depth)
+    console().print(lineage_tree(graph))
+    if graph.get("truncated"):
+        console().print("the graph is larger than shown: the walk stopped at its node limit")
+
+
+_KIND_SHOWN = {"table_version": "table", "feature_view": "feature view"}
 
 
 def lineage_tree(graph: dict[str, Any]) -> Tree:
-    """The lineage graph as a tree rooted at the version, its sources below it."""
+    """The lineage graph as a tree rooted at the version: its sources below it (and
+    theirs below them), then a ``used by`` branch with what it feeds."""
     nodes = {node["id"]: node for node in graph["nodes"]}
     sources: dict[str, list[tuple[str, str]]] = {}
+    uses: dict[str, list[tuple[str, str]]] = {}
     for edge in graph["edges"]:
-        sources.setdefault(edge["target"], []).append((edge["source"], edge["kind"]))
+        uses.setdefault(edge["source"], []).append((edge["target"], edge["kind"]))
+        if edge["kind"] != "version_of":  # a version's table is no input of it
+            sources.setdefault(edge["target"], []).append((edge["source"], edge["kind"]))
 
     def label(node_id: str, kind: str | None) -> Text:
         node = nodes.get(node_id, {"label": node_id, "kind": "?"})
-        text = Text(f"{node['kind']} ", style="dim")
+        text = Text(f"{_KIND_SHOWN.get(node['kind'], node['kind'])} ", style="dim")
         text.append(str(node["label"]), style="bold" if node["kind"] == "model_version" else "")
-        if node["kind"] == "model_version":
+        if node["kind"] == "model_version" and "stage" in node:
             text.append(f"  {node.get('flavor')}, stage {node.get('stage')}", style="dim")
         if kind is not None:
             text.append(f"  ({kind.replace('_', ' ')})", style="dim")
         return text
 
-    root = Tree(label(graph["root"], None))
+    def grow(
+        branch: Tree, node_id: str, links: dict[str, list[tuple[str, str]]], seen: set[str]
+    ) -> None:
+        for other, kind in sorted(links.get(node_id, [])):
+            if other in seen:
+                branch.add(label(other, kind).append(" (shown above)", style="dim"))
+                continue
+            seen.add(other)
+            grow(branch.add(label(other, kind)), other, links, seen)
 
-    def grow(branch: Tree, node_id: str, seen: frozenset[str]) -> None:
-        for source, kind in sources.get(node_id, []):
-            if source not in seen:
-                grow(branch.add(label(source, kind)), source, seen | {source})
-
-    grow(root, graph["root"], frozenset({graph["root"]}))
+    root_id = graph["root"]
+    root = Tree(label(root_id, None))
+    grow(root, root_id, sources, {root_id})
+    if uses.get(root_id):
+        grow(root.add(Text("used by", style="bold")), root_id, uses, {root_id})
     return root
 
 
@@ -253,7 +294,7 @@ def _comment(comment: str) -> str:
 
 
 def _version_sections(version: ModelVersion) -> list[RenderableType]:
-    summary = table(f"model version {version.ref}", "", "")
+    summary = table(f"model version {version.ref}", "", "", wide=True)
     summary.show_header = False
     for key, value in (
         ("stage", Text(version.stage, style=_STAGE_STYLE.get(version.stage, ""))),
@@ -272,7 +313,7 @@ def _version_sections(version: ModelVersion) -> list[RenderableType]:
     metrics = table("metrics", "key", "value")
     for key in sorted(version.metrics):
         metrics.add_row(key, format_number(version.metrics[key]))
-    inputs = table("inputs", "reference")
+    inputs = table("inputs", "reference", wide=True)
     for ref in version.inputs:
         inputs.add_row(ref)
     signature = table("signature", "", "column", "type", "nullable")

@@ -8,15 +8,20 @@ names its target column (a ``target`` tag or param) and the table has it.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import logging
+import os
 import re
-from typing import Annotated, Literal
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 import typer
 from rich.table import Table
 
 from podium.cli.context import ApiKeyOption, ProjectOption, UrlOption, cli_state
-from podium.cli.render import console, table
+from podium.cli.render import console, table, working
 from podium.errors import InvalidInputError
 from podium.platform import Platform
 from podium.registry.optimization import check_optimizable, optimize_version
@@ -58,21 +63,52 @@ def optimize(
     """Convert a scikit-learn version to ONNX and register it beside it, if they agree."""
     platform = cli_state(ctx).platform(url=url, api_key=api_key, project=project)
     source = check_optimizable(platform.registry.get_version(f"{name}/{version}"))
-    features, labels = read_sample(platform, source, sample)
-    optimized, comparison = optimize_version(
-        platform.registry,
-        source.ref,
-        sample=features,
-        labels=labels,
-        quantize=quantize,
-        threshold=threshold,
-    )
+    with working(f"converting {source.ref} to ONNX and comparing them"), quiet_onnxruntime():
+        features, labels = read_sample(platform, source, sample)
+        optimized, comparison = optimize_version(
+            platform.registry,
+            source.ref,
+            sample=features,
+            labels=labels,
+            quantize=quantize,
+            threshold=threshold,
+        )
     out = console()
     out.print(comparison_table(comparison, source=source.ref, candidate=optimized.ref))
     out.print(
         f"registered {optimized.ref} ({optimized.tags.get('optimized', to)}), "
         f"derived from {source.ref}"
     )
+
+
+@contextlib.contextmanager
+def quiet_onnxruntime() -> Iterator[None]:
+    """Keep onnxruntime's own warnings out of the command's output while it runs.
+
+    Its quantizer logs advice on the root logger ("consider to run pre-processing before
+    quantization") and its C++ core warns about graph details: nothing the user can act on
+    here, where the comparison table says whether the conversion is good.
+    """
+    root = logging.getLogger()
+    root.addFilter(_not_from_onnxruntime)
+    runtime: Any = None
+    with contextlib.suppress(ImportError):  # the onnx extra; check_optimizable says so
+        runtime = importlib.import_module("onnxruntime")
+    if runtime is not None:
+        runtime.set_default_logger_severity(_ORT_ERROR)
+    try:
+        yield
+    finally:
+        root.removeFilter(_not_from_onnxruntime)
+        if runtime is not None:
+            runtime.set_default_logger_severity(_ORT_WARNING)
+
+
+_ORT_WARNING, _ORT_ERROR = 2, 3  # onnxruntime's logger severities
+
+
+def _not_from_onnxruntime(record: logging.LogRecord) -> bool:
+    return f"{os.sep}onnxruntime{os.sep}" not in record.pathname
 
 
 def read_sample(

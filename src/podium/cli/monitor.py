@@ -18,7 +18,17 @@ import typer
 from rich.text import Text
 
 from podium.cli.context import ApiKeyOption, ProjectOption, UrlOption, cli_state
-from podium.cli.render import console, format_datetime, format_number, table
+from podium.cli.render import (
+    JsonOption,
+    WideOption,
+    console,
+    format_age,
+    format_datetime,
+    format_number,
+    print_json,
+    table,
+    working,
+)
 from podium.errors import InvalidInputError
 from podium.monitoring.alerts.rules import METRICS, default_rules
 from podium.monitoring.alerts.state import Alert
@@ -90,35 +100,40 @@ def drift(
         str | None,
         typer.Option("--reference", help="A model ref (churn/3) or a lake table to compare with."),
     ] = None,
+    wide: WideOption = False,
+    as_json: JsonOption = False,
     url: UrlOption = None,
     api_key: ApiKeyOption = None,
     project: ProjectOption = None,
 ) -> None:
-    """Drift of every feature and of the prediction, and which test decided it."""
+    """Drift of every feature and of the prediction, and which test decided it (--wide: why)."""
     platform = _platform(ctx, url, api_key, project)
     result = platform.monitoring.drift(deployment, window=parse_window(window), reference=reference)
-    print_drift(result)
+    if as_json:
+        print_json(result.model_dump(mode="json"))
+        return
+    print_drift(result, wide=wide)
 
 
-def print_drift(result: DriftResult) -> None:
-    """The drift table of ``result`` and its verdict (or why there is none)."""
+def print_drift(result: DriftResult, *, wide: bool = False) -> None:
+    """The drift table of ``result`` and its verdict (or why there is none); ``wide`` adds
+    why each test was chosen and what it found."""
     if not result.enough_data:
         console().print(result.reason)
         return
+    headers = ["column", "kind", "test", "score", "threshold", "decision"]
     out = table(
         f"drift of {result.deployment!r}: {result.rows} rows vs {result.reference}",
-        "column",
-        "kind",
-        "test",
-        "score",
-        "threshold",
-        "decision",
-        "why",
+        *headers,
+        *(["why"] if wide else []),
+        wide=wide,
+        long_text=("why",),
     )
-    for column in result.columns:
-        out.add_row(*_drift_row(column))
+    rows = [_drift_row(column) for column in result.columns]
     if result.prediction is not None:
-        out.add_row(*_drift_row(result.prediction, name="(prediction)"))
+        rows.append(_drift_row(result.prediction, name="(prediction)"))
+    for row in rows:
+        out.add_row(*(row if wide else row[:-1]))  # the last cell says why
     console().print(out)
     share = _score(result.share_drifted)
     verdict = "dataset drift" if result.dataset_drift else "no dataset drift"
@@ -299,34 +314,49 @@ def alerts(
     evaluate: Annotated[
         bool, typer.Option("--evaluate", help="Evaluate every rule first.")
     ] = False,
+    wide: WideOption = False,
+    as_json: JsonOption = False,
     url: UrlOption = None,
     api_key: ApiKeyOption = None,
     project: ProjectOption = None,
 ) -> None:
-    """List alerts, newest first."""
+    """List alerts, newest first (--wide adds the deployment, severity and time)."""
     monitoring = _platform(ctx, url, api_key, project).monitoring
     if evaluate:
         changed = monitoring.evaluate_alerts()
-        console().print(f"evaluated the rules: {len(changed)} alerts changed state")
-    print_alerts(monitoring.alerts(state=state))
+        if not as_json:
+            console().print(f"evaluated the rules: {len(changed)} alerts changed state")
+    found = monitoring.alerts(state=state)
+    if as_json:
+        print_json([alert.model_dump(mode="json") for alert in found])
+        return
+    print_alerts(found, wide=wide)
 
 
-def print_alerts(found: list[Alert]) -> None:
-    """A table of alerts (or ``no alerts``)."""
+def print_alerts(found: list[Alert], *, wide: bool = False) -> None:
+    """A table of alerts (or ``no alerts``): by default what fits a terminal, the message
+    cut to the room left; ``wide`` adds the deployment, severity and time, in full."""
     if not found:
         console().print("no alerts")
         return
-    out = table("alerts", "rule", "deployment", "severity", "state", "value", "since", "message")
+    if wide:
+        columns = ["rule", "deployment", "severity", "state", "value", "since (UTC)", "message"]
+    else:
+        columns = ["rule", "state", "value", "for", "message"]
+    out = table("alerts", *columns, wide=wide, long_text=("message",))
     for alert in found:
-        out.add_row(
-            alert.rule,
-            alert.deployment,
-            alert.severity,
-            Text(alert.state, style=_STATE_STYLE.get(alert.state, "")),
-            _score(alert.value),
-            format_datetime(alert.fired_at or alert.since),
-            alert.message,
-        )
+        since = alert.fired_at or alert.since
+        cells: dict[str, str | Text] = {
+            "rule": alert.rule,
+            "deployment": alert.deployment,
+            "severity": alert.severity,
+            "state": Text(alert.state, style=_STATE_STYLE.get(alert.state, "")),
+            "value": _score(alert.value),
+            "since (UTC)": format_datetime(since),
+            "for": format_age(since),
+            "message": Text(alert.message),
+        }
+        out.add_row(*(cells[name] for name in columns))
     console().print(out)
 
 
@@ -343,9 +373,9 @@ def report(
     project: ProjectOption = None,
 ) -> None:
     """Write a self-contained HTML report (charts, no scripts) and its JSON twin."""
-    document = _platform(ctx, url, api_key, project).monitoring.report(
-        deployment, window=parse_window(window)
-    )
+    monitoring = _platform(ctx, url, api_key, project).monitoring
+    with working(f"computing the monitoring report of {deployment!r}"):
+        document = monitoring.report(deployment, window=parse_window(window))
     html_path, json_path = write_report(document, out or Path(f"{deployment}-report.html"))
     console().print(f"wrote {html_path} and {json_path}")
 
@@ -380,10 +410,16 @@ def add_rule(
     deployment: Annotated[str, typer.Option("--deployment", "-d", help="The deployment.")],
     metric: Annotated[str, typer.Option("--metric", "-m", help="See `rules metrics`.")],
     condition: Annotated[str, typer.Option("--condition", "-c", help=">, >=, <, <=, ==, !=")],
-    threshold: Annotated[float, typer.Option("--threshold", "-t")],
+    threshold: Annotated[
+        float, typer.Option("--threshold", "-t", help="The value the metric is compared with.")
+    ],
     window: WindowOption = "1h",
     for_: Annotated[str, typer.Option("--for", help="How long it must hold: 0s, 5m.")] = "0s",
     severity: Annotated[str, typer.Option(help="info, warning or critical.")] = "warning",
+    min_requests: Annotated[
+        int,
+        typer.Option("--min-requests", help="Judge only windows of N requests or more."),
+    ] = 0,
     url: UrlOption = None,
     api_key: ApiKeyOption = None,
     project: ProjectOption = None,
@@ -398,6 +434,7 @@ def add_rule(
         "window": parse_window(window),
         "for_seconds": int(parse_window(for_).total_seconds()),
         "severity": severity,
+        "min_requests": min_requests,
     }
     monitoring = _platform(ctx, url, api_key, project).monitoring
     created = monitoring.create_rule(body)

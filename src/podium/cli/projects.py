@@ -31,7 +31,7 @@ def create(
 def list_projects(ctx: typer.Context) -> None:
     """List every project of the installation."""
     projects = cli_state(ctx).installation().projects.list()
-    out = table(None, "name", "description", "created (UTC)")
+    out = table(None, "name", "description", "created (UTC)", long_text=("description",))
     for project in projects:
         out.add_row(project.name, project.description, format_datetime(project.created_at))
     console().print(out)

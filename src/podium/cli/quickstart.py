@@ -35,12 +35,14 @@ from podium.tracking.types import Run
 if TYPE_CHECKING:
     from podium.cli.quickstart_training import Dataset, Trained
 
-__all__ = ["EXPERIMENT", "FEATURES_TABLE", "MODEL", "TABLE", "quickstart"]
+__all__ = ["EXPERIMENT", "FEATURES_TABLE", "MODEL", "MODEL_ALIAS", "TABLE", "quickstart"]
 
 EXPERIMENT = "churn"
 TABLE = "raw.customers"
 FEATURES_TABLE = "curated.churn_features"
 MODEL = "customer-churn"
+MODEL_ALIAS = "customer-churn-v2"
+"""Another name of the quickstart's deployment: the ``model_id`` the README's request sends."""
 HOST = "127.0.0.1"
 
 
@@ -62,7 +64,7 @@ def quickstart(
     # pandas and scikit-learn take over a second to import: only this command pays for them,
     # not every `podium ...` invocation (the one reason for imports inside a function here).
     from podium.cli.quickstart_data import DESCRIPTION, generate_customers
-    from podium.cli.quickstart_features import build_training_set
+    from podium.cli.quickstart_features import CUSTOMER, ONLINE_FEATURES, build_training_set
     from podium.cli.quickstart_monitoring import show_monitoring
     from podium.cli.quickstart_registry import register_best
     from podium.cli.quickstart_serving import serve_burst
@@ -111,14 +113,19 @@ def quickstart(
         register_best(
             out, installation, platform, name=MODEL, run_id=best, model=models[best], data=data
         )
-        # Serve the production model (with a canary step to the ONNX version), then send
-        # it drifted traffic with delayed labels and show what monitoring makes of it.
+        # Serve the production model (with a canary of the ONNX version, whose promotion
+        # waits for approval), fetching online features by customer_id for requests that
+        # lack them; then send it drifted traffic with delayed labels and show what
+        # monitoring makes of it.
         serve_burst(
             out,
             installation,
             platform,
             model=MODEL,
             rows=[dict(zip(FEATURES, row, strict=True)) for row in data.x_test[:100].tolist()],
+            features=ONLINE_FEATURES,
+            entity_keys=CUSTOMER.join_keys,
+            aliases=[MODEL_ALIAS],
         )
         sample = frame.sample(min(200, len(frame)), random_state=7)
         show_monitoring(
@@ -196,6 +203,8 @@ def _print_next_steps(out: Console, ranked: Sequence[Run]) -> None:
 
 
 def _print_howto(out: Console, settings: Settings, port: int) -> None:
+    from podium.cli.quickstart_data import FIRST_CUSTOMER_ID  # see quickstart()
+
     url = f"http://{HOST}:{port}"
     creds = _shown_path(settings.credentials_path)
     out.print(f"[bold]7.[/] serving the API on {url} (Ctrl-C stops it); query it with:")
@@ -208,9 +217,9 @@ def _print_howto(out: Console, settings: Settings, port: int) -> None:
     )
     out.print(
         f'  curl -H "Authorization: Bearer $(jq -r .api_key {creds})" {url}/v1/predictions '
-        f'-H \'content-type: application/json\' -d \'{{"model_id": "{MODEL}", '
-        '"features": {"tenure_months": 24, "monthly_charges": 89.99, "total_charges": 2100, '
-        '"support_calls": 1, "contract_one_year": 0, "contract_two_year": 1}}\'',
+        f'-H \'content-type: application/json\' -d \'{{"model_id": "{MODEL_ALIAS}", '
+        f'"features": {{"customer_id": "{FIRST_CUSTOMER_ID}", "tenure_months": 24, '
+        '"monthly_charges": 89.99}}\'',
         soft_wrap=True,
         markup=False,
     )

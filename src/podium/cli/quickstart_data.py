@@ -13,9 +13,19 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-__all__ = ["CONTRACTS", "DEFAULT_ROWS", "DESCRIPTION", "SEED", "generate_customers"]
+__all__ = [
+    "CONTRACTS",
+    "DEFAULT_ROWS",
+    "DESCRIPTION",
+    "FIRST_CUSTOMER_ID",
+    "SEED",
+    "generate_customers",
+]
 
 SEED = 7
+FIRST_CUSTOMER_ID = "12345"
+"""The first customer's id (ids are strings of digits, counting up from it): the one
+the example prediction request of the README fetches online features for."""
 DEFAULT_ROWS = 2_000
 CONTRACTS = ("month-to-month", "one-year", "two-year")
 DESCRIPTION = (
@@ -32,6 +42,9 @@ def generate_customers(
     rows: int = DEFAULT_ROWS, *, seed: int = SEED, now: datetime | None = None
 ) -> pd.DataFrame:
     """``rows`` customers, identical for one seed; ``event_ts`` is when each was last seen.
+
+    Customer ids are strings (the ``customer`` entity's join key is a string), counting
+    up from :data:`FIRST_CUSTOMER_ID`.
 
     Times are offsets before ``now`` (default: the current time), so the feature views'
     TTL always finds them fresh.
@@ -59,7 +72,7 @@ def generate_customers(
     seen_minutes_ago = rng.integers(1, 30 * 24 * 60, size=rows)
     return pd.DataFrame(
         {
-            "customer_id": [f"C{i:05d}" for i in range(1, rows + 1)],
+            "customer_id": [str(int(FIRST_CUSTOMER_ID) + i) for i in range(rows)],
             "event_ts": [now - timedelta(minutes=int(m)) for m in seen_minutes_ago],
             "tenure_months": tenure.astype(int),
             "monthly_charges": monthly,

@@ -21,7 +21,14 @@ from podium.cli.render import table
 from podium.features.definitions import Entity, Feature, FeatureService, FeatureView
 from podium.platform import Platform
 
-__all__ = ["CUSTOMER", "SERVICE", "STATS", "TRAINING_TABLE", "build_training_set"]
+__all__ = [
+    "CUSTOMER",
+    "ONLINE_FEATURES",
+    "SERVICE",
+    "STATS",
+    "TRAINING_TABLE",
+    "build_training_set",
+]
 
 TRAINING_TABLE = "curated.churn_train"
 _FEATURES = (
@@ -47,6 +54,8 @@ STATS = FeatureView(
     description="Tenure, charges, support calls and contract of each customer.",
     tags={"team": "growth"},
 )
+ONLINE_FEATURES = tuple(f"customer_stats:{name}" for name in _FEATURES)
+"""What the quickstart's deployment fetches by ``customer_id`` for a request that lacks it."""
 SERVICE = FeatureService(
     "churn_model", features=[STATS], description="The inputs of the customer-churn model."
 )

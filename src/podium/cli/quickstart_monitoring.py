@@ -99,7 +99,9 @@ def show_monitoring(
 
     ``model`` (e.g. ``customer-churn@production``) is the version the deployment serves:
     when the registry recorded no training table for it, the unshifted ``inputs`` become
-    its reference profile.
+    its reference profile. Either way the reference holds the version's predictions on
+    its rows, so the drift table's ``(prediction)`` row has a value although all of the
+    step's traffic falls into one window.
     """
     out = console()
     out.print("[bold]6.[/] monitoring: drifted traffic, delayed labels, drift, accuracy, alerts")

@@ -3,7 +3,12 @@
 :func:`serve_burst` deploys ``MODEL@production`` with a fallback chain (ending in a
 default response), sends ~200 predictions through the serving runtime (concurrently, as
 a server would see them), halfway puts a canary of another version (the ONNX one) on a
-quarter of the traffic and promotes it, then prints latency percentiles and who served.
+quarter of the traffic, then prints latency percentiles and who served.
+
+The deployment follows the production stage, so the canary is not promoted on the
+quickstart's say-so: promoting it requests its transition to production, and the canary
+keeps its quarter of the traffic until an approver (another identity than the
+requester) approves, when the deployment follows the stage to it.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import numpy as np
 from rich.console import Console
 
 from podium.cli.render import table
-from podium.errors import NotFoundError
+from podium.errors import ConflictError, NotFoundError
 from podium.platform import Installation, Platform
 
 __all__ = ["serve_burst"]
@@ -36,12 +41,17 @@ def serve_burst(
     rows: Sequence[Mapping[str, Any]] | None = None,
     canary: int | str | None = None,
     requests: int = 200,
+    features: Sequence[str] = (),
+    entity_keys: Sequence[str] = (),
+    aliases: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Deploy ``model`` (its production version) and send ``requests`` predictions.
 
     ``rows`` are feature rows to sample from (default: random values fitting the
-    signature); ``canary`` the version to canary halfway (default: the newest other one).
-    Returns the latencies (ms), ``served_by`` and version counts for the caller to check.
+    signature); ``canary`` the version to canary halfway (default: the newest other one);
+    ``features``, ``entity_keys`` and ``aliases`` go to the deployment as they are.
+    Returns the latencies (ms), ``served_by`` and version counts, and the id of the
+    transition request the canary's promotion waits for (``None`` when promoted).
     """
     deployments = platform.deployments
     with contextlib.suppress(NotFoundError):
@@ -51,13 +61,17 @@ def serve_burst(
         fallback={"default": {"prediction": 0, "probability": None}},
         timeout_ms=500,
         cache={"enabled": True, "ttl_seconds": 60},
+        features=features,
+        entity_keys=entity_keys,
+        aliases=aliases,
     )
     stable = deployed.traffic.stable
     if canary is None:
         others = [v.version for v in platform.registry.list_versions(model) if v.version != stable]
         canary = max(others) if others else None
+    named = f" (alias {', '.join(map(repr, aliases))})" if aliases else ""
     out.print(
-        f"[bold]5.[/] deployed {model}/{stable} as {deployed.name!r} "
+        f"[bold]5.[/] deployed {model}/{stable} as {deployed.name!r}{named} "
         "(fallback chain: primary → default response)"
     )
     runtime = installation.runtime(platform.project)
@@ -68,12 +82,28 @@ def serve_burst(
     ]
     half = requests // 2
     answers = runtime.run(_burst(runtime.predict, bodies[:half]))
+    waiting: str | None = None
     if canary is not None:
         deployments.canary(deployed.name, canary, weight=0.25, auto=False)
         runtime.reload(deployed.name).result()
         answers += runtime.run(_burst(runtime.predict, bodies[half:]))
-        deployments.promote(deployed.name, reason="quickstart: canary answered every request")
-        out.print(f"   canary of version {canary} at 25% for {requests - half} requests, promoted")
+        out.print(f"   canary of version {canary} at 25% for {requests - half} requests")
+        try:
+            deployments.promote(deployed.name, reason="quickstart: canary answered every request")
+            out.print(f"   version {canary} promoted")
+        except ConflictError as refused:
+            waiting = refused.details.get("transition_request_id")
+            if waiting is None:
+                raise
+            out.print(
+                f"   promoting it waits for approval: {deployed.name!r} follows "
+                f"{model}@production, so the transition of version {canary} to production "
+                "is requested; the canary keeps 25% until another identity approves it "
+                "(e.g. with the admin key `podium up` prints), and the deployment then "
+                "follows production to it:",
+                markup=False,
+            )
+            out.print(f"     podium models approve {waiting}", soft_wrap=True, markup=False)
     else:
         answers += runtime.run(_burst(runtime.predict, bodies[half:]))
     latencies = [float(a["latency_ms"]) for a in answers]
@@ -99,7 +129,12 @@ def serve_burst(
         str(cached),
     )
     out.print(summary)
-    return {"latencies_ms": latencies, "served_by": dict(served), "versions": dict(versions)}
+    return {
+        "latencies_ms": latencies,
+        "served_by": dict(served),
+        "versions": dict(versions),
+        "waiting_for": waiting,
+    }
 
 
 async def _burst(predict: Any, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:

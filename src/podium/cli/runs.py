@@ -15,10 +15,14 @@ from rich.text import Text
 
 from podium.cli.context import ApiKeyOption, ProjectOption, UrlOption, cli_state
 from podium.cli.render import (
+    SHORT_ID,
+    JsonOption,
+    WideOption,
     console,
     format_mapping,
     format_ms,
     format_number,
+    print_json,
     short_id,
     table,
 )
@@ -33,6 +37,7 @@ app = typer.Typer(help="Tracked runs: list (search), show one, compare several."
 _STATUS_STYLE = {"FINISHED": "green", "FAILED": "red", "RUNNING": "yellow", "KILLED": "dim"}
 _FULL_ID = 32
 _HEX = re.compile(r"^[0-9a-f]+$")
+_ORDER_METRIC = re.compile(r"^\s*metrics\.(`[^`]+`|\S+)", re.IGNORECASE)
 
 
 @app.command("list")
@@ -53,41 +58,75 @@ def list_runs(
     limit: Annotated[
         int, typer.Option("--limit", "-n", min=1, max=10_000, help="How many runs.")
     ] = 20,
+    wide: WideOption = False,
+    as_json: JsonOption = False,
     url: UrlOption = None,
     api_key: ApiKeyOption = None,
     project: ProjectOption = None,
 ) -> None:
-    """List runs matching a filter, newest first unless --order-by says otherwise."""
+    """List runs matching a filter, newest first unless --order-by says otherwise.
+
+    One column per metric (those in --order-by first), as many as the terminal holds;
+    --wide shows every metric, the params and the start time.
+    """
     platform = cli_state(ctx).platform(url=url, api_key=api_key, project=project)
     page = platform.tracking.search_runs(
         experiment or None, filter=filter, order_by=order_by, max_results=limit
     )
+    if as_json:
+        print_json([run.model_dump(mode="json") for run in page.runs])
+        return
     where = ", ".join(experiment) if experiment else "every experiment"
-    out = table(
-        f"runs of {where} in project {platform.project!r}",
-        "run id",
-        "name",
-        "status",
-        "params",
-        "metrics",
-        "started (UTC)",
-    )
-    for run in page.runs:
-        out.add_row(
-            short_id(run.id),
-            run.name,
-            Text(run.status, style=_STATUS_STYLE.get(run.status, "")),
-            format_mapping(run.params),
-            format_mapping(run.metrics),
-            format_ms(run.start_time),
-        )
     shown = console()
     if not page.runs:
         shown.print(f"no runs of {where} in project {platform.project!r} match")
         return
+    metrics = _metric_columns(page.runs, order_by or [])
+    hidden: list[str] = []
+    if not wide:
+        metrics, hidden = _fitting(metrics, page.runs, shown.width)
+    headers = ["run id", "name", "status", *metrics]
+    if wide:
+        headers += ["params", "started (UTC)"]
+    title = f"runs of {where} in project {platform.project!r}"
+    out = table(title, *headers, wide=wide, long_text=("params",))
+    for run in page.runs:
+        status = Text(run.status, style=_STATUS_STYLE.get(run.status, ""))
+        cells: list[str | Text] = [short_id(run.id), run.name, status]
+        cells += [_metric(run, key) for key in metrics]
+        if wide:
+            cells += [format_mapping(run.params), format_ms(run.start_time)]
+        out.add_row(*cells)
     shown.print(out)
+    if hidden:
+        more = "1 more metric" if len(hidden) == 1 else f"{len(hidden)} more metrics"
+        shown.print(f"{more} ({', '.join(hidden)}): --wide shows every one")
     if page.next_page_token:
         shown.print(f"showing the first {limit}; more runs match (raise --limit)")
+
+
+def _metric_columns(runs: list[Run], order_by: list[str]) -> list[str]:
+    """Every metric of ``runs``: those sorted by first, then by name."""
+    present = {key for run in runs for key in run.metrics}
+    first = [m.group(1).strip("`") for m in map(_ORDER_METRIC.match, order_by) if m]
+    return [key for key in first if key in present] + sorted(present - set(first))
+
+
+def _fitting(metrics: list[str], runs: list[Run], width: int) -> tuple[list[str], list[str]]:
+    """The metrics whose columns fit ``width`` beside the id, name and status; the rest."""
+    name = max(len(run.name) for run in runs)
+    room = width - (SHORT_ID + 2) - (min(name, 24) + 2) - (len("FINISHED") + 2) - 2
+    shown = []
+    for key in metrics:
+        room -= max(len(key), len("0.0000")) + 2
+        if room < 0:
+            break
+        shown.append(key)
+    return shown, metrics[len(shown) :]
+
+
+def _metric(run: Run, key: str) -> str:
+    return format_number(run.metrics[key]) if key in run.metrics else "-"
 
 
 @app.command("show")
@@ -157,7 +196,7 @@ def resolve_run_id(tracking: Tracking, run_id: str) -> str:
 
 
 def _run_sections(tracking: Tracking, run: Run) -> list[RenderableType]:
-    summary = table(f"run {run.id}", "", "")
+    summary = table(f"run {run.id}", "", "", wide=True)
     summary.show_header = False
     duration = run.duration_ms
     for label, value in (
@@ -173,23 +212,23 @@ def _run_sections(tracking: Tracking, run: Run) -> list[RenderableType]:
         summary.add_row(label, value)
     sections: list[RenderableType] = [summary]
 
-    params = table("params", "key", "value")
+    params = table("params", "key", "value", wide=True)
     for key in sorted(run.params):
         params.add_row(key, run.params[key])
     metrics = table("metrics", "key", "latest", "points")
     for key in sorted(run.metrics):
         points = len(tracking.metric_history(run.id, key))
         metrics.add_row(key, format_number(run.metrics[key]), str(points))
-    tags = table("tags", "key", "value")
+    tags = table("tags", "key", "value", wide=True)
     for key in sorted(run.tags):
         tags.add_row(key, run.tags[key])
-    inputs = table("inputs", "reference")
+    inputs = table("inputs", "reference", wide=True)
     for ref in run.inputs:
         inputs.add_row(ref)
     artifacts = table("artifacts", "path", "bytes", "sha256")
     for artifact in tracking.list_artifacts(run.id):
         artifacts.add_row(artifact.path, str(artifact.size), artifact.digest[:12])
-    environment = table("environment", "key", "value")
+    environment = table("environment", "key", "value", wide=True)
     for key, value in sorted(run.environment.items()):
         shown = format_mapping(value) if isinstance(value, dict) else str(value)
         environment.add_row(key, shown)

@@ -80,12 +80,24 @@ def remove(ctx: typer.Context, webhook_id: str, project: ProjectOption = None) -
 def deliveries(
     ctx: typer.Context,
     webhook_id: Annotated[str | None, typer.Argument(help="One webhook; default all.")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000)] = 50,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, max=1000, help="How many deliveries.")
+    ] = 50,
     project: ProjectOption = None,
 ) -> None:
     """The delivery log, newest first: event, attempts, status, HTTP status, error."""
     service, _ = _service(ctx, project)
-    out = table(None, "webhook", "event", "attempt", "status", "http", "error", "created")
+    out = table(
+        None,
+        "webhook",
+        "event",
+        "attempt",
+        "status",
+        "http",
+        "error",
+        "created",
+        long_text=("error",),
+    )
     for d in service.deliveries(webhook_id, limit=limit):
         out.add_row(
             d.webhook_id,

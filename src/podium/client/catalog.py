@@ -9,7 +9,7 @@ from urllib.parse import quote
 from pydantic import TypeAdapter
 
 from podium.client.http import ApiClient
-from podium.data.catalog.models import CatalogHit, LineageGraph, TableDescription
+from podium.data.catalog.models import MAX_DEPTH, CatalogHit, LineageGraph, TableDescription
 from podium.data.names import parse_table_name
 
 __all__ = ["HttpCatalog"]
@@ -54,8 +54,9 @@ class HttpCatalog:
         params = {"q": text, "limit": limit}
         return _HITS.validate_python(self._api.json("GET", "/v1/catalog/search", params=params))
 
-    def lineage(self, node: str, *, depth: int = 3) -> LineageGraph:
-        """The lineage graph around ``node``, ``depth`` edges upstream and downstream."""
+    def lineage(self, node: str, *, depth: int = MAX_DEPTH) -> LineageGraph:
+        """The lineage graph around ``node``: ancestors and descendants, ``depth`` edges
+        each way."""
         # '.' escaped too, so a node such as '..' is sent as itself, not resolved away.
         path = quote(node, safe=":@").replace(".", "%2E")
         answer = self._api.json("GET", f"/v1/lineage/{path}", params={"depth": depth})

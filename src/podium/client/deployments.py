@@ -60,13 +60,15 @@ class HttpDeployments:
         return answer
 
     def get(self, name: str) -> Deployment:
-        """The stored deployment (its live status is left out)."""
+        """The stored deployment, by name or alias (its live status is left out)."""
         body = dict(self._api.json("GET", _path(name)))
         body.pop("status", None)
         return Deployment.model_validate(body)
 
     def status(self, name: str) -> dict[str, Any]:
-        """The deployment as ``GET /v1/deployments/{name}`` returns it, with live status."""
+        """The deployment as ``GET /v1/deployments/{name}`` returns it: spec, traffic,
+        generation and, under ``status``, what the server has loaded (the embedded
+        service's ``status`` returns the same body)."""
         found: dict[str, Any] = self._api.json("GET", _path(name))
         return found
 
@@ -91,6 +93,7 @@ class HttpDeployments:
         features: Sequence[str] = (),
         entity_keys: Sequence[str] = (),
         log_inferences: bool = True,
+        aliases: Sequence[str] = (),
     ) -> Deployment:
         """Deploy ``model`` (see the embedded service)."""
         body = {
@@ -104,6 +107,7 @@ class HttpDeployments:
             "features": list(features),
             "entity_keys": list(entity_keys),
             "log_inferences": log_inferences,
+            "aliases": list(aliases),
         }
         return self._send("POST", "/v1/deployments", body)
 

@@ -15,17 +15,25 @@ from typing import Any
 from urllib.parse import quote
 
 import pyarrow as pa  # type: ignore[import-untyped]
+from pydantic import TypeAdapter
 
 from podium.client.data import arrow_bytes, read_arrow
 from podium.client.http import ApiClient
 from podium.data.inputs import to_arrow
 from podium.data.types import TableVersion
 from podium.errors import BackendUnavailableError, InvalidInputError
-from podium.features.definitions import Definition, FeatureService
+from podium.features.definitions import Definition, FeatureService, definition_from_spec
 from podium.features.historical import HistoricalFeatures, entity_table
 from podium.features.materialize import Progress
 from podium.features.online_read import OnlineFeatures
-from podium.features.service import Materialized
+from podium.features.protocol import (
+    DefinitionDescription,
+    FeatureList,
+    FeatureSearchHit,
+    MaterializationRun,
+    Materialized,
+    Pushed,
+)
 from podium.features.stored import Change, StoredDefinition
 
 __all__ = ["HttpFeatures"]
@@ -35,7 +43,9 @@ _INPUTS = "x-podium-inputs"
 _FEATURES = "x-podium-features"
 _SAVED = "x-podium-saved"
 
-FeatureList = Sequence[str] | str | FeatureService
+_HITS = TypeAdapter(list[FeatureSearchHit])
+_MATERIALIZED = TypeAdapter(list[Materialized])
+_RUNS = TypeAdapter(list[MaterializationRun])
 
 
 def _seg(value: str) -> str:
@@ -92,21 +102,6 @@ def _stored(answer: Mapping[str, Any]) -> StoredDefinition:
     )
 
 
-def _time(value: Any) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(str(value))
-
-
-def _materialized(answer: Mapping[str, Any]) -> Materialized:
-    return Materialized(
-        view=answer["view"],
-        version=answer["version"],
-        start=_time(answer.get("start")),
-        end=_time(answer.get("end")),
-        rows=answer["rows"],
-        source=answer.get("source"),
-    )
-
-
 def _split(header: str | None) -> list[str]:
     return [item for item in (header or "").split(",") if item]
 
@@ -132,15 +127,33 @@ class HttpFeatures:
         answer = self._api.json("GET", f"{_BASE}/definitions", params=params)
         return [_stored(item) for item in answer]
 
-    def describe(self, name: str) -> dict[str, Any]:
-        """A view's (or service's, entity's) definition, versions, freshness and users."""
-        described: dict[str, Any] = self._api.json("GET", f"{_BASE}/definitions/{_seg(name)}")
-        return described
+    def get(
+        self, name: str, *, kind: str = "feature_view", version: int | None = None
+    ) -> Definition:
+        """The stored definition ``name`` as a Python object (an on-demand view's function
+        must be importable here)."""
+        params: dict[str, Any] = {"kind": kind}
+        if version is not None:
+            params["version"] = version
+        url = f"{_BASE}/definitions/{_seg(name)}/stored"
+        answer = self._api.json("GET", url, params=params)
+        return definition_from_spec(
+            answer["kind"],
+            answer["name"],
+            answer["spec"],
+            description=answer.get("description", ""),
+            owner=answer.get("owner", ""),
+            tags=answer.get("tags") or {},
+        )
 
-    def search(self, text: str) -> list[dict[str, Any]]:
+    def describe(self, name: str) -> DefinitionDescription:
+        """A view's (or service's, entity's) definition, versions, freshness and users."""
+        answer = self._api.json("GET", f"{_BASE}/definitions/{_seg(name)}")
+        return DefinitionDescription.model_validate(answer)
+
+    def search(self, text: str) -> list[FeatureSearchHit]:
         """Definitions and features whose name, description, owner or tags match ``text``."""
-        found: list[dict[str, Any]] = self._api.json("GET", f"{_BASE}/search", params={"q": text})
-        return found
+        return _HITS.validate_python(self._api.json("GET", f"{_BASE}/search", params={"q": text}))
 
     # -- offline -----------------------------------------------------------------------
     def get_historical_features(self, entity_df: Any, features: FeatureList) -> HistoricalFeatures:
@@ -241,33 +254,27 @@ class HttpFeatures:
     ) -> list[Materialized]:
         if views is not None:
             body["views"] = list(views)
-        answer = self._api.json("POST", f"{_BASE}/materialize", json=body)
-        done = [_materialized(item) for item in answer]
+        done = _MATERIALIZED.validate_python(
+            self._api.json("POST", f"{_BASE}/materialize", json=body)
+        )
         if progress is not None:
-            rows = sum(int(item["rows"]) for item in done)
+            rows = sum(item.rows for item in done)
             progress(rows, rows)
         return done
 
-    def push(self, view: str, rows: Any) -> dict[str, Any]:
+    def push(self, view: str, rows: Any) -> Pushed:
         """Append ``rows`` (a DataFrame or Arrow table) to the view's source and online store."""
         body = arrow_bytes(to_arrow(rows))
-        pushed: dict[str, Any] = self._api.json(
+        answer = self._api.json(
             "POST", f"{_BASE}/push/{_seg(view)}", content=body, params={"format": "arrow"}
         )
-        return pushed
+        return Pushed.model_validate(answer)
 
-    def materializations(self, view: str) -> list[dict[str, Any]]:
+    def materializations(self, view: str) -> list[MaterializationRun]:
         """Every materialization of ``view``, newest first (freshness)."""
-        answer = self._api.json("GET", f"{_BASE}/views/{_seg(view)}/materializations")
-        return [
-            {
-                **run,
-                "start": _time(run.get("start")),
-                "end": _time(run["end"]),
-                "at": _time(run["at"]),
-            }
-            for run in answer
-        ]
+        return _RUNS.validate_python(
+            self._api.json("GET", f"{_BASE}/views/{_seg(view)}/materializations")
+        )
 
     # -- internals ---------------------------------------------------------------------
     def _changes(self, verb: str, definitions: Sequence[Definition]) -> list[Change]:

@@ -1,7 +1,9 @@
 """Monitoring over HTTP: the same interface as the embedded Monitoring service.
 
-``set_reference`` takes a lake table name here (``raw.customers@3``): a frame would have
-to be uploaded, so write it to the lake first.
+``set_reference`` takes a lake table name here (``raw.customers@3``), and its
+``predictions`` a column name of that table: a frame or values would have to be uploaded,
+so write them to the lake first. ``evaluate_alerts`` takes no ``now``: a server judges
+its rules by its own clock.
 """
 
 from __future__ import annotations
@@ -122,15 +124,26 @@ class HttpMonitoring:
         path = f"/v1/monitoring/references/{_seg(model)}/{int(version)}"
         return ReferenceInfo.model_validate(self._api.json("GET", path))
 
-    def set_reference(self, model: str, version: int, data: str) -> ReferenceInfo:
+    def set_reference(
+        self, model: str, version: int, data: str, *, predictions: str | None = None
+    ) -> ReferenceInfo:
         if not isinstance(data, str):
             raise InvalidInputError(
                 "over HTTP the reference data must be a lake table name, e.g. 'raw.customers@3'",
                 field="data",
                 remedy="write the frame with p.data.write first, then name the table",
             )
+        if predictions is not None and not isinstance(predictions, str):
+            raise InvalidInputError(
+                "over HTTP the predictions must be a column name of the reference table",
+                field="predictions",
+                remedy="write the predictions as a column of the table, then name the column",
+            )
         path = f"/v1/monitoring/references/{_seg(model)}/{int(version)}"
-        return ReferenceInfo.model_validate(self._api.json("PUT", path, json={"table": data}))
+        body: dict[str, Any] = {"table": data}
+        if predictions is not None:
+            body["predictions"] = predictions
+        return ReferenceInfo.model_validate(self._api.json("PUT", path, json=body))
 
     def contract(self, model: str, version: int) -> dict[str, Any]:
         path = f"/v1/monitoring/contracts/{_seg(model)}/{int(version)}"
@@ -160,8 +173,9 @@ class HttpMonitoring:
     def evaluate_alerts(self, *, now: datetime | None = None) -> list[Alert]:
         if now is not None:
             raise InvalidInputError(
-                "a server evaluates its rules as of its own clock",
+                "a server evaluates its rules as of its own clock; 'now' is for an embedded "
+                "platform only",
                 field="now",
-                remedy="leave 'now' out",
+                remedy="leave 'now' out, or evaluate embedded (podium.connect() without a URL)",
             )
         return _ALERTS.validate_python(self._api.json("POST", "/v1/monitoring/alerts/evaluate"))

@@ -16,10 +16,11 @@ from urllib.parse import quote
 from pydantic import TypeAdapter
 
 from podium.client.http import ApiClient
+from podium.data.catalog.models import MAX_DEPTH
 from podium.errors import IntegrityError, InvalidInputError
 from podium.registry.flavors import PodiumModel, flavor_for
 from podium.registry.refs import check_model_name, parse_ref
-from podium.registry.signature import Rows, Signature, infer_signature
+from podium.registry.signature import Rows, Signature, check_signature, infer_signature
 from podium.registry.types import ModelPolicy, ModelVersion, RegisteredModel, TransitionRequest
 
 __all__ = ["HttpRegistry"]
@@ -56,7 +57,7 @@ class HttpRegistry:
         *,
         run_id: str | None = None,
         input_example: Rows | None = None,
-        signature: Signature | None = None,
+        signature: Signature | Mapping[str, Any] | None = None,
         description: str = "",
         tags: Mapping[str, str] | None = None,
         derived_from: str | None = None,
@@ -68,6 +69,8 @@ class HttpRegistry:
                 field="input_example",
                 remedy="pass input_example=X[:5], a few rows of the training data",
             )
+        if signature is not None:
+            signature = check_signature(signature)
         flavor = flavor_for(model)
         data = flavor.save(model)
         if signature is None:
@@ -159,8 +162,9 @@ class HttpRegistry:
         answer = self._api.json("PUT", f"/v1/models/{_name(name)}/policy", json=dict(body))
         return RegisteredModel.model_validate(answer)
 
-    def lineage(self, ref: str) -> dict[str, Any]:
-        answer: dict[str, Any] = self._api.json("GET", f"/v1/models/{_ref(ref)}/lineage")
+    def lineage(self, ref: str, *, depth: int = MAX_DEPTH) -> dict[str, Any]:
+        path = f"/v1/models/{_ref(ref)}/lineage"
+        answer: dict[str, Any] = self._api.json("GET", path, params={"depth": depth})
         return answer
 
     def _decide(self, request_id: str, decision: str, comment: str) -> TransitionRequest:

@@ -147,6 +147,6 @@ class CatalogAPI(Protocol):
         """Tables whose name, description, tags or columns contain every word of ``text``."""
         ...
 
-    def lineage(self, node: str, *, depth: int = 3) -> LineageGraph:
-        """The lineage graph around ``node``, ``depth`` edges upstream and downstream."""
+    def lineage(self, node: str, *, depth: int = 10) -> LineageGraph:
+        """The ancestors and descendants of ``node``, ``depth`` edges each way (at most 10)."""
         ...

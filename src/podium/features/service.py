@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa  # type: ignore[import-untyped]
 from sqlalchemy import func, select
 
+from podium.access.audit import Auditor
 from podium.access.projects import Project
 from podium.access.roles import Principal, Role
 from podium.data.catalog import Catalog
@@ -31,6 +32,13 @@ from podium.features.materialize import Progress, load_latest
 from podium.features.online.protocol import OnlineStore
 from podium.features.online_read import OnlineFeatures, read_online
 from podium.features.planning import make_plan
+from podium.features.protocol import (
+    DefinitionDescription,
+    FeatureSearchHit,
+    MaterializationRun,
+    Materialized,
+    Pushed,
+)
 from podium.features.push import check_push
 from podium.features.refs import FeatureRef, parse_refs
 from podium.features.resolve import ResolvedView, ViewResolver
@@ -38,11 +46,8 @@ from podium.features.stored import Change, DefinitionStore, StoredDefinition
 from podium.features.tables import MaterializationRow
 from podium.store.database import Database
 
+# Materialized is defined with the protocol's other results; kept importable from here.
 __all__ = ["FeatureStore", "Materialized"]
-
-
-class Materialized(dict[str, Any]):
-    """What one view's materialization did: view, version, start, end, rows."""
 
 
 class FeatureStore:
@@ -58,6 +63,7 @@ class FeatureStore:
         online: OnlineStore,
         actor: str,
         role: Role = Role.ADMIN,
+        audit: Auditor | None = None,
     ) -> None:
         self._db = db
         self._project = project
@@ -68,6 +74,7 @@ class FeatureStore:
         self._principal = Principal(actor, project.id, project.name, role)
         self._store = DefinitionStore(db, project, actor=actor)
         self._resolver = ViewResolver(self._store, project.name)
+        self._audit = audit or Auditor.disabled()
 
     @property
     def online_store(self) -> OnlineStore:
@@ -89,23 +96,27 @@ class FeatureStore:
         changes = self.plan(definitions)
         self._store.save(changes)
         self._resolver.invalidate()
+        self._audit.record("features.apply", _changed(changes))
         return changes
 
     def list_definitions(self, kind: str | None = None) -> list[StoredDefinition]:
         """The newest version of every definition (``kind``: ``"feature_view"``, ...)."""
         return self._store.list(kind)
 
-    def get(self, name: str, *, kind: str = "feature_view", version: int | None = None) -> Any:
+    def get(
+        self, name: str, *, kind: str = "feature_view", version: int | None = None
+    ) -> Definition:
         """The stored definition ``name`` as a Python object (an :class:`Entity`, ...)."""
         return self._store.get(kind, name, version).definition()
 
-    def describe(self, name: str) -> dict[str, Any]:
+    def describe(self, name: str) -> DefinitionDescription:
         """A view's (or service's, entity's) definition, versions, freshness and users."""
-        return describe(self._store, name, materializations=self.materializations)
+        described = describe(self._store, name, materializations=self._materialization_rows)
+        return DefinitionDescription.model_validate(described)
 
-    def search(self, text: str) -> list[dict[str, Any]]:
+    def search(self, text: str) -> list[FeatureSearchHit]:
         """Definitions and features whose name, description, owner or tags match ``text``."""
-        return search(self._store, text)
+        return [FeatureSearchHit.model_validate(hit) for hit in search(self._store, text)]
 
     # -- offline -----------------------------------------------------------------
     def get_historical_features(
@@ -164,9 +175,11 @@ class FeatureStore:
                 field="start",
                 remedy="pass a start before the end, or none to load all history",
             )
-        return [
+        done = [
             self._materialize_view(view, start, end, progress) for view in self._online_views(views)
         ]
+        self._audit.record("features.materialize", _loaded(done))
+        return done
 
     def materialize_incremental(
         self,
@@ -184,9 +197,10 @@ class FeatureStore:
             if start is None and view.ttl is not None:
                 start = end - view.ttl
             done.append(self._materialize_view(view, start, end, progress))
+        self._audit.record("features.materialize", _loaded(done))
         return done
 
-    def push(self, view: str, rows: Any) -> dict[str, Any]:
+    def push(self, view: str, rows: Any) -> Pushed:
         """Append fresh rows to the view's source table and write them to the online store.
 
         Training later sees exactly what serving saw. Everything is checked before
@@ -197,12 +211,9 @@ class FeatureStore:
         table = check_push(resolved, to_arrow(rows), self._data)
         committed = self._data.write(resolved.source, table, mode="append", schema_mode="merge")
         written = load_latest(resolved, table, self._online) if resolved.online else 0
-        return {
-            "view": resolved.name,
-            "rows": table.num_rows,
-            "online_rows": written,
-            "table": committed.ref,
-        }
+        return Pushed(
+            view=resolved.name, rows=table.num_rows, online_rows=written, table=committed.ref
+        )
 
     # -- internals -----------------------------------------------------------------
     def _refs(self, features: Sequence[str] | str | FeatureService) -> list[FeatureRef]:
@@ -293,8 +304,11 @@ class FeatureStore:
             last = last.replace(tzinfo=UTC)
         return last
 
-    def materializations(self, view: str) -> list[dict[str, Any]]:
+    def materializations(self, view: str) -> list[MaterializationRun]:
         """Every materialization of ``view``, newest first (freshness)."""
+        return [MaterializationRun.model_validate(run) for run in self._materialization_rows(view)]
+
+    def _materialization_rows(self, view: str) -> list[dict[str, Any]]:
         with self._db.read() as session:
             rows = session.scalars(
                 select(MaterializationRow)
@@ -324,3 +338,14 @@ def _aware(moment: datetime | None) -> datetime | None:
     if not isinstance(moment, datetime):
         raise InvalidInputError(f"start and end must be datetimes; got {moment!r}", field="end")
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _changed(changes: Sequence[Change]) -> str:
+    """The audit target of an apply: what it created or changed (``feature_view:x@2``)."""
+    done = [f"{c.kind}:{c.name}@{c.version}" for c in changes if c.action != "unchanged"]
+    return ",".join(done) or "(nothing changed)"
+
+
+def _loaded(done: Sequence[Materialized]) -> str:
+    """The audit target of a materialization: the views loaded (``feature_view:x@2``)."""
+    return ",".join(f"feature_view:{d.view}@{d.version}" for d in done) or "(no view)"

@@ -150,7 +150,7 @@ class DefinitionStore:
             f"{label} '{name}'{pinned} does not exist in project '{self._project.name}' "
             f"(known: {known})",
             field="features",
-            remedy=f"check the name, or apply the {label} first with p.features.apply([...])",
+            remedy=f"check the name, or apply the {label} first",
         )
 
     def versions(self, kind: str, name: str) -> list[StoredDefinition]:

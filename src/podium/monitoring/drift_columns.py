@@ -26,10 +26,17 @@ import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from podium.errors import InvalidInputError
 from podium.monitoring import drift_tests as dt
+from podium.monitoring.drift_status import DriftStatus, drift_status
 from podium.monitoring.drift_tests import Floats
 from podium.monitoring.summaries import SKETCH_SIZE, CategoricalSummary, NumericSummary
 
-__all__ = ["CATEGORICAL_TESTS", "NUMERIC_TESTS", "ColumnDrift", "column_drift", "not_enough"]
+__all__ = [
+    "CATEGORICAL_TESTS",
+    "NUMERIC_TESTS",
+    "ColumnDrift",
+    "column_drift",
+    "not_enough",
+]
 
 NUMERIC_TESTS = ("ks", "wasserstein", "psi", "jensenshannon", "chi2", "z")
 CATEGORICAL_TESTS = ("chi2", "z", "jensenshannon", "psi")
@@ -64,9 +71,14 @@ class ColumnDrift:
     current_missing: int = 0
     approximate: bool = False
 
+    @property
+    def status(self) -> DriftStatus:
+        """``drift``, ``ok``, or ``n/a`` when the test could not run."""
+        return drift_status(self.score, self.drifted)
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready data."""
-        return asdict(self)
+        """Plain JSON-ready data, with the :attr:`status` every renderer shows."""
+        return {**asdict(self), "status": self.status}
 
 
 def not_enough(

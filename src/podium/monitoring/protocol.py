@@ -13,10 +13,11 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from podium.monitoring.alerts.rules import AlertRule
 from podium.monitoring.alerts.state import Alert
+from podium.monitoring.drift_status import DriftStatus, drift_status
 from podium.monitoring.feedback import FeedbackReceipt, Label
 from podium.monitoring.inference import Window
 
@@ -46,7 +47,11 @@ class Metric(_Result):
 
 
 class ColumnDriftResult(_Result):
-    """The drift decision of one column, and which test decided it."""
+    """The drift decision of one column, and which test decided it.
+
+    ``status`` is what every renderer shows: ``drift``, ``ok``, or ``n/a`` when the test
+    could not run (``score`` is None; ``reason`` says why).
+    """
 
     column: str
     kind: str
@@ -59,9 +64,21 @@ class ColumnDriftResult(_Result):
     reference_rows: int
     current_rows: int
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def status(self) -> DriftStatus:
+        """``drift``, ``ok`` or ``n/a``, from ``score`` and ``drifted``."""
+        return drift_status(self.score, self.drifted)
+
 
 class DriftResult(_Result):
-    """Feature and prediction drift of a deployment's window against its reference."""
+    """Feature and prediction drift of a deployment's window against its reference.
+
+    ``prediction`` compares the window's predictions with the model's predictions on the
+    reference rows (or, when the reference has none, with the window just before).
+    ``status`` is the dataset verdict every renderer shows: ``drift``, ``ok``, or ``n/a``
+    when no feature could be tested.
+    """
 
     deployment: str
     start: datetime
@@ -75,6 +92,14 @@ class DriftResult(_Result):
     share_drifted: float | None = None
     dataset_drift: bool = False
     prediction: ColumnDriftResult | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def status(self) -> DriftStatus:
+        """``drift`` or ``ok`` for the dataset, ``n/a`` when no feature could be tested."""
+        if not self.enough_data or all(c.score is None for c in self.columns):
+            return "n/a"
+        return "drift" if self.dataset_drift else "ok"
 
 
 class QualityResult(_Result):
@@ -147,7 +172,12 @@ class FairnessResult(_Result):
 
 
 class ReferenceInfo(_Result):
-    """The reference of a model version: where it came from, its profile and contract."""
+    """The reference of a model version: where it came from, its profile and contract.
+
+    ``predictions`` is the profile of the model's predictions on the reference rows (one
+    column, ``prediction``), which prediction drift compares live predictions with;
+    ``predictions_source`` says where they came from, or why there are none.
+    """
 
     model: str
     version: int
@@ -156,6 +186,8 @@ class ReferenceInfo(_Result):
     profile: dict[str, Any]
     contract: dict[str, Any]
     updated_at: datetime
+    predictions: dict[str, Any] | None = None
+    predictions_source: str = ""
 
 
 class MonitoringAPI(Protocol):
@@ -211,9 +243,13 @@ class MonitoringAPI(Protocol):
         """The reference of ``model/version`` (profiled from its training table if new)."""
         ...
 
-    def set_reference(self, model: str, version: int, data: Any) -> ReferenceInfo:
+    def set_reference(
+        self, model: str, version: int, data: Any, *, predictions: Any = None
+    ) -> ReferenceInfo:
         """Profile ``data`` as the reference: a lake table (``raw.customers@3``); embedded
-        also a DataFrame or Arrow table."""
+        also a DataFrame or Arrow table. ``predictions`` names the column of ``data`` that
+        holds the model's predictions on it (embedded also: one value per row); by
+        default the model version predicts them."""
         ...
 
     def set_contract(self, model: str, version: int, contract: Mapping[str, Any]) -> ReferenceInfo:
@@ -240,8 +276,9 @@ class MonitoringAPI(Protocol):
         """Alerts, newest first; ``state`` is ``firing``, ``pending`` or ``resolved``."""
         ...
 
-    def evaluate_alerts(self) -> list[Alert]:
-        """Evaluate every rule now; the alerts that changed state."""
+    def evaluate_alerts(self, *, now: datetime | None = None) -> list[Alert]:
+        """Evaluate every rule now; the alerts that changed state. ``now`` (embedded only:
+        a server judges by its own clock) evaluates as of another time, naive is UTC."""
         ...
 
     def report(self, deployment: str, *, window: Window | None = None) -> dict[str, Any]:

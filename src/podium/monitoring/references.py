@@ -4,15 +4,17 @@ The reference of ``churn/3`` is profiled (types, null rates, ranges, quantiles,
 histograms, category frequencies) from the training table the version's run read, as
 the registry recorded it (``raw.customers@3``), limited to the columns of the version's
 signature. It is computed on first need and kept in the metadata database with the data
-contract derived from it; :meth:`ReferenceStore.set` replaces it with a profile of any
-frame or table, and :meth:`ReferenceStore.set_contract` replaces the contract with an
-edited one.
+contract derived from it and the profile of the version's own predictions on those rows
+(:mod:`.reference_predictions`), which prediction drift compares live predictions with;
+:meth:`ReferenceStore.set` replaces it with a profile of any frame or table (the model
+predicts on it, or the user gives the predictions), and :meth:`ReferenceStore.set_contract`
+replaces the contract with an edited one.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,10 +24,15 @@ from sqlalchemy import select
 
 from podium.access.projects import Project
 from podium.data.protocol import Data
-from podium.errors import InvalidInputError, NotFoundError
+from podium.errors import InvalidInputError, NotFoundError, PodiumError
 from podium.monitoring.contract import DataContract, derive_contract
 from podium.monitoring.frames import Frame, column_names, materialize
 from podium.monitoring.profile import Profile, build_profile
+from podium.monitoring.reference_predictions import (
+    ReferencePredictions,
+    given_predictions,
+    predict_reference,
+)
 from podium.monitoring.tables import ReferenceRow
 from podium.registry.protocol import Registry
 from podium.store.base import utcnow
@@ -40,7 +47,10 @@ _NOT_INPUTS = {"label", "target", "y", "event_timestamp"}
 
 @dataclass(frozen=True)
 class Reference:
-    """The reference of one model version: its profile, contract, and where it came from."""
+    """The reference of one model version: its profile, contract, and where it came from.
+
+    ``predictions`` is None only for a reference stored before predictions were kept.
+    """
 
     model: str
     version: int
@@ -48,6 +58,7 @@ class Reference:
     profile: Profile
     contract: DataContract
     updated_at: datetime
+    predictions: ReferencePredictions | None = None
 
 
 def _reference(row: ReferenceRow) -> Reference:
@@ -58,6 +69,9 @@ def _reference(row: ReferenceRow) -> Reference:
         profile=Profile.from_dict(row.profile),
         contract=DataContract.from_dict(row.contract),
         updated_at=row.updated_at,
+        predictions=(
+            ReferencePredictions.from_dict(row.predictions) if row.predictions is not None else None
+        ),
     )
 
 
@@ -71,24 +85,68 @@ class ReferenceStore:
         self._registry = registry
 
     def get(self, model: str, version: int) -> Reference:
-        """The reference of ``model/version``, profiled from its training table if new."""
+        """The reference of ``model/version``, profiled from its training table if new.
+
+        A reference stored before predictions were kept gets them now when its source
+        is a table (the version predicts on it once).
+        """
         stored = self._stored(model, version)
         if stored is not None:
+            if stored.predictions is None and _TABLE_REF.match(stored.source):
+                return self._add_predictions(stored)
             return stored
         source, frame = self._training_frame(model, version)
-        return self._save(model, version, source, build_profile(frame), contract=None)
+        predicted = predict_reference(self._registry, model, version, frame)
+        return self._save(
+            model, version, source, build_profile(frame), contract=None, predictions=predicted
+        )
 
-    def set(self, model: str, version: int, data: Frame | str) -> Reference:
+    def _add_predictions(self, stored: Reference) -> Reference:
+        model, version = stored.model, stored.version
+        try:
+            frame = self._read_table(
+                stored.source, field="reference", columns=self._inputs(model, version)
+            )
+        except PodiumError as exc:  # the table is gone: the features stay the reference
+            predicted = ReferencePredictions(None, f"none: {exc}")
+        else:
+            predicted = predict_reference(self._registry, model, version, frame)
+        return self._save(
+            model,
+            version,
+            stored.source,
+            stored.profile,
+            contract=stored.contract,
+            predictions=predicted,
+        )
+
+    def set(
+        self,
+        model: str,
+        version: int,
+        data: Frame | str,
+        *,
+        predictions: str | Sequence[Any] | None = None,
+    ) -> Reference:
         """Profile ``data`` (a frame, or a table ``zone.name[@version]``) as the reference.
 
-        The data contract is derived anew from the new profile.
+        The data contract is derived anew from the new profile. ``predictions`` names
+        the column of ``data`` holding the model's predictions on it, or holds one per
+        row; by default ``model/version`` predicts them.
         """
         self._registry.get_version(f"{model}/{version}")  # the version must exist
         if isinstance(data, str):
-            source, frame = data, self._read_table(data, field="data")
+            keep = [predictions] if isinstance(predictions, str) else []
+            source, frame = data, self._read_table(data, field="data", keep=keep)
         else:
             source, frame = "explicit", materialize(data, field="data")
-        return self._save(model, version, source, build_profile(frame), contract=None)
+        if predictions is None:
+            predicted = predict_reference(self._registry, model, version, frame)
+        else:
+            frame, predicted = given_predictions(frame, predictions)
+        return self._save(
+            model, version, source, build_profile(frame), contract=None, predictions=predicted
+        )
 
     def set_contract(
         self, model: str, version: int, contract: DataContract | Mapping[str, Any]
@@ -106,7 +164,14 @@ class ReferenceStore:
                     field="contract",
                     remedy="edit the document contract(model, version) returns",
                 ) from exc
-        return self._save(model, version, current.source, current.profile, contract=contract)
+        return self._save(
+            model,
+            version,
+            current.source,
+            current.profile,
+            contract=contract,
+            predictions=current.predictions,
+        )
 
     # -- storage ---------------------------------------------------------------------
     def _stored(self, model: str, version: int) -> Reference | None:
@@ -129,12 +194,14 @@ class ReferenceStore:
         profile: Profile,
         *,
         contract: DataContract | None,
+        predictions: ReferencePredictions | None,
     ) -> Reference:
         contract = contract or derive_contract(profile)
         values = {
             "source": source[:256],
             "profile": profile.to_dict(),
             "contract": contract.to_dict(),
+            "predictions": predictions.to_dict() if predictions is not None else None,
             "updated_at": utcnow(),
         }
         for _ in range(2):  # a concurrent first computation may insert the row first
@@ -177,7 +244,20 @@ class ReferenceStore:
         frame = self._read_table(tables[0], field="reference", columns=inputs or None)
         return tables[0], frame
 
-    def _read_table(self, ref: str, *, field: str, columns: list[str] | None = None) -> Any:
+    def _inputs(self, model: str, version: int) -> list[str] | None:
+        """The input columns of the version's signature (None: it names none)."""
+        found = self._registry.get_version(f"{model}/{version}")
+        inputs = [c["name"] for c in (found.signature or {}).get("inputs", []) if "name" in c]
+        return inputs or None
+
+    def _read_table(
+        self,
+        ref: str,
+        *,
+        field: str,
+        columns: list[str] | None = None,
+        keep: list[str] | None = None,
+    ) -> Any:
         match = _TABLE_REF.match(ref)
         if match is None:
             raise InvalidInputError(
@@ -190,13 +270,14 @@ class ReferenceStore:
         frame = self._data.read(name, version=int(version) if version else None)
         present = column_names(frame)
         if columns:  # the signature's inputs
-            keep = [c for c in columns if c in present]
+            inputs = [c for c in columns if c in present]
         else:
-            keep = [c for c in present if c not in _NOT_INPUTS]
-        if not keep:
+            inputs = [c for c in present if c not in _NOT_INPUTS]
+        if not inputs:
             raise InvalidInputError(
                 f"table {ref!r} has none of the model's input columns",
                 field=field,
                 remedy="profile the table the model was trained on",
             )
-        return frame.select(keep)
+        extra = [c for c in keep or [] if c in present and c not in inputs]
+        return frame.select(inputs + extra)

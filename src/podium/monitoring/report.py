@@ -20,11 +20,17 @@ from typing import Any
 import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 
+from podium.monitoring.drift_status import DriftStatus, drift_status
 from podium.monitoring.report_svg import PAGE, bar_pairs, line_chart, score_bars
 
 __all__ = ["distributions", "render_html", "report_document", "write_report"]
 
 _TOP_CATEGORIES = 10
+_STATUS_HTML: dict[str, str] = {
+    "drift": '<span class="drift">drift</span>',
+    "ok": '<span class="ok">ok</span>',
+    "n/a": '<span class="note">n/a</span>',
+}
 
 
 def _shares(counts: Sequence[float]) -> list[float]:
@@ -139,40 +145,48 @@ def _number(value: Any, digits: int = 4) -> str:
     return escape(str(value))
 
 
+def _status(column: Mapping[str, Any]) -> DriftStatus:
+    """The column's ``status`` as the JSON states it (derived the same way if absent)."""
+    found = column.get("status")
+    if found in ("drift", "ok", "n/a"):
+        status: DriftStatus = found
+        return status
+    return drift_status(column.get("score"), bool(column.get("drifted")))
+
+
+def _verdict(drift: Mapping[str, Any]) -> str:
+    status = drift.get("status")
+    if status not in ("drift", "ok", "n/a"):
+        tested = any(c.get("score") is not None for c in drift.get("columns", []))
+        status = ("drift" if drift.get("dataset_drift") else "ok") if tested else "n/a"
+    if status == "n/a":
+        return '<p class="note">n/a: no feature could be tested, so no dataset verdict</p>'
+    if status == "drift":
+        return '<p class="drift">dataset drift</p>'
+    return '<p class="ok">no dataset drift</p>'
+
+
+def _drift_row(column: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    return (
+        name,
+        escape(str(column["test"])),
+        _number(column["score"]),
+        _number(column["threshold"]),
+        _STATUS_HTML[_status(column)],
+        escape(str(column["reason"])),
+    )
+
+
 def _drift_html(drift: Mapping[str, Any]) -> str:
     if not drift.get("enough_data"):
         return f'<p class="note">{escape(str(drift.get("reason", "")))}</p>'
     columns = drift.get("columns", [])
-    verdict = (
-        '<p class="drift">dataset drift</p>'
-        if drift.get("dataset_drift")
-        else '<p class="ok">no dataset drift</p>'
-    )
-    rows = [
-        (
-            escape(c["column"]),
-            escape(c["test"]),
-            _number(c["score"]),
-            _number(c["threshold"]),
-            '<span class="drift">drift</span>' if c["drifted"] else '<span class="ok">ok</span>',
-            escape(c["reason"]),
-        )
-        for c in columns
-    ]
+    rows = [_drift_row(c, escape(str(c["column"]))) for c in columns]
     prediction = drift.get("prediction")
     if prediction:
-        rows.append(
-            (
-                "<b>prediction</b>",
-                escape(prediction["test"]),
-                _number(prediction["score"]),
-                _number(prediction["threshold"]),
-                '<span class="drift">drift</span>' if prediction["drifted"] else "ok",
-                escape(prediction["reason"]),
-            )
-        )
+        rows.append(_drift_row(prediction, "<b>(prediction)</b>"))
     scored = [
-        (c["column"], float(c["score"]), float(c["threshold"]), bool(c["drifted"]))
+        (c["column"], float(c["score"]), float(c["threshold"]), _status(c))
         for c in columns
         if c.get("score") is not None and c.get("statistic_kind") == "distance"
     ]
@@ -181,7 +195,7 @@ def _drift_html(drift: Mapping[str, Any]) -> str:
     return (
         f'<p class="note">reference: {reference}; {drift.get("rows", 0)} rows in the window; '
         f"{len(drift.get('drifted_columns', []))} of {len(columns)} columns drifted</p>"
-        + verdict
+        + _verdict(drift)
         + chart
         + _table(["column", "test", "score", "threshold", "decision", "why"], rows)
     )

@@ -15,6 +15,9 @@ REFERENCE_COLOUR = "#7a8ca3"
 CURRENT_COLOUR = "#e0823d"
 DRIFT_COLOUR = "#c0392b"
 OK_COLOUR = "#2e8b57"
+NOTE_COLOUR = "#5b6b7c"
+STATUS_COLOURS = {"drift": DRIFT_COLOUR, "ok": OK_COLOUR, "n/a": NOTE_COLOUR}
+"""The colour of each drift status (:mod:`podium.monitoring.drift_status`)."""
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -83,22 +86,24 @@ def bar_pairs(
 
 
 def score_bars(
-    title: str, rows: Sequence[tuple[str, float, float, bool]], *, width: int = 700
+    title: str, rows: Sequence[tuple[str, float, float, str]], *, width: int = 700
 ) -> str:
-    """One horizontal bar per column: score against threshold, red when drifted."""
+    """One horizontal bar per column: score against threshold, coloured by the column's
+    drift status (``drift`` red, ``ok`` green, ``n/a`` grey)."""
     row_h, top, label_w = 20, 24, 180
     height = top + row_h * max(len(rows), 1) + 8
     peak = max([max(score, threshold) for _, score, threshold, _ in rows] + [1e-12])
     plot_w = width - label_w - 90
     parts = []
-    for i, (name, score, threshold, drifted) in enumerate(rows):
+    for i, (name, score, threshold, status) in enumerate(rows):
         y = top + i * row_h
         w = plot_w * score / peak
         tx = label_w + plot_w * threshold / peak
-        colour = DRIFT_COLOUR if drifted else OK_COLOUR
+        colour = STATUS_COLOURS.get(status, NOTE_COLOUR)
         parts.append(
             f'<text x="4" y="{y + 13}" font-size="11">{escape(name[:28])}</text>'
-            f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="12" fill="{colour}"/>'
+            f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="12" fill="{colour}">'
+            f"<title>{escape(name)}: {escape(status)}</title></rect>"
             f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{y}" y2="{y + row_h}" stroke="#1d2733" '
             'stroke-dasharray="3,2"/>'
             f'<text x="{label_w + plot_w + 6}" y="{y + 13}" font-size="11">{score:.3g}</text>'

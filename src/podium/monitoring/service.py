@@ -14,7 +14,7 @@ accuracy, fairness). Alert rules and alerts live in :mod:`.alerts`. A window is 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -42,6 +42,7 @@ from podium.monitoring.protocol import (
     VersionPerformance,
 )
 from podium.monitoring.quality import check_contract
+from podium.monitoring.reference_predictions import PREDICTION, ReferencePredictions
 from podium.monitoring.references import Reference, ReferenceStore
 from podium.monitoring.report import distributions, report_document
 from podium.registry.protocol import Registry
@@ -92,6 +93,8 @@ def _no_data(deployment: str, window: TimeWindow) -> str:
 
 
 def _info(reference: Reference) -> ReferenceInfo:
+    predictions = reference.predictions
+    profile = predictions.profile if predictions is not None else None
     return ReferenceInfo(
         model=reference.model,
         version=reference.version,
@@ -100,6 +103,8 @@ def _info(reference: Reference) -> ReferenceInfo:
         profile=reference.profile.to_dict(),
         contract=reference.contract.to_dict(),
         updated_at=reference.updated_at,
+        predictions=profile.to_dict() if profile is not None else None,
+        predictions_source=predictions.source if predictions is not None else "",
     )
 
 
@@ -164,9 +169,12 @@ class Monitoring:
 
         Features are compared with ``reference``: by default the reference profile of the
         model version that served most of the window; or a model ref (``churn/3``), a lake
-        table (``raw.customers@3``) or a frame. Predictions are compared with the window
-        just before. Defaults follow Evidently: KS / chi-square up to 1,000 reference rows,
-        normed Wasserstein / Jensen-Shannon above, dataset drift at half the columns.
+        table (``raw.customers@3``) or a frame. Predictions are compared with that model
+        version's predictions on its reference rows; a table or frame given as
+        ``reference``, or a reference without predictions, compares them with the window
+        just before instead (the prediction's ``reason`` says which). Defaults follow
+        Evidently: KS / chi-square up to 1,000 reference rows, normed Wasserstein /
+        Jensen-Shannon above, dataset drift at half the columns.
         """
         span = TimeWindow.resolve(window)
         served = self.log.versions(deployment, span)
@@ -181,7 +189,7 @@ class Monitoring:
                 reason=_no_data(deployment, span),
             )
         model, version, _ = served[0]
-        label, profile = self._profile_for(model, version, reference)
+        label, profile, predicted = self._profile_for(model, version, reference)
         current = self.log.features(deployment, span, _columns(profile))
         report = drift_from_profiles(profile, current)
         return DriftResult(
@@ -195,32 +203,50 @@ class Monitoring:
             drifted_columns=list(report.drifted_columns),
             share_drifted=report.share_drifted,
             dataset_drift=report.dataset_drift,
-            prediction=self._prediction_drift(deployment, span),
+            prediction=self._prediction_drift(deployment, span, predicted),
         )
 
-    def _prediction_drift(self, deployment: str, span: TimeWindow) -> ColumnDriftResult:
-        before = self.log.predictions(deployment, span.previous())
+    def _prediction_drift(
+        self, deployment: str, span: TimeWindow, expected: ReferencePredictions | None
+    ) -> ColumnDriftResult:
         now = self.log.predictions(deployment, span)
+        if expected is not None and expected.profile is not None:
+            report = drift_from_profiles(expected.profile, now, columns=[PREDICTION])
+            return _column(report.columns[0])
+        before = self.log.predictions(deployment, span.previous())
         if before.schema != now.schema:
             before = before.cast(now.schema) if before.num_rows == 0 else before
-        report = detect_drift(before, now, columns=["prediction"])
-        return _column(report.columns[0])
+        report = detect_drift(before, now, columns=[PREDICTION])
+        column = _column(report.columns[0])
+        why = (
+            expected.source
+            if expected is not None
+            else "a table or frame was given as the reference"
+        )
+        reason = f"compared with the window before, as the reference has no predictions ({why})"
+        if column.score is None:
+            reason = f"not enough data: {reason}, and the window before logged none"
+        else:
+            reason = f"{column.reason}; {reason}"
+        return column.model_copy(update={"reason": reason})
 
     def _profile_for(
         self, model: str, version: str, reference: str | Frame | None
-    ) -> tuple[str, Profile]:
+    ) -> tuple[str, Profile, ReferencePredictions | None]:
+        """The label, feature profile and predictions profile to compare the window with."""
         if reference is None:
             found = self._reference(model, version)
-            return f"{model}/{found.version} ({found.source})", found.profile
+            label = f"{model}/{found.version} ({found.source})"
+            return label, found.profile, found.predictions
         if isinstance(reference, str):
             if "/" not in reference and _TABLE_REF.match(reference):
                 name, _, at = reference.partition("@")
                 frame = self._data.read(name, version=int(at) if at else None)
-                return reference, build_profile(frame)
+                return reference, build_profile(frame), None
             ref = self._registry.get_version(reference)
             found = self._references.get(ref.name, ref.version)
-            return f"{ref.ref} ({found.source})", found.profile
-        return "the given frame", build_profile(reference)
+            return f"{ref.ref} ({found.source})", found.profile, found.predictions
+        return "the given frame", build_profile(reference), None
 
     def _reference(self, model: str, version: str) -> Reference:
         if not version.isdigit():
@@ -329,10 +355,22 @@ class Monitoring:
         """The reference of ``model/version``, profiled from its training table if new."""
         return _info(self._references.get(model, version))
 
-    def set_reference(self, model: str, version: int, data: Frame | str) -> ReferenceInfo:
-        """Make a profile of ``data`` (a frame or ``zone.table[@version]``) the reference."""
+    def set_reference(
+        self,
+        model: str,
+        version: int,
+        data: Frame | str,
+        *,
+        predictions: str | Sequence[Any] | None = None,
+    ) -> ReferenceInfo:
+        """Make a profile of ``data`` (a frame or ``zone.table[@version]``) the reference.
+
+        Prediction drift compares live predictions with the model's predictions on these
+        rows: ``model/version`` predicts them, or ``predictions`` names the column of
+        ``data`` holding them (it is not profiled as a feature), or holds one per row.
+        """
         self._principal.require(Role.WRITER, action="setting a reference profile")
-        return _info(self._references.set(model, version, data))
+        return _info(self._references.set(model, version, data, predictions=predictions))
 
     def contract(self, model: str, version: int) -> dict[str, Any]:
         """The data contract of ``model/version`` as plain data (edit it, then set it)."""
@@ -363,7 +401,9 @@ class Monitoring:
         return self._alerts.alerts(state=state)
 
     def evaluate_alerts(self, *, now: datetime | None = None) -> list[Alert]:
-        """Evaluate every rule now (or as of ``now``); the alerts that fired or resolved."""
+        """Evaluate every rule now (or as of ``now``; naive is UTC, as in windows); the
+        alerts that fired or resolved. Windows are ``rule.window`` up to ``now``; a rule's
+        ``min_requests`` counts the requests of that same window."""
         return evaluate_rules(self, self._alerts, now=now)
 
     def report(self, deployment: str, *, window: Window | None = None) -> dict[str, Any]:
@@ -374,9 +414,15 @@ class Monitoring:
         shown: dict[str, Any] = {}
         if drift.enough_data:
             model, version, _ = self.log.versions(deployment, span)[0]
-            profile = self._reference(model, version).profile
-            current = self.log.features(deployment, span, _columns(profile))
-            shown = distributions(profile.to_dict(), current)
+            found = self._reference(model, version)
+            current = self.log.features(deployment, span, _columns(found.profile))
+            shown = distributions(found.profile.to_dict(), current)
+            expected = found.predictions.profile if found.predictions is not None else None
+            if expected is not None:
+                predicted = self.log.predictions(deployment, span)
+                pair = distributions(expected.to_dict(), predicted).get(PREDICTION)
+                if pair is not None:  # shown beside the features, named as the CLI does
+                    shown[f"({PREDICTION})"] = pair
         alerts = [a for a in self.alerts() if a.deployment == deployment]
         sections = {
             "drift": drift.model_dump(mode="json"),

@@ -23,6 +23,9 @@ class ReferenceRow(Base):
     """The reference profile of one model version, and the data contract derived from it.
 
     ``source`` says where the profile came from (``raw.customers@3``, or ``explicit``).
+    ``predictions`` holds the profile of the model's predictions on the reference rows,
+    where they came from and, when there are none, why (see
+    :mod:`podium.monitoring.reference_predictions`); null for references made before.
     """
 
     __tablename__ = "monitoring_references"
@@ -39,11 +42,13 @@ class ReferenceRow(Base):
     source: Mapped[str] = mapped_column(String(256))
     profile: Mapped[dict[str, Any]] = mapped_column(JSON)
     contract: Mapped[dict[str, Any]] = mapped_column(JSON)
+    predictions: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AlertRuleRow(Base):
-    """A rule: ``metric condition threshold`` over ``window_seconds`` of one deployment."""
+    """A rule: ``metric condition threshold`` over ``window_seconds`` of one deployment,
+    judged only over windows of at least ``min_requests`` predictions."""
 
     __tablename__ = "monitoring_alert_rules"
     __table_args__ = (
@@ -61,6 +66,7 @@ class AlertRuleRow(Base):
     for_seconds: Mapped[int] = mapped_column(Integer)
     severity: Mapped[str] = mapped_column(String(16))
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    min_requests: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

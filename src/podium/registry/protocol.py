@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from podium.data.catalog.models import MAX_DEPTH
 from podium.registry.flavors import PodiumModel
 from podium.registry.signature import Rows, Signature
 from podium.registry.types import ModelPolicy, ModelVersion, RegisteredModel, TransitionRequest
@@ -22,7 +23,7 @@ class Registry(Protocol):
         *,
         run_id: str | None = None,
         input_example: Rows | None = None,
-        signature: Signature | None = None,
+        signature: Signature | Mapping[str, Any] | None = None,
         description: str = "",
         tags: Mapping[str, str] | None = None,
         derived_from: str | None = None,
@@ -58,4 +59,4 @@ class Registry(Protocol):
 
     def set_policy(self, name: str, policy: ModelPolicy | Mapping[str, Any]) -> RegisteredModel: ...
 
-    def lineage(self, ref: str) -> dict[str, Any]: ...
+    def lineage(self, ref: str, *, depth: int = MAX_DEPTH) -> dict[str, Any]: ...

@@ -52,7 +52,8 @@ def find_model(
         raise NotFoundError(
             f"there is no model {name!r} in this project",
             field="name",
-            remedy="check the name with list_models(), or register a version first",
+            remedy="check the name against the project's registered models, or register a "
+            "version first",
         )
     return row
 
@@ -68,10 +69,11 @@ def find_version(session: Session, project_id: int, name: str, version: int) -> 
     )
     if row is None:
         find_model(session, project_id, name)  # an unknown model says so first
+        latest = latest_version(session, project_id, name)
         raise NotFoundError(
             f"model {name!r} has no version {version}",
             field="version",
-            remedy=f"list its versions with list_versions({name!r})",
+            remedy=f"choose one of versions 1 to {latest}" if latest else "register one first",
         )
     return row
 
@@ -114,13 +116,13 @@ def _no_such(ref: ModelRef) -> NotFoundError:
         return NotFoundError(
             f"model {ref.name!r} has no alias {ref.alias!r}",
             field="ref",
-            remedy=f"set it with set_alias({ref.name!r}, {ref.alias!r}, version)",
+            remedy=f"point the alias {ref.alias!r} at one of its versions first",
         )
     if ref.stage is not None:
         return NotFoundError(
             f"model {ref.name!r} has no version in {ref.stage}",
             field="ref",
-            remedy=f"move one there with request_transition({ref.name!r}, version, {ref.stage!r})",
+            remedy=f"request a transition of one of its versions to {ref.stage} first",
         )
     return NotFoundError(
         f"model {ref.name!r} has no versions", field="ref", remedy="register a version first"

@@ -4,7 +4,10 @@ One instance serves one project and one caller (``actor`` holding ``role``): rea
 list and load, writers register, move aliases and request transitions, admins also
 approve (by default) and set policies. Stage transitions live in
 :mod:`podium.registry.approvals`. Every change writes its event to the outbox in the same
-transaction (:func:`podium.events.outbox.record_event`).
+transaction (:func:`podium.events.outbox.record_event`), and every attempt to change
+something is in the audit log (``registry.register``, ``registry.approve``, ...) with its
+outcome, whichever front door made it. A registered version's lineage edges (its run, its
+source version) go to the project's catalog, where one graph holds the whole lineage.
 """
 
 from __future__ import annotations
@@ -16,13 +19,15 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from podium.access.audit import Auditor
 from podium.access.projects import Project
 from podium.access.roles import Principal, Role
+from podium.data.catalog.models import MAX_DEPTH
 from podium.errors import ConflictError, InvalidInputError, NotFoundError
 from podium.events.outbox import record_event
 from podium.registry.approvals import RoleLookup, Transitions
 from podium.registry.flavors import PodiumModel, flavor_for
-from podium.registry.lineage import version_lineage
+from podium.registry.lineage import LineageStore, record_version_edges, version_lineage
 from podium.registry.policy import check_policy
 from podium.registry.queries import (
     aliases_by_version,
@@ -34,7 +39,7 @@ from podium.registry.queries import (
 )
 from podium.registry.refs import check_alias, check_model_name, check_version, parse_ref
 from podium.registry.registration import ALLOCATION_ATTEMPTS, add_version, check_tags, provenance
-from podium.registry.signature import Rows, Signature, infer_signature
+from podium.registry.signature import Rows, Signature, check_signature, infer_signature
 from podium.registry.tables import ModelAliasRow, ModelVersionRow, RegisteredModelRow
 from podium.registry.types import ModelPolicy, ModelVersion, RegisteredModel, TransitionRequest
 from podium.store.artifacts import ArtifactStore
@@ -58,7 +63,11 @@ class RegistryService:
         actor: str,
         role: Role,
         roles_of: RoleLookup | None = None,
+        audit: Auditor | None = None,
+        lineage: LineageStore | None = None,
     ) -> None:
+        """``audit`` records this caller's changes; ``lineage`` (the project's catalog)
+        stores the edges of registered versions and walks the whole graph."""
         self._db = db
         self._artifacts = artifacts
         self._project = project
@@ -66,6 +75,8 @@ class RegistryService:
         self._actor = actor
         self._principal = Principal(actor, project.id, project.name, role)
         self._transitions = Transitions(db, project.id, actor=actor, role=role, roles_of=roles_of)
+        self._audit = audit or Auditor.disabled()
+        self._lineage = lineage
 
     def register(
         self,
@@ -74,7 +85,7 @@ class RegistryService:
         *,
         run_id: str | None = None,
         input_example: Rows | None = None,
-        signature: Signature | None = None,
+        signature: Signature | Mapping[str, Any] | None = None,
         description: str = "",
         tags: Mapping[str, str] | None = None,
         derived_from: str | None = None,
@@ -82,8 +93,37 @@ class RegistryService:
         """Store ``model`` as the next version of ``name`` (created on first use).
 
         Metrics, input tables and the code version are copied from run ``run_id``; the
-        signature is inferred from ``input_example`` (or given as ``signature``).
+        signature is inferred from ``input_example`` (or given as ``signature``: a
+        :class:`Signature`, or another version's ``mv.signature``).
         """
+        with self._audit.attempt("registry.register", f"model:{name}") as attempt:
+            version = self._register(
+                name,
+                model,
+                run_id=run_id,
+                input_example=input_example,
+                signature=signature,
+                description=description,
+                tags=tags,
+                derived_from=derived_from,
+            )
+            attempt.target = f"model:{version.ref}"
+        if self._lineage is not None:
+            record_version_edges(self._lineage, version)
+        return version
+
+    def _register(
+        self,
+        name: str,
+        model: Any,
+        *,
+        run_id: str | None,
+        input_example: Rows | None,
+        signature: Signature | Mapping[str, Any] | None,
+        description: str,
+        tags: Mapping[str, str] | None,
+        derived_from: str | None,
+    ) -> ModelVersion:
         self._principal.require(Role.WRITER, action="registering a model version")
         check_model_name(name)
         clean_tags = check_tags(tags)
@@ -93,6 +133,8 @@ class RegistryService:
                 field="input_example",
                 remedy="pass input_example=X[:5], a few rows of the training data",
             )
+        if signature is not None:
+            signature = check_signature(signature)
         run = self._tracking.get_run(run_id) if run_id is not None else None
         flavor = flavor_for(model)
         data = flavor.save(model)
@@ -189,6 +231,11 @@ class RegistryService:
 
     def set_alias(self, name: str, alias: str, version: int) -> ModelVersion:
         """Point ``alias`` (e.g. ``champion``) of ``name`` at ``version`` (writers)."""
+        with self._audit.attempt("registry.set_alias", f"model:{name}@{alias}") as attempt:
+            attempt.detail["version"] = str(version)[:32]
+            return self._set_alias(name, alias, version)
+
+    def _set_alias(self, name: str, alias: str, version: int) -> ModelVersion:
         self._principal.require(Role.WRITER, action="moving a model alias")
         check_model_name(name)
         check_alias(alias)
@@ -219,6 +266,10 @@ class RegistryService:
 
     def delete_alias(self, name: str, alias: str) -> None:
         """Remove ``alias`` of ``name`` (writers); an unknown alias is NotFoundError."""
+        with self._audit.attempt("registry.delete_alias", f"model:{name}@{alias}"):
+            self._delete_alias(name, alias)
+
+    def _delete_alias(self, name: str, alias: str) -> None:
         self._principal.require(Role.WRITER, action="deleting a model alias")
         check_model_name(name)
         check_alias(alias)
@@ -229,7 +280,7 @@ class RegistryService:
                 raise NotFoundError(
                     f"model {name!r} has no alias {alias!r}",
                     field="alias",
-                    remedy=f"see the aliases with get_model({name!r})",
+                    remedy="check the alias against the model's aliases",
                 )
             row = find_version(session, self._project.id, name, existing.version)
             session.delete(existing)
@@ -240,16 +291,39 @@ class RegistryService:
         self, name: str, version: int, stage: str, *, comment: str = ""
     ) -> TransitionRequest:
         """Ask to move ``name/version`` to ``stage``; see :mod:`podium.registry.approvals`."""
-        check_model_name(name)
-        return self._transitions.request(name, check_version(version), stage, comment=comment)
+        target = f"model:{name}/{version}"
+        with self._audit.attempt("registry.request_transition", target) as attempt:
+            attempt.detail["stage"] = str(stage)[:32]
+            check_model_name(name)
+            if not isinstance(stage, str):
+                raise InvalidInputError(
+                    f"the stage must be a string such as 'production'; got {stage!r} instead",
+                    field="stage",
+                    remedy="pass stage='staging', 'production' or 'archived'",
+                )
+            made = self._transitions.request(name, check_version(version), stage, comment=comment)
+            attempt.target = f"transition:{made.id}"
+            attempt.detail.update(model=f"{made.name}/{made.version}", status=made.status)
+            return made
 
     def approve(self, request_id: str, *, comment: str = "") -> TransitionRequest:
         """Approve a pending request (not your own); applied once the policy is met."""
-        return self._transitions.decide(request_id, "approve", comment=comment)
+        return self._decide(request_id, "approve", comment)
 
     def reject(self, request_id: str, *, comment: str = "") -> TransitionRequest:
         """Reject a pending request (the requester may reject, i.e. withdraw, their own)."""
-        return self._transitions.decide(request_id, "reject", comment=comment)
+        return self._decide(request_id, "reject", comment)
+
+    def _decide(self, request_id: str, decision: str, comment: str) -> TransitionRequest:
+        target = f"transition:{request_id}"
+        with self._audit.attempt(f"registry.{decision}", target) as attempt:
+            decided = self._transitions.decide(request_id, decision, comment=comment)
+            attempt.detail.update(
+                model=f"{decided.name}/{decided.version}",
+                stage=decided.to_stage,
+                status=decided.status,
+            )
+            return decided
 
     def get_request(self, request_id: str) -> TransitionRequest:
         """One transition request with its decisions."""
@@ -263,6 +337,10 @@ class RegistryService:
 
     def set_policy(self, name: str, policy: ModelPolicy | Mapping[str, Any]) -> RegisteredModel:
         """Replace the approval policy of ``name`` (admins)."""
+        with self._audit.attempt("registry.set_policy", f"model:{name}"):
+            return self._set_policy(name, policy)
+
+    def _set_policy(self, name: str, policy: ModelPolicy | Mapping[str, Any]) -> RegisteredModel:
         self._principal.require(Role.ADMIN, action="changing a model's approval policy")
         check_model_name(name)
         parsed = check_policy(policy)
@@ -280,9 +358,17 @@ class RegistryService:
             session.flush()
             return to_model(session, row)
 
-    def lineage(self, ref: str) -> dict[str, Any]:
-        """The graph version → run → tables@versions, and the versions it derives from."""
-        return version_lineage(self.get_version, self.get_version(ref))
+    def lineage(self, ref: str, *, depth: int = MAX_DEPTH) -> dict[str, Any]:
+        """The lineage graph around the version ``ref`` names, ``depth`` edges each way.
+
+        Upstream: the run that trained it, the training set it read, what that table was
+        derived from down to the raw tables, the versions it derives from. Downstream:
+        versions derived from it, the deployments serving it. ``{"root", "nodes",
+        "edges", "truncated"}``; node ids as in the catalog (``model:churn/3``).
+        """
+        return version_lineage(
+            self.get_version, self.get_version(ref), store=self._lineage, depth=depth
+        )
 
     def _event(
         self, session: Session, type_: str, row: ModelVersionRow, extra: dict[str, Any]

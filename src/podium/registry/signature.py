@@ -16,11 +16,19 @@ from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from podium.errors import InvalidInputError
 
-__all__ = ["ColumnSpec", "ColumnType", "Rows", "Signature", "infer_signature", "to_frame"]
+__all__ = [
+    "ColumnSpec",
+    "ColumnType",
+    "Rows",
+    "Signature",
+    "check_signature",
+    "infer_signature",
+    "to_frame",
+]
 
 ColumnType: TypeAlias = Literal["int64", "float64", "bool", "string", "datetime"]
 Rows: TypeAlias = pd.DataFrame | np.ndarray | Mapping[str, Any] | Sequence[Mapping[str, Any]]
@@ -78,6 +86,37 @@ class Signature(BaseModel):
     def describe_inputs(self) -> str:
         """The input columns as ``name (type)`` pairs, for messages and the CLI."""
         return ", ".join(f"{spec.name} ({spec.type})" for spec in self.inputs)
+
+
+def check_signature(value: object) -> Signature:
+    """``value`` as a :class:`Signature`: one already, or its dict form.
+
+    The dict form is what a :class:`~podium.registry.types.ModelVersion` holds
+    (``mv.signature``), so another version's signature can be passed on as it is.
+    """
+    if isinstance(value, Signature):
+        return value
+    remedy = (
+        "pass a Signature, a version's signature (registry.get_version(ref).signature), "
+        "or input_example=X[:5] to infer one"
+    )
+    if not isinstance(value, Mapping):
+        raise InvalidInputError(
+            f"the 'signature' parameter must be a Signature or its dict form; "
+            f"got {type(value).__name__} instead",
+            field="signature",
+            remedy=remedy,
+        )
+    try:
+        return Signature.model_validate(dict(value))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "signature"
+        raise InvalidInputError(
+            f"the 'signature' parameter is not a signature: {where}: {first['msg']}",
+            field="signature",
+            remedy=remedy,
+        ) from None
 
 
 def infer_signature(input_example: Rows, output_example: Any = None) -> Signature:

@@ -33,6 +33,7 @@ from podium.serving.body import dump_json, parse_json
 from podium.serving.metrics import CONTENT_TYPE
 from podium.serving.oip import infer_response, metadata, rows_from_infer
 from podium.serving.runtime import ServingRuntime
+from podium.serving.status import deployment_status
 
 __all__ = ["PUBLIC_PATHS", "RuntimeFor", "install_serving", "router"]
 
@@ -115,13 +116,7 @@ async def get_deployment(name: str, request: Request) -> Response:
     """The stored deployment (spec, traffic, generation) and, under ``status``, what this
     server has loaded: versions, circuit breakers, shadow agreement, cache, canary verdict."""
     runtime = await _runtime(request)
-    status = await run_in_threadpool(runtime.describe, name)
-    body = dict(status.pop("deployment"))
-    verdict = runtime.judge.verdicts.get(name)
-    if verdict is not None:
-        status["canary_verdict"] = {"decision": str(verdict.decision), "reason": verdict.reason}
-    body["status"] = status
-    return _json(body)
+    return _json(await run_in_threadpool(deployment_status, runtime, name))
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
@@ -138,9 +133,11 @@ async def live() -> dict[str, bool]:
 
 
 @router.get("/v2/health/ready", summary="OIP readiness")
-async def ready() -> dict[str, bool]:
-    """Whether the server takes requests."""
-    return {"ready": True}
+async def ready(request: Request) -> Response:
+    """Whether the server takes requests: 503 while it warms its deployments up."""
+    warmup = getattr(request.app.state, "warmup", None)
+    warming = warmup is not None and not warmup.ready
+    return _json({"ready": not warming}, 503 if warming else 200)
 
 
 @router.get("/v2/models/{name}", summary="OIP model metadata")
@@ -149,7 +146,7 @@ async def model_metadata(name: str, request: Request) -> Response:
     runtime = await _runtime(request)
     state = await runtime.astate(name)
     stable = state.paths[state.policy.stable]
-    return _json(metadata(name, sorted(state.paths), stable.model.model.signature))
+    return _json(metadata(name, sorted(state.paths), stable.model.signature))
 
 
 @router.get("/v2/models/{name}/ready", summary="OIP model readiness")

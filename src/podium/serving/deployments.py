@@ -13,6 +13,11 @@ Rollouts::
     p.deployments.rollback("churn")                 # back to 3 at once
     p.deployments.stage("churn", 5)                 # green: mirrored live traffic, never returned
     p.deployments.switch("churn")                   # green becomes stable atomically
+
+A deployment that follows a stage or alias (``churn@production``) makes stable only what
+the registry allows there: promoting (or switching to) another version requests the
+stage transition and waits for its approval (:mod:`podium.serving.governance`); once
+approved, :meth:`Deployments.sync` moves the deployment to it.
 """
 
 from __future__ import annotations
@@ -27,12 +32,15 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from podium.access.audit import Auditor
 from podium.access.projects import Project
 from podium.access.roles import Principal, Role
 from podium.errors import ConflictError, InvalidInputError, NotFoundError
 from podium.events.outbox import record_event
 from podium.registry.protocol import Registry
 from podium.serving.canary import CanarySchedule
+from podium.serving.governance import follows, require_allowed
+from podium.serving.names import check_names_free, find_by_alias
 from podium.serving.spec import (
     BatchingSpec,
     BreakerSpec,
@@ -46,7 +54,15 @@ from podium.serving.spec import (
     Traffic,
 )
 from podium.serving.tables import DeploymentChangeRow, DeploymentRow
-from podium.serving.transitions import promoted, rolled_back, stepped, switched
+from podium.serving.transitions import (
+    need_canary,
+    promoted,
+    promotion_target,
+    rolled_back,
+    stepped,
+    stepped_weight,
+    switched,
+)
 from podium.store.base import utcnow
 from podium.store.database import Database
 
@@ -57,6 +73,12 @@ Notify = Callable[[str], None]
 
 Predictor = Callable[..., dict[str, Any]]
 """``predictor(model_id, features=..., instances=...)``: the project's serving runtime."""
+
+Describer = Callable[[str], dict[str, Any]]
+"""``describer(name)``: the deployment and its live status, as the serving runtime sees it."""
+
+Verify = Callable[[DeploymentSpec], None]
+"""``verify(spec)`` raises (a PodiumError saying why) unless what ``spec`` serves loads."""
 
 VersionLike = int | str
 
@@ -74,6 +96,9 @@ class Deployments:
         role: Role,
         notify: Notify | None = None,
         predictor: Predictor | None = None,
+        verify: Verify | None = None,
+        describer: Describer | None = None,
+        audit: Auditor | None = None,
     ) -> None:
         self._db = db
         self._project = project
@@ -82,6 +107,9 @@ class Deployments:
         self._principal = Principal(actor, project.id, project.name, role)
         self._notify = notify
         self._predictor = predictor
+        self._verify = verify
+        self._describer = describer
+        self._audit = audit or Auditor.disabled()
 
     def predict(
         self,
@@ -103,9 +131,21 @@ class Deployments:
     # -- reading --------------------------------------------------------------------
 
     def get(self, name: str) -> Deployment:
-        """The deployment ``name``; :class:`NotFoundError` when the project has none."""
+        """The deployment ``name`` (or the one with that alias); :class:`NotFoundError`
+        when the project has none."""
         with self._db.read() as session:
-            return _to_deployment(self._row(session, name))
+            return _to_deployment(self._row(session, name, aliases=True))
+
+    def status(self, name: str) -> dict[str, Any]:
+        """The deployment as ``GET /v1/deployments/{name}`` returns it: spec, traffic,
+        generation and, under ``status``, what this process's serving runtime has loaded
+        (versions, circuit breakers, shadow agreement, cache, the canary's last verdict)."""
+        if self._describer is None:
+            raise InvalidInputError(
+                "this platform has no serving runtime",
+                remedy="connect with podium.connect() (embedded) or to a server",
+            )
+        return self._describer(name)
 
     def list(self) -> builtins.list[Deployment]:
         """Every deployment of the project, by name."""
@@ -118,9 +158,9 @@ class Deployments:
             return [_to_deployment(row) for row in rows]
 
     def history(self, name: str) -> builtins.list[DeploymentChange]:
-        """The changes of ``name``, oldest first."""
+        """The changes of ``name`` (or of the deployment with that alias), oldest first."""
         with self._db.read() as session:
-            row = self._row(session, name)
+            row = self._row(session, name, aliases=True)
             changes = session.scalars(
                 select(DeploymentChangeRow)
                 .where(DeploymentChangeRow.deployment_id == row.id)
@@ -153,11 +193,13 @@ class Deployments:
         features: Sequence[str] = (),
         entity_keys: Sequence[str] = (),
         log_inferences: bool = True,
+        aliases: Sequence[str] = (),
     ) -> Deployment:
         """Deploy ``model`` (a registry ref such as ``customer-churn@production``).
 
-        Without ``name`` the deployment takes the model's name. The ref is resolved now;
-        the deployment follows it when the stage or alias moves to another version.
+        Without ``name`` the deployment takes the model's name; ``aliases`` are other
+        names clients may predict against. The ref is resolved now; the deployment
+        follows it when the stage or alias moves to another version.
         """
         self._principal.require(Role.WRITER, action="creating a deployment")
         raw: dict[str, Any] = {
@@ -167,6 +209,7 @@ class Deployments:
             "features": list(features),
             "entity_keys": list(entity_keys),
             "log_inferences": log_inferences,
+            "aliases": list(aliases),
         }
         for key, value in (
             ("fallback", fallback),
@@ -180,7 +223,11 @@ class Deployments:
         stable = self._registry.get_version(spec.model)
         if spec.fallback.model is not None:
             self._registry.get_version(spec.fallback.model)  # must exist now
-        traffic = Traffic(stable=stable.version)
+        if self._verify is not None:
+            self._verify(spec)  # the model loads, or the deployment is refused now
+        traffic = Traffic(
+            stable=stable.version, ref_version=stable.version if follows(spec.model) else None
+        )
         now = utcnow()
         row = DeploymentRow(
             id=uuid.uuid4().hex,
@@ -196,6 +243,7 @@ class Deployments:
         )
         try:
             with self._db.write() as session:
+                check_names_free(session, self._project.id, spec, row_id=row.id)
                 session.add(row)
                 session.flush()
                 self._record(session, row, "created", f"serving {stable.ref}")
@@ -211,7 +259,8 @@ class Deployments:
     def update(self, name: str, **changes: Any) -> Deployment:
         """Change spec fields (``timeout_ms=200``, ``cache={"ttl_seconds": 5}``, ...).
 
-        Changing ``model`` re-resolves it and makes its version stable.
+        Changing ``model`` re-resolves it and makes its version stable (the new ref is
+        what the registry allows, so no approval is asked for).
         """
         self._principal.require(Role.WRITER, action="updating a deployment")
         if "name" in changes:
@@ -226,13 +275,27 @@ class Deployments:
             for key, value in changes.items():
                 merged[key] = value.model_dump() if hasattr(value, "model_dump") else value
             spec = _parse_spec(merged)
+            if spec.aliases != row.spec.get("aliases", []):
+                with self._db.read() as session:
+                    check_names_free(session, self._project.id, spec, row_id=row.id)
             row.spec = spec.model_dump(mode="json")
             if spec.model != row.model:
                 row.model = spec.model
                 version = self._registry.get_version(spec.model).version
-                traffic = traffic.model_copy(update={"stable": version, "blue": traffic.stable})
+                traffic = traffic.model_copy(
+                    update={
+                        "stable": version,
+                        "blue": traffic.stable,
+                        "ref_version": version if follows(spec.model) else None,
+                    }
+                )
             return traffic, "changed " + ", ".join(sorted(changes))
 
+        if self._verify is not None and changes.keys() & {"model", "fallback"}:
+            merged = dict(self.get(name).spec.model_dump(mode="json"))
+            for key, value in changes.items():
+                merged[key] = value.model_dump() if hasattr(value, "model_dump") else value
+            self._verify(_parse_spec(merged))  # outside the write transaction: loads take time
         return self._change(name, "updated", change)
 
     def delete(self, name: str) -> None:
@@ -286,6 +349,9 @@ class Deployments:
             )
         except ValidationError as exc:
             raise _invalid(exc) from None
+        if state.weight >= 1:  # all traffic: as good as stable, so the same rule applies
+            current = self.get(name)
+            self._require_allowed(current, self._version_of_ref(current.spec, version), "canary")
 
         def change(row: DeploymentRow, traffic: Traffic) -> tuple[Traffic, str]:
             number = self._version_of(row, version)
@@ -305,14 +371,28 @@ class Deployments:
     def step(self, name: str, *, weight: float | None = None, reason: str = "") -> Deployment:
         """Move the canary to ``weight``, or to the next step of its schedule."""
         self._principal.require(Role.WRITER, action="stepping a canary")
+        current = self.get(name)
+        canary = need_canary(name, current.traffic)
+        if stepped_weight(canary, weight) >= 1:
+            self._require_allowed(current, canary.version, "a canary at 100%")
         return self._change(
             name, "step", lambda row, traffic: stepped(name, traffic, weight, reason)
         )
 
     def promote(self, name: str, *, reason: str = "") -> Deployment:
-        """Make the canary (or the staged green) version stable; keep the old one as blue."""
+        """Make the canary (or the staged green) version stable; keep the old one as blue.
+
+        On a deployment that follows a stage, a version not in that stage is not
+        promoted: its transition is requested and a :class:`ConflictError` names the
+        request to approve (see :mod:`podium.serving.governance`).
+        """
         self._principal.require(Role.WRITER, action="promoting a deployment")
-        return self._change(name, "promote", lambda row, traffic: promoted(name, traffic, reason))
+        current = self.get(name)
+        target = promotion_target(name, current.traffic)
+        self._require_allowed(current, target, "promote")
+        return self._change(
+            name, "promote", self._governed(name, target, lambda t: promoted(name, t, reason))
+        )
 
     def rollback(self, name: str, *, reason: str = "") -> Deployment:
         """Drop the canary; without one, return to the blue (previous) version at once."""
@@ -347,26 +427,84 @@ class Deployments:
     def switch(self, name: str) -> Deployment:
         """Blue-green: make green stable in one step; the old stable stays loaded as blue."""
         self._principal.require(Role.WRITER, action="switching a deployment")
-        return self._change(name, "switch", lambda row, traffic: switched(name, traffic))
+        current = self.get(name)
+        green = current.traffic.green
+        if green is None:
+            switched(name, current.traffic)  # raises: nothing to switch to
+        assert green is not None
+        self._require_allowed(current, green, "switch")
+        return self._change(
+            name, "switch", self._governed(name, green, lambda t: switched(name, t))
+        )
 
     def sync(self, name: str) -> Deployment:
-        """Follow the model ref: when its stage or alias now names another version, make
-        that version stable (the reaction to ``model.stage_changed`` events)."""
+        """Follow the model ref: when its stage or alias names another version than when
+        the deployment last followed it, make that version stable (the reaction to
+        ``model.stage_changed`` and ``model.alias_changed`` events).
+
+        Only a move of the ref moves the deployment, so a sync never undoes a rollback
+        or a completed rollout; every move is a history entry saying why. A deployment
+        pinned to a version is left as it is.
+        """
         self._principal.require(Role.WRITER, action="syncing a deployment")
         current = self.get(name)
-        if self._registry.get_version(current.spec.model).version == current.traffic.stable:
+        if not follows(current.spec.model):
+            return current
+        if self._registry.get_version(current.spec.model).version == _followed(current.traffic):
             return current  # the usual case: read only, no write transaction
 
         def change(row: DeploymentRow, traffic: Traffic) -> tuple[Traffic, str]:
             version = self._registry.get_version(row.model).version
-            if version == traffic.stable:
+            last = _followed(traffic)
+            if version == last:
                 return traffic, ""
-            moved = Traffic(stable=version, blue=traffic.stable, shadow=traffic.shadow)
-            return moved, f"{row.model} is now version {version}"
+            if version == traffic.stable:
+                moved = traffic.model_copy(update={"ref_version": version})
+                return moved, f"{row.model} moved from version {last} to {version}, the stable one"
+            moved = Traffic(
+                stable=version,
+                blue=traffic.stable,
+                shadow=None if traffic.shadow == version else traffic.shadow,
+                ref_version=version,
+            )
+            return moved, (
+                f"{row.model} moved from version {last} to {version}: version {version} is "
+                f"stable, {traffic.stable} kept as blue"
+            )
 
         return self._change(name, "registry", change)
 
     # -- internals ------------------------------------------------------------------
+
+    def _require_allowed(self, current: Deployment, version: int, action: str) -> None:
+        require_allowed(
+            self._registry,
+            deployment=current.name,
+            ref=current.spec.model,
+            version=version,
+            action=action,
+        )
+
+    def _governed(
+        self, name: str, target: int, move: Callable[[Traffic], tuple[Traffic, str]]
+    ) -> Callable[[DeploymentRow, Traffic], tuple[Traffic, str]]:
+        """``move`` applied under the row lock, once ``target`` was allowed to be stable."""
+
+        def change(row: DeploymentRow, traffic: Traffic) -> tuple[Traffic, str]:
+            if traffic.stable == target and traffic.canary is None and traffic.green is None:
+                return traffic, ""  # the deployment followed the approval meanwhile
+            moved, reason = move(traffic)
+            if moved.stable != target:
+                raise ConflictError(
+                    f"deployment {name!r} changed while version {target} was checked",
+                    remedy="look at it with `podium deploy status` and try again",
+                )
+            if follows(row.model):
+                named = self._registry.get_version(row.model).version
+                moved = moved.model_copy(update={"ref_version": named})
+            return moved, reason
+
+        return change
 
     def _change(
         self,
@@ -404,6 +542,7 @@ class Deployments:
         self._event(session, row, action, reason)
 
     def _event(self, session: Session, row: DeploymentRow, action: str, reason: str) -> None:
+        self._audit.note(session, f"deployments.{action}", f"deployment:{row.name}")
         record_event(
             session,
             project_id=self._project.id,
@@ -423,13 +562,17 @@ class Deployments:
         if self._notify is not None:
             self._notify(name)
 
-    def _row(self, session: Session, name: str, *, for_update: bool = False) -> DeploymentRow:
+    def _row(
+        self, session: Session, name: str, *, for_update: bool = False, aliases: bool = False
+    ) -> DeploymentRow:
         query = select(DeploymentRow).where(
             DeploymentRow.project_id == self._project.id, DeploymentRow.name == name
         )
         if for_update and not self._db.is_sqlite:
             query = query.with_for_update()
         row = session.scalars(query).first()
+        if row is None and aliases:
+            row = find_by_alias(session, self._project.id, name)
         if row is None:
             raise NotFoundError(
                 f"deployment {name!r} does not exist in project {self._project.name!r}",
@@ -440,7 +583,11 @@ class Deployments:
         return row
 
     def _version_of(self, row: DeploymentRow, version: VersionLike) -> int:
-        model = row.model.split("@")[0].split("/")[0]
+        return self._version_of_ref(DeploymentSpec.model_validate(row.spec), version)
+
+    def _version_of_ref(self, spec: DeploymentSpec, version: VersionLike) -> int:
+        row_name = spec.name
+        model = spec.model.split("@")[0].split("/")[0]
         if isinstance(version, bool) or not isinstance(version, int | str):
             raise InvalidInputError(
                 f"a version is a number or a ref; got {version!r} instead",
@@ -451,11 +598,16 @@ class Deployments:
         found = self._registry.get_version(ref)
         if found.name != model:
             raise InvalidInputError(
-                f"deployment {row.name!r} serves model {model!r}; {ref!r} is another model",
+                f"deployment {row_name!r} serves model {model!r}; {ref!r} is another model",
                 field="version",
                 remedy=f"pass a version of {model!r}",
             )
         return found.version
+
+
+def _followed(traffic: Traffic) -> int:
+    """The version the deployment last followed its ref to (stable, for older rows)."""
+    return traffic.ref_version if traffic.ref_version is not None else traffic.stable
 
 
 def _parse_spec(raw: Mapping[str, Any]) -> DeploymentSpec:

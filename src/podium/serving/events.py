@@ -8,7 +8,9 @@ Two ways, for two kinds of process:
   background; a ``model.stage_changed`` or ``model.alias_changed`` event makes every
   deployment that follows the model's stage or alias (``churn@production``) move to the
   version it names now (:meth:`~podium.serving.deployments.Deployments.sync`), which in
-  turn is a deployment change every process follows.
+  turn is a deployment change every process follows. A sync moves a deployment only
+  when its ref names another version than when it last followed it, so the backlog of
+  stage events a server delivers when it starts never undoes a rollout or a rollback.
 - :class:`GenerationWatcher` serves ``podium serve`` replicas, which do not claim the
   outbox (the server's dispatcher does): every ``interval`` seconds it reads the
   deployment's generation and the version its ref names, and reloads on a change. That is

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from podium.errors import BackendUnavailableError, InvalidInputError
+from podium.errors import BackendUnavailableError, InvalidInputError, PodiumError
 from podium.serving.breaker import BreakerState, CircuitBreaker
 
 __all__ = ["FallbackChain", "Link", "Served", "check_outputs", "check_present"]
@@ -216,6 +216,7 @@ class FallbackChain:
         if not rows:
             return Served(outputs=[], served_by=first, degraded=False, errors=[])
         errors: list[tuple[str, str]] = []
+        remedies: list[str] = []  # what the failing links' own errors advise, in order
         for link in self._links:
             reason = self._bulkhead_full(link) or _refusal(link.breaker)
             if reason is not None:
@@ -228,6 +229,9 @@ class FallbackChain:
             # A link may fail in any way its code can; the chain exists to absorb that.
             except Exception as exc:
                 reason = f"{type(exc).__name__}: {exc}"
+                advice = exc.remedy if isinstance(exc, PodiumError) else None
+                if advice and advice not in remedies:
+                    remedies.append(advice)
             else:
                 if link.breaker is not None:
                     link.breaker.record(True)
@@ -241,7 +245,9 @@ class FallbackChain:
         raise BackendUnavailableError(
             f"every link of the fallback chain failed ({summary})",
             code="all-fallbacks-failed",
-            remedy="check the model's logs; add a default response as the last link",
+            remedy="; ".join(
+                [*remedies, "check the model's logs; add a default response as the last link"]
+            ),
             details={"errors": [{"link": name, "reason": why} for name, why in errors]},
         )
 

@@ -6,7 +6,9 @@ to JSON) in bulk and writes them to the lake in batches (``p.data.write(..., mod
 ``flush_seconds`` or when ``batch_size`` records wait, and :meth:`InferenceLog.close`
 flushes what is left. When the lake cannot be written the batch is kept and retried; the
 queue is bounded (``max_queued``), and records beyond it are dropped and counted in
-``dropped`` rather than slowing predictions down.
+``dropped`` rather than slowing predictions down. A log that holds records when the
+interpreter exits is closed (so flushed) by an :mod:`atexit` hook: a script that predicts
+and ends without closing its platform keeps every logged prediction.
 
 The schema is a contract (monitoring reads it); columns only ever get added:
 
@@ -33,9 +35,11 @@ status         string                      ``ok``, ``degraded`` or ``error``
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -80,6 +84,7 @@ SCHEMA = pa.schema(
 _log = logging.getLogger(__name__)
 _FEATURES = SCHEMA.names.index("features")
 _PREDICTION = SCHEMA.names.index("prediction")
+_EXIT_TIMEOUT = 30.0
 
 Writer = Callable[[Any], object]
 """Takes one batch: a :class:`pyarrow.Table` of :data:`SCHEMA`, or with ``json_lines`` the
@@ -179,6 +184,7 @@ class InferenceLog:
 
     def close(self, *, timeout: float = 30.0) -> None:
         """Stop the background thread and write what is still queued."""
+        _open_logs.discard(self)
         self._stop.set()
         self._wake.set()
         thread = self._thread
@@ -197,6 +203,7 @@ class InferenceLog:
     def _start(self) -> None:
         with self._start_lock:
             if self._thread is None and not self._stop.is_set():
+                _open_logs.add(self)
                 self._thread = threading.Thread(
                     target=self._run, name="podium-inference-log", daemon=True
                 )
@@ -212,6 +219,20 @@ class InferenceLog:
                 self.flush()
             except Exception:  # logged in flush; back off before the retry
                 self._stop.wait(self._flush_seconds)
+
+
+# Logs that have queued records and are not closed yet; weak, so a log nobody holds any
+# more is not kept alive for the exit hook (its thread holds it while it runs).
+_open_logs: weakref.WeakSet[InferenceLog] = weakref.WeakSet()
+
+
+def _close_open_logs() -> None:
+    """At interpreter exit: close (so flush) every log still open."""
+    for log in list(_open_logs):
+        log.close(timeout=_EXIT_TIMEOUT)
+
+
+atexit.register(_close_open_logs)
 
 
 def to_table(batch: Sequence[Sequence[Any]]) -> pa.Table:

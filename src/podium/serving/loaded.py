@@ -7,6 +7,11 @@ graph, whose inputs are all numeric gets one float array built straight from the
 output is a dict: ``prediction``, ``probability`` (the positive class of a binary
 classifier, else the top class) and ``probabilities`` (class → probability) for
 classifiers.
+
+A version whose artifact cannot be loaded (a pyfunc whose module is missing where it is
+served, damaged bytes, an incompatible library) is served as an :class:`UnloadableModel`:
+every call fails with the load error, so its fallback chain treats it as a failing link
+(the next link answers, the breaker counts it) instead of the request failing with a 500.
 """
 
 from __future__ import annotations
@@ -14,15 +19,24 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Collection, Sequence
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, TypeAlias
 
 import numpy as np
 
-from podium.errors import InvalidInputError
+from podium.errors import BackendUnavailableError, InvalidInputError
 from podium.registry.flavors import PodiumModel
+from podium.registry.signature import Signature
 from podium.serving.validation import RowValidator
 
-__all__ = ["LoadedModel", "Output", "check_model_outputs"]
+__all__ = [
+    "LoadedModel",
+    "Output",
+    "ServedModel",
+    "UnloadableModel",
+    "check_model_outputs",
+    "example_row",
+]
 
 Output = dict[str, Any]
 """One answer: ``prediction``, ``probability`` and, for classifiers, ``probabilities``."""
@@ -48,6 +62,8 @@ class LoadedModel:
         self._labels = [_plain(c) for c in self.classes] if self.classes is not None else []
         self._keys = [str(c) for c in self._labels]
         self._array_call = self._fast_path()
+        self.warmed = False
+        """Whether :meth:`warm` has run (a first prediction made before any request)."""
 
     @property
     def fast(self) -> bool:
@@ -58,6 +74,22 @@ class LoadedModel:
     def ref(self) -> str:
         """``name/version``."""
         return f"{self.name}/{self.version}"
+
+    @property
+    def signature(self) -> Signature:
+        """The input (and output) columns the model was registered with."""
+        return self.model.signature
+
+    @property
+    def load_error(self) -> None:
+        """Always ``None``: this model is loaded (see :class:`UnloadableModel`)."""
+        return None
+
+    def warm(self) -> None:
+        """Predict once on :func:`example_row`, so the first request pays no first-call
+        costs (lazy imports, allocations); raises what that prediction raises."""
+        self.predict([self.validator.check(example_row(self.signature))])
+        self.warmed = True
 
     def predict(self, rows: list[dict[str, Any]]) -> list[Output]:
         """One output per row (rows already checked by :attr:`validator`)."""
@@ -133,6 +165,60 @@ class LoadedModel:
 
             return onnx_call
         return None
+
+
+class UnloadableModel:
+    """A model version that failed to load: every prediction raises the load error.
+
+    ``error`` is why it failed (the exception's type and message). It is never cached by
+    the runtime, so the next reload of its deployment tries to load it again.
+    """
+
+    fast = False
+    warmed = False
+
+    def __init__(self, *, name: str, version: int, signature: Signature, error: str) -> None:
+        self.name = name
+        self.version = version
+        self.signature = signature
+        self.load_error: str = error
+
+    @property
+    def ref(self) -> str:
+        """``name/version``."""
+        return f"{self.name}/{self.version}"
+
+    def predict(self, rows: list[dict[str, Any]]) -> list[Output]:
+        """Raise :class:`BackendUnavailableError` (the model is not loaded)."""
+        raise BackendUnavailableError(
+            f"model {self.ref} could not be loaded: {self.load_error}",
+            code="model-not-loadable",
+            remedy=(
+                "make the model loadable where it is served (a pyfunc model's class must "
+                "be importable there), then update the deployment or restart the server"
+            ),
+        )
+
+    def warm(self) -> None:
+        """Nothing to warm: the model is not loaded."""
+
+
+ServedModel: TypeAlias = LoadedModel | UnloadableModel
+"""What a served version holds: the loaded model, or why it could not be loaded."""
+
+_EXAMPLE_VALUES: dict[str, Any] = {
+    "int64": 0,
+    "float64": 0.0,
+    "bool": False,
+    "string": "",
+    "datetime": datetime(2000, 1, 1, tzinfo=UTC).isoformat(),
+}
+
+
+def example_row(signature: Signature) -> dict[str, Any]:
+    """A row every column of ``signature`` accepts (zeros, ``false``, empty strings):
+    what a model is warmed with before its first request."""
+    return {spec.name: _EXAMPLE_VALUES[spec.type] for spec in signature.inputs}
 
 
 def _plain(value: Any) -> Any:

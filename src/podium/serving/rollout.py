@@ -7,7 +7,10 @@ the stable version's over the current step. A decision other than *hold* is appl
 through the :class:`~podium.serving.deployments.Deployments` service (so it is stored,
 audited as a deployment change with the verdict's reason, and every replica follows).
 Each replica judges the traffic it saw; the first decision stored wins, and a replica
-whose view is stale finds the canary already changed.
+whose view is stale finds the canary already changed. On a deployment that follows a
+stage, promoting a version not in it requests the stage transition: the canary then
+holds at its weight, its verdict saying which request waits for approval, until an
+approver applies it (the deployment follows the stage) or someone rolls it back.
 """
 
 from __future__ import annotations
@@ -82,12 +85,19 @@ class CanaryJudge:
                 schedule=CanarySchedule(steps=canary.steps, step_seconds=canary.step_seconds),
                 current_weight=canary.weight,
             )
-            self.verdicts[name] = verdict
-            decided[name] = verdict
             try:
                 self._apply(name, verdict)
             except PodiumError as exc:  # another replica decided first, or it was deleted
+                if verdict.decision is Decision.PROMOTE and "transition_request_id" in exc.details:
+                    verdict = Verdict(
+                        Decision.HOLD,
+                        f"{verdict.reason}, but {exc.message}",
+                        verdict.stats,
+                        next_weight=canary.weight,
+                    )
                 _log.info("canary decision on %r not applied: %s", name, exc)
+            self.verdicts[name] = verdict
+            decided[name] = verdict
         return decided
 
     def _apply(self, name: str, verdict: Verdict) -> None:

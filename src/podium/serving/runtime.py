@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from podium.errors import InvalidInputError, NotFoundError, PodiumError
 from podium.registry.protocol import Registry
+from podium.registry.signature import Signature
 from podium.serving.batcher import DynamicBatcher
 from podium.serving.body import (
     Envelope,
@@ -39,13 +40,20 @@ from podium.serving.breaker import CircuitBreaker
 from podium.serving.cache import cache_key
 from podium.serving.deployments import Deployments
 from podium.serving.inference_log import INFERENCE_LOG_TABLE, InferenceLog
-from podium.serving.loaded import LoadedModel, Output
+from podium.serving.loaded import LoadedModel, Output, ServedModel, UnloadableModel
 from podium.serving.metrics import ServingMetrics
 from podium.serving.online import OnlineFeatureMerge
 from podium.serving.recording import Recorder
 from podium.serving.rollout import CanaryJudge
 from podium.serving.router import choose_route
-from podium.serving.state import DeploymentState, VersionPath, breaker_settings, build_state
+from podium.serving.spec import DeploymentSpec
+from podium.serving.state import (
+    DeploymentState,
+    VersionPath,
+    breaker_settings,
+    build_state,
+    load_rules,
+)
 
 if TYPE_CHECKING:
     from podium.data.protocol import Data
@@ -81,9 +89,12 @@ class ServingRuntime:
         self._online = online
         self._only = only
         self._states: dict[str, DeploymentState] = {}
+        self._aliases: dict[str, str] = {}  # deployment alias -> name (model_id may be either)
         self._unknown: dict[str, float] = {}
         self._loading: dict[str, threading.Lock] = {}
         self._models: dict[str, LoadedModel] = {}
+        self.model_loads = 0
+        """Model artifacts loaded so far (a load that failed is not counted)."""
         self._breakers: dict[tuple[str, str, str], CircuitBreaker] = {}
         self._batchers: dict[tuple[str, str, int], DynamicBatcher[dict[str, Any], Batched]] = {}
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="podium-predict")
@@ -111,11 +122,15 @@ class ServingRuntime:
             return list(self._states.values())
 
     def state(self, name: str) -> DeploymentState:
-        """The in-memory state of ``name``, loaded from the database on first use."""
-        found = self._states.get(name)
+        """The in-memory state of ``name`` (or of the deployment with that alias), loaded
+        from the database on first use."""
+        found = self._states.get(name) or self._states.get(self._aliases.get(name, ""))
         if found is not None:
             return found
         if self._only is not None and name != self._only:
+            only = self.state(self._only)
+            if name in only.deployment.spec.aliases:
+                return only
             raise self._not_served(name)
         missed = self._unknown.get(name)
         if missed is not None and time.monotonic() - missed < _UNKNOWN_TTL:
@@ -123,7 +138,7 @@ class ServingRuntime:
         with self._lock:
             loading = self._loading.setdefault(name, threading.Lock())
         with loading:  # concurrent first requests load it once
-            found = self._states.get(name)
+            found = self._states.get(name) or self._states.get(self._aliases.get(name, ""))
             if found is not None:
                 return found
             try:
@@ -134,7 +149,7 @@ class ServingRuntime:
 
     async def astate(self, name: str) -> DeploymentState:
         """:meth:`state` for async code: a load (first use) runs in a worker thread."""
-        found = self._states.get(name)
+        found = self._states.get(name) or self._states.get(self._aliases.get(name, ""))
         if found is not None:
             return found
         return await self._in_thread(self.state, name)
@@ -162,6 +177,7 @@ class ServingRuntime:
 
     def _load(self, name: str) -> DeploymentState:
         deployment = self._deployments.get(name)
+        name = deployment.name  # ``name`` may have been an alias
         settings = breaker_settings(deployment)
 
         def breaker_for(version: str, link: str) -> CircuitBreaker:
@@ -176,7 +192,7 @@ class ServingRuntime:
             deployment,
             model_of=self._model,
             fallback_model=(
-                self._model(self._registry.get_version(deployment.spec.fallback.model).ref)
+                self._model(deployment.spec.fallback.model)
                 if deployment.spec.fallback.model
                 else None
             ),
@@ -187,22 +203,87 @@ class ServingRuntime:
         with self._lock:
             self._states[name] = state
             self._unknown.pop(name, None)
+            for alias in [a for a, n in self._aliases.items() if n == name]:
+                del self._aliases[alias]
+            self._aliases.update(dict.fromkeys(deployment.spec.aliases, name))
         canary = deployment.traffic.canary
         if canary is not None and canary.auto:
             self.judge.start()
         return state
 
-    def _model(self, ref: str) -> LoadedModel:
+    def loaded(self) -> list[str]:
+        """The model versions (``name/version``) loaded in memory now."""
+        with self._lock:
+            return sorted(self._models)
+
+    def _model(self, ref: str) -> ServedModel:
         with self._lock:
             found = self._models.get(ref)
         if found is not None:
             return found
         version = self._registry.get_version(ref)
-        loaded = LoadedModel(
-            self._registry.load(version.ref), name=version.name, version=version.version
-        )
         with self._lock:
+            found = self._models.get(version.ref)  # a stage or alias ref, loaded already
+        if found is not None:
+            return found
+        try:
+            loaded = LoadedModel(
+                self._registry.load(version.ref), name=version.name, version=version.version
+            )
+        # Loading runs the model's own code (unpickling imports its module) and reads its
+        # artifact; whatever fails makes the version a failing link, not a failed request.
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+            _log.warning("model %s cannot be loaded (%s); its links will fail", version.ref, reason)
+            return UnloadableModel(
+                name=version.name,
+                version=version.version,
+                signature=Signature.model_validate(version.signature or {"inputs": []}),
+                error=reason,
+            )
+        with self._lock:
+            self.model_loads += 1
             return self._models.setdefault(version.ref, loaded)
+
+    def verify(self, spec: DeploymentSpec) -> None:
+        """Raise :class:`InvalidInputError` unless what ``spec`` serves loads here: its
+        model, its fallback model and its rules. The models stay loaded for serving."""
+        for field, ref in (("model", spec.model), ("fallback.model", spec.fallback.model)):
+            if ref is None:
+                continue
+            model = self._model(ref)
+            if model.load_error is not None:
+                raise InvalidInputError(
+                    f"model {model.ref} cannot be loaded: {model.load_error}",
+                    code="model-not-loadable",
+                    field=field,
+                    remedy="make it loadable where it is served (a pyfunc model's class "
+                    "must be importable there), or deploy another version",
+                )
+        if spec.fallback.rules:
+            load_rules(spec.fallback.rules)  # raises naming fallback.rules
+
+    def warm(self, name: str) -> DeploymentState:
+        """Load ``name`` now and predict once with each model it serves, off the record
+        (no inference log, metrics, cache or breaker): the first request finds it warm.
+
+        A warm-up prediction that fails, or runs past the deployment's timeout, is
+        logged and left behind; requests then go down the chain as usual.
+        """
+        state = self.state(name)
+        models = {id(path.model): path.model for path in state.paths.values()}
+        if state.fallback_model is not None:
+            models[id(state.fallback_model)] = state.fallback_model
+        timeout = state.deployment.spec.timeout_ms / 1000.0
+        for model in models.values():
+            try:
+                self._executor.submit(model.warm).result(timeout=timeout)
+            except TimeoutError:
+                _log.warning("warming model %s took over %g s; going on", model.ref, timeout)
+            # A model's own code may fail in any way; requests then go down its chain.
+            except Exception:
+                _log.warning("warming model %s failed", model.ref, exc_info=True)
+        return state
 
     def _not_served(self, name: str) -> NotFoundError:
         return NotFoundError(
@@ -397,16 +478,23 @@ class ServingRuntime:
     def describe(self, name: str) -> dict[str, Any]:
         """What ``GET /v1/deployments/{name}`` shows: config, traffic, live counters."""
         state = self.state(name)
+        name = state.name
         breakers = {
             f"{version}/{link}": breaker.snapshot()
             for (dep, version, link), breaker in list(self._breakers.items())
             if dep == name
         }
         stats = state.shadow_stats
+        models = [path.model for path in state.paths.values()] + [state.fallback_model]
         return {
             "name": name,
             "deployment": state.deployment.model_dump(mode="json"),
             "versions": sorted(state.paths),
+            "load_errors": {
+                model.ref: model.load_error
+                for model in models
+                if model is not None and model.load_error is not None
+            },
             "breakers": breakers,
             "shadow": {"compared": stats.compared, "agreed": stats.agreed, "failed": stats.failed},
             "cache": _cache_stats(state),

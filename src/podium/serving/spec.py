@@ -1,7 +1,8 @@
 """What a deployment is: its configuration (:class:`DeploymentSpec`) and live traffic.
 
 A :class:`DeploymentSpec` is what its owner chose when creating it: the model ref it
-serves (``customer-churn@production``), the fallback chain (a fallback model, a
+serves (``customer-churn@production``), other names clients may use (``aliases``), the
+fallback chain (a fallback model, a
 rule-based function, a default response), the per-call timeout, the circuit breaker,
 the response cache, dynamic batching, and the online features fetched for which entity
 keys. :class:`Traffic` is what changes while it runs: the stable version, a canary with
@@ -15,7 +16,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 __all__ = [
     "DEPLOYMENT_NAME_PATTERN",
@@ -34,6 +35,7 @@ __all__ = [
 DEPLOYMENT_NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
 _RULES = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 _FEATURE_REF = re.compile(r"^[a-z][a-z0-9_]*:[a-z_][a-z0-9_]*$")
+_NAME = re.compile(DEPLOYMENT_NAME_PATTERN)
 
 
 class _Spec(BaseModel):
@@ -106,10 +108,15 @@ class CanaryLimitsSpec(_Spec):
 
 
 class DeploymentSpec(_Spec):
-    """The configuration of a deployment, as its owner created (or updated) it."""
+    """The configuration of a deployment, as its owner created (or updated) it.
+
+    ``aliases`` are other names clients may predict against (``model_id``), e.g. the
+    name an older client already sends; like names, they are unique in a project.
+    """
 
     name: str = Field(pattern=DEPLOYMENT_NAME_PATTERN)
     model: str
+    aliases: list[str] = Field(default_factory=list)
     fallback: FallbackSpec = Field(default_factory=FallbackSpec)
     timeout_ms: float = Field(default=1000.0, gt=0, le=600_000)
     breaker: BreakerSpec = Field(default_factory=BreakerSpec)
@@ -127,6 +134,20 @@ class DeploymentSpec(_Spec):
                 raise ValueError(f"a feature is named 'view:feature'; got {ref!r} instead")
         return value
 
+    @field_validator("aliases")
+    @classmethod
+    def _check_aliases(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if info.data.get("name") in value:
+            raise ValueError(f"an alias must differ from the name {info.data['name']!r}")
+        for alias in value:
+            if not isinstance(alias, str) or not _NAME.match(alias):
+                raise ValueError(
+                    f"an alias must match {DEPLOYMENT_NAME_PATTERN}; got {alias!r} instead"
+                )
+        if len(set(value)) != len(value):
+            raise ValueError(f"aliases must differ from each other; got {value!r}")
+        return value
+
 
 class CanaryState(_Spec):
     """A canary in progress: its version, current weight, schedule and limits."""
@@ -142,13 +163,19 @@ class CanaryState(_Spec):
 
 
 class Traffic(_Spec):
-    """Which versions get live traffic: stable, canary, shadow, green (staged), blue."""
+    """Which versions get live traffic: stable, canary, shadow, green (staged), blue.
+
+    ``ref_version`` is, for a deployment that follows a stage or alias, the version the
+    ref named when the deployment last followed it: the deployment moves again only when
+    the ref names another version, so a rollback is never undone by a resync.
+    """
 
     stable: int
     canary: CanaryState | None = None
     shadow: int | None = None
     green: int | None = None
     blue: int | None = None
+    ref_version: int | None = None
 
     def versions(self) -> list[int]:
         """Every version a serving process must have loaded, stable first."""

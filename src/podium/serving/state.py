@@ -7,7 +7,9 @@ and loads artifacts; the hot path reads only this object.
 
 Each served version gets a fallback chain: primary model → fallback model → rule-based
 function → default response (the links the deployment names), each model link guarded by
-its own circuit breaker and bounded by the deployment's timeout.
+its own circuit breaker and bounded by the deployment's timeout. A model that could not be
+loaded, or rules that cannot be imported, are links that always fail: the next link
+answers, so a deployment with a fallback never fails for them.
 """
 
 from __future__ import annotations
@@ -20,12 +22,12 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
-from podium.errors import InvalidInputError
+from podium.errors import BackendUnavailableError, InvalidInputError
 from podium.serving.breaker import BreakerSettings, CircuitBreaker
 from podium.serving.cache import ResponseCache, SimilarityCache
 from podium.serving.canary import CanaryWindow
 from podium.serving.fallback import FallbackChain, Link
-from podium.serving.loaded import LoadedModel, Output, check_model_outputs
+from podium.serving.loaded import Output, ServedModel, check_model_outputs
 from podium.serving.router import Route, TrafficPolicy
 from podium.serving.spec import Deployment, FallbackSpec
 from podium.serving.validation import RowValidator
@@ -57,7 +59,7 @@ class VersionPath:
     """One served version: its model, input check and fallback chain."""
 
     version: str
-    model: LoadedModel
+    model: ServedModel
     validator: RowValidator
     chain: FallbackChain
 
@@ -73,6 +75,7 @@ class DeploymentState:
     cache: ResponseCache | None
     similarity: SimilarityCache | None
     window: CanaryWindow | None
+    fallback_model: ServedModel | None = None
     shadow_stats: ShadowStats = field(default_factory=ShadowStats)
     loaded_at: float = field(default_factory=time.monotonic)
 
@@ -90,8 +93,8 @@ class DeploymentState:
 def build_state(
     deployment: Deployment,
     *,
-    model_of: Callable[[str], LoadedModel],
-    fallback_model: LoadedModel | None,
+    model_of: Callable[[str], ServedModel],
+    fallback_model: ServedModel | None,
     breaker_for: Callable[[str, str], CircuitBreaker],
     executor: Executor | None,
     previous: DeploymentState | None = None,
@@ -110,7 +113,7 @@ def build_state(
     canary = traffic.canary
     if canary is not None and canary.sticky_key:
         allowed.add(canary.sticky_key)
-    rules = load_rules(spec.fallback.rules) if spec.fallback.rules else None
+    rules = _rules_or_failure(spec.fallback.rules) if spec.fallback.rules else None
     quick = rules is None and (fallback_model is None or fallback_model.fast)
     versions = traffic.versions()
     if traffic.blue is not None and traffic.blue not in versions:
@@ -122,7 +125,7 @@ def build_state(
         paths[version] = VersionPath(
             version=version,
             model=model,
-            validator=RowValidator(model.model.signature, allowed_extra=allowed),
+            validator=RowValidator(model.signature, allowed_extra=allowed),
             chain=build_chain(
                 model,
                 fallback=spec.fallback,
@@ -156,6 +159,7 @@ def build_state(
             cache=previous.cache,
             similarity=previous.similarity,
             window=CanaryWindow() if canary is not None else None,
+            fallback_model=fallback_model,
             shadow_stats=(
                 previous.shadow_stats if previous.policy.shadow == policy.shadow else ShadowStats()
             ),
@@ -176,6 +180,7 @@ def build_state(
         if similar
         else None,
         window=CanaryWindow() if canary is not None else None,
+        fallback_model=fallback_model,
     )
 
 
@@ -213,11 +218,25 @@ def load_rules(path: str) -> Rules:
     return rules
 
 
+def _rules_or_failure(path: str) -> Rules:
+    """The rules ``path`` names or, when they cannot be imported, rules that raise why:
+    a failing link of the chain, as an unloadable model is, never a failed deployment."""
+    try:
+        return load_rules(path)
+    except InvalidInputError as exc:
+        message, remedy = exc.message, exc.remedy
+
+    def unimportable(features: Mapping[str, Any]) -> Any:
+        raise BackendUnavailableError(message, code="rules-not-importable", remedy=remedy)
+
+    return unimportable
+
+
 def build_chain(
-    primary: LoadedModel,
+    primary: ServedModel,
     *,
     fallback: FallbackSpec,
-    fallback_model: LoadedModel | None,
+    fallback_model: ServedModel | None,
     rules: Rules | None,
     timeout_seconds: float,
     breaker_for: Callable[[str], CircuitBreaker],

@@ -3,7 +3,8 @@
 Each takes the deployment's name (for messages), its current :class:`Traffic` and the
 caller's reason, and returns the new traffic with the sentence its history records;
 a move that makes no sense now (promote with nothing to promote) is a
-:class:`~podium.errors.ConflictError`. The Deployments service stores the result.
+:class:`~podium.errors.ConflictError`. The Deployments service checks, before, that the
+move is allowed (:mod:`podium.serving.governance`) and stores the result.
 """
 
 from __future__ import annotations
@@ -12,7 +13,15 @@ from podium.errors import ConflictError, InvalidInputError
 from podium.serving.spec import CanaryState, Traffic
 from podium.store.base import utcnow
 
-__all__ = ["need_canary", "promoted", "rolled_back", "stepped", "switched"]
+__all__ = [
+    "need_canary",
+    "promoted",
+    "promotion_target",
+    "rolled_back",
+    "stepped",
+    "stepped_weight",
+    "switched",
+]
 
 Moved = tuple[Traffic, str]
 
@@ -27,12 +36,17 @@ def need_canary(name: str, traffic: Traffic) -> CanaryState:
     return traffic.canary
 
 
+def stepped_weight(canary: CanaryState, weight: float | None) -> float:
+    """``weight``, or the next step of the canary's schedule (100% after the last)."""
+    if weight is not None:
+        return weight
+    return next((s for s in canary.steps if s > canary.weight + 1e-9), 1.0)
+
+
 def stepped(name: str, traffic: Traffic, weight: float | None, reason: str) -> Moved:
     """The canary at ``weight``, or at the next step of its schedule (100% after the last)."""
     canary = need_canary(name, traffic)
-    new = weight
-    if new is None:
-        new = next((s for s in canary.steps if s > canary.weight + 1e-9), 1.0)
+    new = stepped_weight(canary, weight)
     if not 0 <= new <= 1:
         raise InvalidInputError(
             f"a canary weight must be between 0 and 1; got {new} instead",
@@ -44,19 +58,23 @@ def stepped(name: str, traffic: Traffic, weight: float | None, reason: str) -> M
     return traffic.model_copy(update={"canary": moved}), note
 
 
+def promotion_target(name: str, traffic: Traffic) -> int:
+    """The version a promote makes stable: the canary's, else the staged green one."""
+    if traffic.canary is not None:
+        return traffic.canary.version
+    if traffic.green is not None:
+        return traffic.green
+    raise ConflictError(
+        f"deployment {name!r} has no canary or staged version to promote",
+        remedy="start one with canary NAME VERSION or stage NAME VERSION",
+    )
+
+
 def promoted(name: str, traffic: Traffic, reason: str) -> Moved:
     """The canary (or the staged green) version stable, the old stable kept as blue."""
-    if traffic.canary is not None:
-        new = traffic.canary.version
-    elif traffic.green is not None:
-        new = traffic.green
-    else:
-        raise ConflictError(
-            f"deployment {name!r} has no canary or staged version to promote",
-            remedy="start one with canary NAME VERSION or stage NAME VERSION",
-        )
+    new = promotion_target(name, traffic)
     shadow = None if traffic.shadow == new else traffic.shadow
-    moved = Traffic(stable=new, blue=traffic.stable, shadow=shadow)
+    moved = Traffic(stable=new, blue=traffic.stable, shadow=shadow, ref_version=traffic.ref_version)
     return moved, reason or f"version {new} promoted; {traffic.stable} kept as blue"
 
 
@@ -70,7 +88,12 @@ def rolled_back(name: str, traffic: Traffic, reason: str) -> Moved:
             f"deployment {name!r} has no canary and no previous version to roll back to",
             remedy="roll back after a promote or switch, or during a canary",
         )
-    back = Traffic(stable=traffic.blue, blue=traffic.stable, shadow=traffic.shadow)
+    back = Traffic(
+        stable=traffic.blue,
+        blue=traffic.stable,
+        shadow=traffic.shadow,
+        ref_version=traffic.ref_version,  # a rollback is not undone by the next resync
+    )
     return back, reason or f"back to version {traffic.blue} from {traffic.stable}"
 
 
@@ -81,5 +104,5 @@ def switched(name: str, traffic: Traffic) -> Moved:
             f"deployment {name!r} has no green version to switch to",
             remedy="stage one first: stage NAME VERSION",
         )
-    moved = Traffic(stable=traffic.green, blue=traffic.stable)
+    moved = Traffic(stable=traffic.green, blue=traffic.stable, ref_version=traffic.ref_version)
     return moved, f"switched to version {traffic.green}; {traffic.stable} is blue"

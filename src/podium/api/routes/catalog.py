@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from podium.api.bodies import RequestBody
 from podium.api.deps import Reader, Writer, platform_of
-from podium.data.catalog.models import CatalogHit, LineageGraph, TableDescription
+from podium.data.catalog.models import MAX_DEPTH, CatalogHit, LineageGraph, TableDescription
 from podium.data.names import parse_table_name
 
 __all__ = ["router"]
@@ -59,7 +59,9 @@ def lineage(
     node: str,
     request: Request,
     who: Reader,
-    depth: Annotated[int, Query(ge=0)] = 3,
+    depth: Annotated[int, Query(ge=0)] = MAX_DEPTH,
 ) -> LineageGraph:
-    """The lineage graph around ``node`` (``raw.customers``, ``raw.customers@3``, ``run:<id>``)."""
+    """The lineage graph around ``node`` (``raw.customers``, ``raw.customers@3``,
+    ``run:<id>``, ``model:<name>/N``, ``deployment:<name>``): its ancestors and
+    descendants, ``depth`` edges each way."""
     return platform_of(request, who).catalog.lineage(node, depth=depth)

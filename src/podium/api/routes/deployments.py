@@ -32,6 +32,7 @@ class CreateIn(RequestBody):
     features: list[str] = Field(default_factory=list)
     entity_keys: list[str] = Field(default_factory=list)
     log_inferences: bool = True
+    aliases: list[str] = Field(default_factory=list)
 
 
 class UpdateIn(RequestBody):
@@ -44,6 +45,7 @@ class UpdateIn(RequestBody):
     features: list[str] | None = None
     entity_keys: list[str] | None = None
     log_inferences: bool | None = None
+    aliases: list[str] | None = None
 
 
 class CanaryIn(RequestBody):
@@ -91,6 +93,7 @@ def create_deployment(body: CreateIn, request: Request, who: Writer) -> Deployme
         features=body.features,
         entity_keys=body.entity_keys,
         log_inferences=body.log_inferences,
+        aliases=body.aliases,
     )
     set_audit_target(request, f"deployment:{created.name}")
     return created

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 import pyarrow as pa  # type: ignore[import-untyped]
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import Field
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from podium.access.roles import Principal, Role
@@ -122,6 +122,13 @@ def change_json(change: Change) -> dict[str, Any]:
 def stored_json(stored: StoredDefinition) -> dict[str, Any]:
     """A stored definition as JSON (``to_dict()`` plus its fingerprint)."""
     return {**stored.to_dict(), "fingerprint": stored.fingerprint}
+
+
+def _json(result: BaseModel) -> dict[str, Any]:
+    """A feature store result as JSON, times as ``isoformat()`` gives them (``+00:00``),
+    as these routes answered before the results were models."""
+    answer: dict[str, Any] = json_value(result.model_dump())
+    return answer
 
 
 def _definitions(body: DefinitionsIn) -> list[Definition]:
@@ -251,8 +258,27 @@ def list_definitions(
 @router.get("/definitions/{name}")
 def describe(name: str, request: Request, who: Reader) -> dict[str, Any]:
     """A view's, service's or entity's definition, versions, users and freshness."""
-    described: dict[str, Any] = json_value(_features_of(request, who).describe(name))
-    return described
+    return _json(_features_of(request, who).describe(name))
+
+
+@router.get("/definitions/{name}/stored")
+def stored(
+    name: str,
+    request: Request,
+    who: Reader,
+    kind: Kind = "feature_view",
+    version: Annotated[int | None, Query(ge=1)] = None,
+) -> DefinitionIn:
+    """The definition ``name`` of ``kind`` (newest, or ``version``) as ``apply`` takes it."""
+    found = _features_of(request, who).get(name, kind=kind, version=version)
+    return DefinitionIn(
+        kind=found.kind,
+        name=found.name,
+        spec=found.to_spec(),
+        description=found.description,
+        owner=found.owner,
+        tags=dict(found.tags),
+    )
 
 
 @router.get("/search")
@@ -260,15 +286,13 @@ def search(
     request: Request, who: Reader, q: Annotated[str, Query(min_length=1)]
 ) -> list[dict[str, Any]]:
     """Definitions and features whose name, description, owner or tags contain ``q``."""
-    found: list[dict[str, Any]] = json_value(_features_of(request, who).search(q))
-    return found
+    return [_json(hit) for hit in _features_of(request, who).search(q)]
 
 
 @router.get("/views/{name}/materializations")
 def materializations(name: str, request: Request, who: Reader) -> list[dict[str, Any]]:
     """Every materialization of view ``name``, newest first."""
-    runs: list[dict[str, Any]] = json_value(_features_of(request, who).materializations(name))
-    return runs
+    return [_json(run) for run in _features_of(request, who).materializations(name)]
 
 
 # -- reading -----------------------------------------------------------------------------
@@ -376,8 +400,7 @@ def materialize(body: MaterializeIn, request: Request, who: Writer) -> list[dict
         done = store.materialize_incremental(body.end, views=body.views)
     else:
         done = store.materialize(body.start, body.end, views=body.views)
-    result: list[dict[str, Any]] = json_value([dict(item) for item in done])
-    return result
+    return [_json(item) for item in done]
 
 
 @router.post("/push/{view}", openapi_extra=_UPLOAD_BODY)
@@ -397,12 +420,11 @@ async def push(
     store = await run_in_threadpool(_features_of, request, who)
     time_columns: list[str] = []
     if upload == "json":
-        spec = (await run_in_threadpool(store.describe, view)).get("spec", {})
+        spec = (await run_in_threadpool(store.describe, view)).spec
         time_columns = [
             name
             for name in (spec.get("timestamp_field"), spec.get("created_timestamp_field"))
             if isinstance(name, str)
         ]
     rows = await run_in_threadpool(_rows_body, body, upload, time_columns)
-    pushed: dict[str, Any] = json_value(await run_in_threadpool(store.push, view, rows))
-    return pushed
+    return _json(await run_in_threadpool(store.push, view, rows))

@@ -1,4 +1,5 @@
-"""``/healthz`` (the process answers) and ``/readyz`` (its database answers); no key needed."""
+"""``/healthz`` (the process answers) and ``/readyz`` (its deployments are warm and its
+database answers); no key needed."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 def readyz(request: Request) -> JSONResponse:
+    warmup = getattr(request.app.state, "warmup", None)
+    if warmup is not None and not warmup.ready:
+        return JSONResponse({"status": "warming", "serving": "loading models"}, status_code=503)
     inst = installation(request)
     try:
         with inst.db.read() as session:

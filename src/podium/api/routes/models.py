@@ -19,10 +19,11 @@ from starlette.concurrency import run_in_threadpool
 
 from podium.api.bodies import RequestBody
 from podium.api.deps import Admin, Reader, Writer, installation, platform_of, set_audit_target
+from podium.data.catalog.models import MAX_DEPTH
 from podium.errors import InvalidInputError, MissingDependencyError, PodiumError
 from podium.registry.flavors import PodiumModel, get_flavor
 from podium.registry.refs import check_model_name, check_version
-from podium.registry.signature import Signature
+from podium.registry.signature import Signature, check_signature
 from podium.registry.types import ModelVersion, RegisteredModel, TransitionRequest
 
 __all__ = ["ARTIFACT_HEADERS", "router"]
@@ -150,7 +151,7 @@ async def register_version(
     input example before it uploads.
     """
     check_model_name(name)
-    parsed = Signature.model_validate(_json_param(signature, "signature"))
+    parsed = check_signature(_json_param(signature, "signature"))
     tag_map = _json_param(tags, "tags")
     body = await request.body()
     model = await run_in_threadpool(_decoded, body, flavor)
@@ -217,8 +218,15 @@ def download_artifact(ref: str, request: Request, who: Reader) -> Response:
 
 
 @router.get("/models/{ref:path}/lineage")
-def lineage(ref: str, request: Request, who: Reader) -> dict[str, Any]:
-    return platform_of(request, who).registry.lineage(ref)
+def lineage(
+    ref: str,
+    request: Request,
+    who: Reader,
+    depth: Annotated[int, Query(ge=0, le=MAX_DEPTH)] = MAX_DEPTH,
+) -> dict[str, Any]:
+    """The lineage graph around the version ``ref`` names: what it was trained from, down
+    to the raw tables, and what serves it, ``depth`` edges each way."""
+    return platform_of(request, who).registry.lineage(ref, depth=depth)
 
 
 # -- stage transitions -------------------------------------------------------------------

@@ -56,7 +56,11 @@ class FeedbackIn(RequestBody):
 
 
 class ReferenceIn(RequestBody):
+    """A lake table to profile; ``predictions`` names its column of model predictions
+    (by default the model version predicts on the table's rows)."""
+
     table: str
+    predictions: str | None = None
 
 
 def _window(window: WindowSeconds = None, start: Start = None, end: End = None) -> Window | None:
@@ -181,8 +185,11 @@ def get_reference(model: str, version: int, request: Request, who: Reader) -> Re
 def set_reference(
     model: str, version: int, body: ReferenceIn, request: Request, who: Writer
 ) -> ReferenceInfo:
-    """Profile a lake table (``raw.customers@3``) as the reference of the version."""
-    return platform_of(request, who).monitoring.set_reference(model, version, body.table)
+    """Profile a lake table (``raw.customers@3``) as the reference of the version, with
+    the version's predictions on it (or those in the column ``predictions`` names)."""
+    return platform_of(request, who).monitoring.set_reference(
+        model, version, body.table, predictions=body.predictions
+    )
 
 
 @router.get("/monitoring/contracts/{model}/{version}")

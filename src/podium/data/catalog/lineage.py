@@ -1,24 +1,40 @@
 """The lineage graph: node names, recording edges, and walking the graph around a node.
 
 A node is a string. ``table:raw.customers`` is a table, ``table:raw.customers@3`` one
-version of it, ``run:<run id>`` a tracking run and ``job:<name>`` a job. Users may leave
-out the ``table:`` prefix (``raw.customers@3``); :func:`parse_node` puts it back. An edge
-``source -> target`` says the source fed the target; its ``kind`` says how:
-``version_of`` (a table to each of its versions), ``derived_from`` (an input table version
-to a view version computed from it), ``read_by`` (a table version to a run),
-``produced_by``, ``restored_from``, or any other lower-case word.
+version of it, ``run:<run id>`` a tracking run, ``job:<name>`` a job,
+``feature_view:<name>@<version>`` a feature view, ``model:<name>/<version>`` a model
+version and ``deployment:<name>`` a deployment. Users may leave out the ``table:`` prefix
+(``raw.customers@3``); :func:`parse_node` puts it back. An edge ``source -> target`` says
+the source fed the target; its ``kind`` says how: ``version_of`` (a table to each of its
+versions), ``derived_from`` (an input table version to a view version computed from it,
+or a model version to one converted from it), ``read_by`` (a table version to a run),
+``features`` (a feature view to a training set), ``produced`` (a run to the model version
+it trained), ``stable_in`` / ``canary_in`` / ``shadow_in`` / ``staged_in`` (a model
+version to the deployment serving it), or any other lower-case word.
+
+Most edges are stored when they happen; a few are *live*: derived at read time from
+another area's current state (what each deployment serves now) and passed to
+:func:`walk`, which treats both alike. The walk follows edges up (ancestors) and down
+(descendants) from its root, each way at most ``depth`` edges and :data:`MAX_NODES` nodes,
+visiting each node once, so cycles end it too.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from podium.data.catalog.models import LineageEdge, LineageGraph, LineageNode, NodeKind
+from podium.data.catalog.models import (
+    MAX_DEPTH,
+    LineageEdge,
+    LineageGraph,
+    LineageNode,
+    NodeKind,
+)
 from podium.data.catalog.rows import LineageEdgeRow
 from podium.data.names import parse_table_name
 from podium.errors import InvalidInputError
@@ -38,19 +54,30 @@ __all__ = [
 ]
 
 EDGE_KIND_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
-MAX_DEPTH = 10
 MAX_NODES = 500
 
 _EDGE_KIND = re.compile(EDGE_KIND_PATTERN)
+_MODEL_VERSION = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}/[1-9][0-9]{0,8}$")
 _OTHER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/@+\-]{0,255}$")
-_PREFIXES = ("table", "run", "job", "feature_view")
+_PREFIXES = ("table", "run", "job", "feature_view", "model", "deployment")
+_KINDS: dict[str, NodeKind] = {
+    "run": "run",
+    "job": "job",
+    "feature_view": "feature_view",
+    "model": "model_version",
+    "deployment": "deployment",
+}
+
+Edge = tuple[str, str, str]
+"""``(source, target, kind)``."""
 _IN_CHUNK = 500
 
 
 def parse_node(text: str) -> str:
     """The stored id of node ``text``: ``raw.customers@3`` becomes ``table:raw.customers@3``.
 
-    Table names and versions are validated; ``run:`` and ``job:`` ids must be one word.
+    Table names and versions are validated; other ids (``run:``, ``job:``,
+    ``feature_view:``, ``model:``, ``deployment:``) must be one word.
     """
     if not isinstance(text, str) or not text.strip():
         raise _bad_node(text)
@@ -64,6 +91,8 @@ def parse_node(text: str) -> str:
         if at and not (version.isascii() and version.isdigit()):
             raise _bad_node(text)
         return f"table:{table}@{int(version)}" if at else f"table:{table}"
+    if prefix == "model" and not _MODEL_VERSION.fullmatch(rest):
+        raise _bad_node(text)  # one version: the registry resolves stages and aliases
     if prefix in _PREFIXES and _OTHER_ID.fullmatch(rest):
         return f"{prefix}:{rest}"
     raise _bad_node(text)
@@ -71,11 +100,13 @@ def parse_node(text: str) -> str:
 
 def _bad_node(text: object) -> InvalidInputError:
     return InvalidInputError(
-        f"a lineage node must be 'table:zone.name', 'table:zone.name@N', 'run:<id>' or "
-        f"'job:<name>'; got {text!r} instead",
+        f"a lineage node must be 'table:zone.name', 'table:zone.name@N', 'run:<id>', "
+        f"'job:<name>', 'feature_view:<name>@N', 'model:<name>/N' or 'deployment:<name>'; "
+        f"got {text!r} instead",
         field="node",
         remedy="name a table ('raw.customers'), a table version ('raw.customers@3'), "
-        "a run ('run:0f3a...') or a job ('job:nightly-etl')",
+        "a run ('run:0f3a...'), a job ('job:nightly-etl'), a model version "
+        "('model:customer-churn/1') or a deployment ('deployment:customer-churn')",
     )
 
 
@@ -104,10 +135,8 @@ def lineage_node(node: str) -> LineageNode:
     kind: NodeKind
     if prefix == "table":
         kind = "table_version" if "@" in rest else "table"
-    elif prefix == "run":
-        kind = "run"
     else:
-        kind = "job"
+        kind = _KINDS.get(prefix, "job")
     return LineageNode(id=node, kind=kind, label=rest)
 
 
@@ -126,8 +155,10 @@ def insert_edge(
     session.execute(dialect_insert(LineageEdgeRow).values(values).on_conflict_do_nothing())
 
 
-def touches(session: Session, project_id: int, node: str) -> bool:
-    """Whether any edge of the project starts or ends at ``node``."""
+def touches(session: Session, project_id: int, node: str, live: Sequence[Edge] = ()) -> bool:
+    """Whether any edge of the project (stored or ``live``) starts or ends at ``node``."""
+    if any(node in (source, target) for source, target, _ in live):
+        return True
     found = session.scalar(
         select(LineageEdgeRow.id)
         .where(
@@ -140,11 +171,17 @@ def touches(session: Session, project_id: int, node: str) -> bool:
 
 
 def _edges_at(
-    session: Session, project_id: int, nodes: Iterable[str], *, downstream: bool
-) -> list[tuple[str, str, str]]:
+    session: Session,
+    project_id: int,
+    nodes: Iterable[str],
+    *,
+    downstream: bool,
+    live: Sequence[Edge] = (),
+) -> list[Edge]:
     end = LineageEdgeRow.source if downstream else LineageEdgeRow.target
     ordered = sorted(nodes)
-    found: list[tuple[str, str, str]] = []
+    wanted = set(ordered)
+    found: list[Edge] = [e for e in live if (e[0] if downstream else e[1]) in wanted]
     for start in range(0, len(ordered), _IN_CHUNK):
         chunk = ordered[start : start + _IN_CHUNK]
         rows = session.execute(
@@ -156,17 +193,21 @@ def _edges_at(
     return found
 
 
-def walk(session: Session, project_id: int, root: str, *, depth: int) -> LineageGraph:
+def walk(
+    session: Session, project_id: int, root: str, *, depth: int, live: Sequence[Edge] = ()
+) -> LineageGraph:
     """The graph up to ``depth`` edges upstream and downstream of ``root``.
 
-    A table (``table:raw.customers``) stands for all its versions: the walk starts from
-    each of them. Every table version reached is shown with its table (``version_of``).
+    Upstream reaches the root's ancestors (what fed it, what fed those, ...), downstream
+    its descendants; ``live`` edges are walked like stored ones. A table
+    (``table:raw.customers``) stands for all its versions: the walk starts from each of
+    them. Every table version reached is shown with its table (``version_of``).
     """
     seeds = {root}
     if (parsed := table_of(root)) is not None and parsed[1] is None:
         seeds |= {t for s, t, k in _edges_at(session, project_id, [root], downstream=True)}
     nodes = set(seeds)
-    edges: set[tuple[str, str, str]] = set()
+    edges: set[Edge] = set()
     truncated = False
     for downstream in (True, False):
         frontier, seen = set(seeds), set(seeds)
@@ -174,7 +215,8 @@ def walk(session: Session, project_id: int, root: str, *, depth: int) -> Lineage
             if not frontier or truncated:
                 break
             reached: set[str] = set()
-            for edge in _edges_at(session, project_id, frontier, downstream=downstream):
+            found = _edges_at(session, project_id, frontier, downstream=downstream, live=live)
+            for edge in found:
                 other = edge[1] if downstream else edge[0]
                 if other not in nodes and len(nodes) >= MAX_NODES:
                     truncated = True

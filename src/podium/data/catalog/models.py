@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 __all__ = [
+    "MAX_DEPTH",
     "CatalogHit",
     "ColumnDescription",
     "LineageEdge",
@@ -18,8 +19,13 @@ __all__ = [
     "TableDescription",
 ]
 
+MAX_DEPTH = 10
+"""The most edges a lineage walk follows each way (and its default)."""
+
 MatchedField = Literal["name", "description", "tag", "column"]
-NodeKind = Literal["table", "table_version", "run", "job"]
+NodeKind = Literal[
+    "table", "table_version", "run", "job", "feature_view", "model_version", "deployment"
+]
 
 
 class _Frozen(BaseModel):
@@ -85,7 +91,9 @@ class LineageEdge(_Frozen):
 
 
 class LineageGraph(_Frozen):
-    """The nodes around a node and the edges between them.
+    """The nodes around a node and the edges between them: its ancestors (upstream) and
+    descendants (downstream), from raw tables through runs and model versions to the
+    deployments serving them.
 
     ``truncated`` is true when the walk stopped at the node limit before ``depth``.
     """

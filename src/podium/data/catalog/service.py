@@ -7,7 +7,7 @@ descriptions) and the lineage graph live in the metadata DB, every row under the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from sqlalchemy import or_, select
 
@@ -51,10 +51,20 @@ class Catalog:
     [CatalogHit(name='raw.customers', score=4.0, matched=['tag'])]
     """
 
-    def __init__(self, db: Database, lake: DataLake, project: Project) -> None:
+    def __init__(
+        self,
+        db: Database,
+        lake: DataLake,
+        project: Project,
+        *,
+        live_edges: Callable[[], Iterable[LineageEdge]] | None = None,
+    ) -> None:
+        """``live_edges`` gives the edges other areas derive from their current state at
+        read time (what each deployment serves now); the walk treats them as stored."""
         self._db = db
         self._lake = lake
         self._project = project
+        self._live_edges = live_edges
         self._registered: set[str] = set()
 
     # -- describing ----------------------------------------------------------------
@@ -243,12 +253,16 @@ class Catalog:
             )
         return edge
 
-    def lineage(self, node: str, *, depth: int = 3) -> LineageGraph:
-        """The lineage graph around ``node``, ``depth`` edges upstream and downstream.
+    def lineage(self, node: str, *, depth: int = MAX_DEPTH) -> LineageGraph:
+        """The lineage graph around ``node``: its ancestors and its descendants, each up
+        to ``depth`` edges away (the default follows a model down to its raw tables and up
+        to its deployments).
 
         ``node`` is ``raw.customers`` (the table and all its versions),
-        ``raw.customers@3`` or ``table:raw.customers@3`` (one version), ``run:<id>`` or
-        ``job:<name>``. A node the project has never seen is a :class:`NotFoundError`.
+        ``raw.customers@3`` or ``table:raw.customers@3`` (one version), ``run:<id>``,
+        ``job:<name>``, ``feature_view:<name>@N``, ``model:<name>/N`` or
+        ``deployment:<name>``. A node the project has never seen is a
+        :class:`NotFoundError`.
         """
         if isinstance(depth, bool) or not isinstance(depth, int) or not 0 <= depth <= MAX_DEPTH:
             raise InvalidInputError(
@@ -259,14 +273,19 @@ class Catalog:
         root = parse_node(node)
         if table_of(root) is not None:
             self._check_table_node(root)
+        live = [(e.source, e.target, e.kind) for e in self._live()]
         with self._db.read() as session:
-            if table_of(root) is None and not touches(session, self._project.id, root):
+            if table_of(root) is None and not touches(session, self._project.id, root, live):
                 raise NotFoundError(
                     f"no lineage recorded for {root!r} in this project",
                     field="node",
-                    remedy="runs and jobs appear once they read or write a table",
+                    remedy="runs and jobs appear once they read or write a table, model "
+                    "versions once registered from a run, deployments once created",
                 )
-            return walk(session, self._project.id, root, depth=depth)
+            return walk(session, self._project.id, root, depth=depth, live=live)
+
+    def _live(self) -> Iterable[LineageEdge]:
+        return () if self._live_edges is None else self._live_edges()
 
     def _check_table_node(self, node: str) -> None:
         parsed = table_of(node)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from podium.monitoring.alerts.evaluator import AlertScheduler, evaluate_rules, read_metric
 from podium.monitoring.alerts.rules import (
     METRICS,
+    MIN_REQUESTS,
     AlertRule,
     accuracy_drop,
     breaker_open,
@@ -19,6 +20,7 @@ from podium.monitoring.alerts.state import Alert, AlertStore, projects_with_rule
 
 __all__ = [
     "METRICS",
+    "MIN_REQUESTS",
     "Alert",
     "AlertRule",
     "AlertScheduler",

@@ -4,7 +4,8 @@
 records the outcome in the alert state, which fires or resolves alerts and writes their
 events. :class:`AlertScheduler` does that for every project with rules, every
 ``interval`` seconds, in a background thread of ``podium up``. A rule whose metric cannot
-be computed (no traffic in its window, no labels) neither fires nor resolves.
+be computed (no traffic in its window, fewer requests than its ``min_requests``, no
+labels) neither fires nor resolves.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 from podium.errors import PodiumError
@@ -21,9 +22,10 @@ from podium.monitoring.alerts.rules import AlertRule, holds
 from podium.monitoring.alerts.state import Alert, AlertStore
 from podium.store.base import utcnow
 
-__all__ = ["AlertScheduler", "Evaluates", "Reading", "evaluate_rules", "read_metric"]
+__all__ = ["AlertScheduler", "Evaluates", "Reading", "as_of", "evaluate_rules", "read_metric"]
 
 _log = logging.getLogger(__name__)
+_TRAFFIC = ("latency_p99_ms", "error_rate", "degraded_rate", "requests")
 
 
 @dataclass(frozen=True)
@@ -56,51 +58,95 @@ class Evaluates(Protocol):
     def evaluate_alerts(self) -> list[Alert]: ...
 
 
+def as_of(now: datetime | None) -> datetime:
+    """The evaluation time: ``now`` in UTC (a naive one is taken as UTC, as windows are),
+    or the current time."""
+    if now is None:
+        return utcnow()
+    return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+
+
 def read_metric(monitoring: _Monitors, rule: AlertRule, now: datetime) -> Reading:
-    """The value of ``rule.metric`` for ``rule.deployment`` over the window ending ``now``."""
+    """The value of ``rule.metric`` for ``rule.deployment`` over the window ending ``now``.
+
+    A window with fewer requests than ``rule.min_requests`` has no value: its reason
+    starts with "insufficient data". The breaker state is the present one, whatever
+    ``now`` says (it has no history).
+    """
+    now = as_of(now)
     window = (now - rule.window, now)
-    metric, deployment = rule.metric, rule.deployment
-    if metric in ("feature_drift_share", "drifted_features", "prediction_drift"):
-        drift = monitoring.drift(deployment, window=window)
-        if not getattr(drift, "enough_data", False):
-            return Reading(None, str(getattr(drift, "reason", "not enough data")))
-        column = rule.options.get("column")
-        columns = getattr(drift, "columns", [])
-        if metric == "prediction_drift":
-            prediction = getattr(drift, "prediction", None)
-            if prediction is None or prediction.score is None:
-                return Reading(None, "not enough data: no predictions in the window before")
-            return Reading(1.0 if prediction.drifted else 0.0, prediction.reason)
-        if column is not None:
-            columns = [c for c in columns if c.column == column]
-        decided = [c for c in columns if c.score is not None]
-        if not decided:
-            return Reading(None, "not enough data: no column could be tested")
-        drifted = sum(1 for c in decided if c.drifted)
-        names = ", ".join(c.column for c in decided if c.drifted) or "none"
-        value = float(drifted) if metric == "drifted_features" else drifted / len(decided)
-        return Reading(value, f"{drifted} of {len(decided)} features drifted ({names})")
-    if metric == "contract_violations":
-        quality = monitoring.quality(deployment, window=window)
-        if not getattr(quality, "rows", 0):
-            return Reading(None, str(getattr(quality, "reason", "not enough data")))
-        violations = getattr(quality, "violations", [])
-        kinds = ", ".join(sorted({f"{v.get('column')}:{v.get('kind')}" for v in violations}))
-        return Reading(float(len(violations)), f"violations: {kinds or 'none'}")
-    if metric == "accuracy":
-        accuracy = monitoring.accuracy(deployment, window=window)
-        found = getattr(accuracy, "overall", {}).get("accuracy")
-        if found is None or found.value is None:
-            reason = found.reason if found is not None else getattr(accuracy, "reason", "")
-            return Reading(None, reason or "not enough data")
-        labeled = getattr(accuracy, "labeled", 0)
-        return Reading(found.value, f"accuracy {found.value:.3f} on {labeled} labels")
-    if metric == "breaker_open":
-        state = monitoring.breaker(deployment) if monitoring.breaker is not None else None
-        if state is None:
-            return Reading(None, "the breaker state of this deployment is not known here")
-        return Reading(1.0 if state else 0.0, "breaker open" if state else "breaker closed")
-    performance = monitoring.performance(deployment, window=window, by_version=False)
+    performance = None
+    if rule.min_requests or rule.metric in _TRAFFIC:
+        performance = monitoring.performance(rule.deployment, window=window, by_version=False)
+    if rule.min_requests:
+        overall = getattr(performance, "overall", None)
+        requests = int(overall.requests) if overall is not None else 0
+        if requests < rule.min_requests:
+            return Reading(
+                None,
+                f"insufficient data: the window holds {requests} of the "
+                f"{rule.min_requests} requests the rule needs",
+            )
+    if rule.metric in _TRAFFIC:
+        return _traffic(performance, rule.metric)
+    if rule.metric in ("feature_drift_share", "drifted_features", "prediction_drift"):
+        return _drift(monitoring.drift(rule.deployment, window=window), rule)
+    if rule.metric == "contract_violations":
+        return _violations(monitoring.quality(rule.deployment, window=window))
+    if rule.metric == "accuracy":
+        return _accuracy(monitoring.accuracy(rule.deployment, window=window))
+    if rule.metric == "breaker_open":
+        return _breaker(monitoring, rule.deployment)
+    raise AssertionError(f"metric {rule.metric!r} has no reader")  # METRICS lists only these
+
+
+def _drift(drift: object, rule: AlertRule) -> Reading:
+    if not getattr(drift, "enough_data", False):
+        return Reading(None, str(getattr(drift, "reason", "not enough data")))
+    if rule.metric == "prediction_drift":
+        prediction = getattr(drift, "prediction", None)
+        if prediction is None or prediction.score is None:
+            reason = prediction.reason if prediction is not None else ""
+            return Reading(None, reason or "not enough data: no predictions to compare")
+        return Reading(1.0 if prediction.drifted else 0.0, prediction.reason)
+    column = rule.options.get("column")
+    columns = getattr(drift, "columns", [])
+    if column is not None:
+        columns = [c for c in columns if c.column == column]
+    decided = [c for c in columns if c.score is not None]
+    if not decided:
+        return Reading(None, "not enough data: no column could be tested")
+    drifted = sum(1 for c in decided if c.drifted)
+    names = ", ".join(c.column for c in decided if c.drifted) or "none"
+    value = float(drifted) if rule.metric == "drifted_features" else drifted / len(decided)
+    return Reading(value, f"{drifted} of {len(decided)} features drifted ({names})")
+
+
+def _violations(quality: object) -> Reading:
+    if not getattr(quality, "rows", 0):
+        return Reading(None, str(getattr(quality, "reason", "not enough data")))
+    violations = getattr(quality, "violations", [])
+    kinds = ", ".join(sorted({f"{v.get('column')}:{v.get('kind')}" for v in violations}))
+    return Reading(float(len(violations)), f"violations: {kinds or 'none'}")
+
+
+def _accuracy(accuracy: object) -> Reading:
+    found = getattr(accuracy, "overall", {}).get("accuracy")
+    if found is None or found.value is None:
+        reason = found.reason if found is not None else getattr(accuracy, "reason", "")
+        return Reading(None, reason or "not enough data")
+    labeled = getattr(accuracy, "labeled", 0)
+    return Reading(found.value, f"accuracy {found.value:.3f} on {labeled} labels")
+
+
+def _breaker(monitoring: _Monitors, deployment: str) -> Reading:
+    state = monitoring.breaker(deployment) if monitoring.breaker is not None else None
+    if state is None:
+        return Reading(None, "the breaker state of this deployment is not known here")
+    return Reading(1.0 if state else 0.0, "breaker open" if state else "breaker closed")
+
+
+def _traffic(performance: object, metric: str) -> Reading:
     overall = getattr(performance, "overall", None)
     if overall is None:
         return Reading(None, str(getattr(performance, "reason", "not enough data")))
@@ -118,8 +164,9 @@ def read_metric(monitoring: _Monitors, rule: AlertRule, now: datetime) -> Readin
 def evaluate_rules(
     monitoring: _Monitors, store: AlertStore, *, now: datetime | None = None
 ) -> list[Alert]:
-    """Evaluate every rule of ``store``'s project; the alerts that fired or resolved."""
-    now = now or utcnow()
+    """Evaluate every rule of ``store``'s project as of ``now`` (default: the current
+    time; a naive ``now`` is UTC); the alerts that fired or resolved."""
+    now = as_of(now)
     changed = []
     for rule in store.rules():
         try:

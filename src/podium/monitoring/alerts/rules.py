@@ -3,7 +3,11 @@
 A rule such as ``error_rate > 0.05 over 5 minutes for 60 s`` breaches when the metric,
 computed over the last ``window`` of the deployment's inference log, meets the condition;
 it fires once the breach has lasted ``for_seconds`` (0: at the first evaluation that sees
-it). The ready-made rules below cover what the platform watches out of the box.
+it). A window in which the deployment logged fewer than ``min_requests`` predictions is
+*insufficient data*: like a window without traffic it neither fires nor resolves (a firing
+alert stays firing, a pending one starts over), so one slow first request cannot fire a
+latency alert. The ready-made rules below cover what the platform watches out of the box;
+the latency and error-rate ones ignore windows of fewer than :data:`MIN_REQUESTS`.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from podium.errors import InvalidInputError
 __all__ = [
     "CONDITIONS",
     "METRICS",
+    "MIN_REQUESTS",
     "AlertRule",
     "Condition",
     "Severity",
@@ -52,7 +57,7 @@ CONDITIONS: dict[str, Callable[[float, float], bool]] = {
 METRICS: dict[str, str] = {
     "feature_drift_share": "share of features whose drift test says drift (0 to 1)",
     "drifted_features": "number of features whose drift test says drift",
-    "prediction_drift": "1 when the prediction distribution drifted from the previous window",
+    "prediction_drift": "1 when the predictions drifted from the reference's predictions",
     "latency_p99_ms": "99th percentile latency in milliseconds",
     "error_rate": "share of requests answered with an error",
     "degraded_rate": "share of requests answered by a fallback, not the primary model",
@@ -63,6 +68,10 @@ METRICS: dict[str, str] = {
 }
 """Every metric a rule can watch, with what it means."""
 
+MIN_REQUESTS = 20
+"""The fewest requests in a window for the ready-made latency and error-rate rules to judge
+it: a p99 or an error rate of a handful of requests is noise, not a signal."""
+
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,63}$")
 
 
@@ -70,7 +79,9 @@ class AlertRule(BaseModel):
     """When to alert: ``metric`` of ``deployment`` over ``window`` meets the condition.
 
     ``options`` tunes a metric (e.g. ``{"column": "age"}`` limits feature drift to one
-    column).
+    column). ``min_requests`` is the fewest predictions the deployment must have logged in
+    the window (shadow traffic aside) for the rule to judge it; a window with fewer is
+    insufficient data and leaves the rule's alert as it is (0: every window counts).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -84,6 +95,7 @@ class AlertRule(BaseModel):
     for_seconds: int = Field(default=0, ge=0, le=7 * 24 * 3600)
     severity: Severity = "warning"
     options: dict[str, Any] = Field(default_factory=dict)
+    min_requests: int = Field(default=0, ge=0, le=1_000_000_000)
 
     @field_validator("name", "deployment")
     @classmethod
@@ -114,9 +126,10 @@ class AlertRule(BaseModel):
         return value
 
     def describe(self) -> str:
-        """The rule as a sentence: ``error_rate > 0.05 over 0:05:00``."""
+        """The rule as a sentence: ``error_rate > 0.05 over 0:05:00 (at least 20 requests)``."""
         held = f" for {self.for_seconds} s" if self.for_seconds else ""
-        return f"{self.metric} {self.condition} {self.threshold:g} over {self.window}{held}"
+        least = f" (at least {self.min_requests} requests)" if self.min_requests else ""
+        return f"{self.metric} {self.condition} {self.threshold:g} over {self.window}{held}{least}"
 
 
 def parse_rule(rule: AlertRule | Mapping[str, Any]) -> AlertRule:
@@ -157,7 +170,8 @@ def feature_drift(
 
 
 def prediction_drift(deployment: str, *, window: timedelta = timedelta(hours=1)) -> AlertRule:
-    """Alert when the prediction distribution drifted from the window before."""
+    """Alert when the predictions drifted from the model's predictions on its reference
+    rows (from the window before when the reference has none)."""
     return AlertRule(
         name=f"{deployment}-prediction-drift",
         deployment=deployment,
@@ -170,9 +184,14 @@ def prediction_drift(deployment: str, *, window: timedelta = timedelta(hours=1))
 
 
 def p99_latency(
-    deployment: str, *, ms: float = 250.0, window: timedelta = timedelta(minutes=5)
+    deployment: str,
+    *,
+    ms: float = 250.0,
+    window: timedelta = timedelta(minutes=5),
+    min_requests: int = MIN_REQUESTS,
 ) -> AlertRule:
-    """Alert when the 99th percentile latency is above ``ms`` for a minute."""
+    """Alert when the 99th percentile latency is above ``ms`` for a minute, judged only
+    over windows of at least ``min_requests`` requests."""
     return AlertRule(
         name=f"{deployment}-p99-latency",
         deployment=deployment,
@@ -182,13 +201,19 @@ def p99_latency(
         window=window,
         for_seconds=60,
         severity="critical",
+        min_requests=min_requests,
     )
 
 
 def error_rate(
-    deployment: str, *, rate: float = 0.05, window: timedelta = timedelta(minutes=5)
+    deployment: str,
+    *,
+    rate: float = 0.05,
+    window: timedelta = timedelta(minutes=5),
+    min_requests: int = MIN_REQUESTS,
 ) -> AlertRule:
-    """Alert when more than ``rate`` of the requests fail."""
+    """Alert when more than ``rate`` of the requests fail, judged only over windows of at
+    least ``min_requests`` requests."""
     return AlertRule(
         name=f"{deployment}-error-rate",
         deployment=deployment,
@@ -197,6 +222,7 @@ def error_rate(
         threshold=rate,
         window=window,
         severity="critical",
+        min_requests=min_requests,
     )
 
 

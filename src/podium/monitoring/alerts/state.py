@@ -69,6 +69,7 @@ def _rule(row: AlertRuleRow) -> AlertRule:
         for_seconds=row.for_seconds,
         severity=row.severity,
         options=dict(row.options),
+        min_requests=row.min_requests,
     )
 
 
@@ -127,6 +128,7 @@ class AlertStore:
                         for_seconds=rule.for_seconds,
                         severity=rule.severity,
                         options=dict(rule.options),
+                        min_requests=rule.min_requests,
                         created_by=self._actor,
                         created_at=utcnow(),
                     )
@@ -201,9 +203,10 @@ class AlertStore:
     ) -> Alert | None:
         """Record one evaluation of rule ``name``; the alert if its state changed.
 
-        ``value`` ``None`` means the metric could not be computed (no traffic, no labels):
-        a firing alert stays firing and a pending one is dropped, since nothing says the
-        condition still holds or stopped.
+        ``value`` ``None`` means the metric could not be computed (no traffic, fewer
+        requests than the rule's ``min_requests``, no labels): a firing alert stays firing
+        and a pending one is dropped (its ``for_seconds`` start over at the next breach),
+        since nothing says the condition still holds or stopped.
         """
         now = now or utcnow()
         with self._db.write() as session:
