@@ -4,6 +4,15 @@ import podium
 p = podium.connect()                       # embedded, under ./.podium
 with p.tracking.start_run(experiment="churn", params={"C": 0.5}) as run:
     run.log_metrics({"auc": 0.91})
+
+``connect()`` returns a :class:`Platform` (``p``) with one service per area:
+``p.data``, ``p.catalog``, ``p.features``, ``p.tracking``, ``p.registry``,
+``p.deployments`` and ``p.monitoring``; ``podium.connect(url, api_key=...)`` gives the same
+interfaces over HTTP. This package exports what a user writes (``Entity``,
+``FeatureView``, ...), every error class (:class:`PodiumError` and its subclasses), and the
+types the areas' methods return (``Run``, ``ModelVersion``, ``Deployment``,
+``DriftResult``, ...), so that ``from podium import DriftResult`` works for annotations and
+``isinstance`` checks. Every name is imported on first use.
 """
 
 from __future__ import annotations
@@ -16,11 +25,17 @@ from podium.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from podium.connection import connect
+    from podium.data.catalog.models import CatalogHit, LineageGraph, TableDescription
+    from podium.data.types import HistoryEntry, OptimizeResult, TableInfo, TableVersion
     from podium.errors import (
         AuthenticationError,
+        BackendUnavailableError,
         ConflictError,
+        IntegrityError,
         InvalidInputError,
+        MissingDependencyError,
         NotFoundError,
+        PayloadTooLargeError,
         PermissionDeniedError,
         PodiumError,
     )
@@ -31,42 +46,166 @@ if TYPE_CHECKING:
         FeatureView,
         OnDemandFeatureView,
     )
+    from podium.features.historical import HistoricalFeatures
+    from podium.features.online_read import OnlineFeatures
+    from podium.features.protocol import (
+        DefinitionDescription,
+        FeatureSearchHit,
+        MaterializationRun,
+        Materialized,
+        Pushed,
+    )
+    from podium.features.stored import Change, StoredDefinition
+    from podium.monitoring.alerts.rules import AlertRule
+    from podium.monitoring.alerts.state import Alert
+    from podium.monitoring.feedback import FeedbackReceipt
+    from podium.monitoring.protocol import (
+        AccuracyResult,
+        DriftResult,
+        FairnessResult,
+        PerformanceResult,
+        QualityResult,
+        ReferenceInfo,
+    )
     from podium.platform import Platform
+    from podium.registry.flavors import PodiumModel
+    from podium.registry.types import ModelVersion, RegisteredModel, TransitionRequest
+    from podium.serving.spec import Deployment, DeploymentChange
+    from podium.serving.status import DeploymentStatus
+    from podium.tracking.run import ActiveRun
+    from podium.tracking.types import (
+        ArtifactInfo,
+        Experiment,
+        MetricPoint,
+        Run,
+        RunComparison,
+        RunPage,
+    )
+
 
 # Imported on first use, so that ``import podium.serving...`` in a serving-only process
 # (``podium serve``) does not load the whole platform: each area costs memory and time.
+# Keep this map and the imports above naming the same modules (tests/test_public_api.py).
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         "connect": "podium.connection",
         "Platform": "podium.platform",
-        "AuthenticationError": "podium.errors",
-        "ConflictError": "podium.errors",
-        "InvalidInputError": "podium.errors",
-        "NotFoundError": "podium.errors",
-        "PermissionDeniedError": "podium.errors",
         "PodiumError": "podium.errors",
+        "InvalidInputError": "podium.errors",
+        "PayloadTooLargeError": "podium.errors",
+        "AuthenticationError": "podium.errors",
+        "PermissionDeniedError": "podium.errors",
+        "NotFoundError": "podium.errors",
+        "ConflictError": "podium.errors",
+        "IntegrityError": "podium.errors",
+        "MissingDependencyError": "podium.errors",
+        "BackendUnavailableError": "podium.errors",
+        # what a user writes: feature definitions
         "Entity": "podium.features.definitions",
         "Feature": "podium.features.definitions",
         "FeatureService": "podium.features.definitions",
         "FeatureView": "podium.features.definitions",
         "OnDemandFeatureView": "podium.features.definitions",
+        # what the areas' methods return, area by area
+        "HistoryEntry": "podium.data.types",
+        "OptimizeResult": "podium.data.types",
+        "TableInfo": "podium.data.types",
+        "TableVersion": "podium.data.types",
+        "CatalogHit": "podium.data.catalog.models",
+        "LineageGraph": "podium.data.catalog.models",
+        "TableDescription": "podium.data.catalog.models",
+        "Change": "podium.features.stored",
+        "StoredDefinition": "podium.features.stored",
+        "HistoricalFeatures": "podium.features.historical",
+        "OnlineFeatures": "podium.features.online_read",
+        "DefinitionDescription": "podium.features.protocol",
+        "FeatureSearchHit": "podium.features.protocol",
+        "MaterializationRun": "podium.features.protocol",
+        "Materialized": "podium.features.protocol",
+        "Pushed": "podium.features.protocol",
+        "ActiveRun": "podium.tracking.run",
+        "ArtifactInfo": "podium.tracking.types",
+        "Experiment": "podium.tracking.types",
+        "MetricPoint": "podium.tracking.types",
+        "Run": "podium.tracking.types",
+        "RunComparison": "podium.tracking.types",
+        "RunPage": "podium.tracking.types",
+        "PodiumModel": "podium.registry.flavors",
+        "ModelVersion": "podium.registry.types",
+        "RegisteredModel": "podium.registry.types",
+        "TransitionRequest": "podium.registry.types",
+        "Deployment": "podium.serving.spec",
+        "DeploymentChange": "podium.serving.spec",
+        "DeploymentStatus": "podium.serving.status",
+        "AccuracyResult": "podium.monitoring.protocol",
+        "DriftResult": "podium.monitoring.protocol",
+        "FairnessResult": "podium.monitoring.protocol",
+        "PerformanceResult": "podium.monitoring.protocol",
+        "QualityResult": "podium.monitoring.protocol",
+        "ReferenceInfo": "podium.monitoring.protocol",
+        "FeedbackReceipt": "podium.monitoring.feedback",
+        "AlertRule": "podium.monitoring.alerts.rules",
+        "Alert": "podium.monitoring.alerts.state",
     },
 )
 
 __all__ = [
+    "AccuracyResult",
+    "ActiveRun",
+    "Alert",
+    "AlertRule",
+    "ArtifactInfo",
     "AuthenticationError",
+    "BackendUnavailableError",
+    "CatalogHit",
+    "Change",
     "ConflictError",
+    "DefinitionDescription",
+    "Deployment",
+    "DeploymentChange",
+    "DeploymentStatus",
+    "DriftResult",
     "Entity",
+    "Experiment",
+    "FairnessResult",
     "Feature",
+    "FeatureSearchHit",
     "FeatureService",
     "FeatureView",
+    "FeedbackReceipt",
+    "HistoricalFeatures",
+    "HistoryEntry",
+    "IntegrityError",
     "InvalidInputError",
+    "LineageGraph",
+    "MaterializationRun",
+    "Materialized",
+    "MetricPoint",
+    "MissingDependencyError",
+    "ModelVersion",
     "NotFoundError",
     "OnDemandFeatureView",
+    "OnlineFeatures",
+    "OptimizeResult",
+    "PayloadTooLargeError",
+    "PerformanceResult",
     "PermissionDeniedError",
     "Platform",
     "PodiumError",
+    "PodiumModel",
+    "Pushed",
+    "QualityResult",
+    "ReferenceInfo",
+    "RegisteredModel",
+    "Run",
+    "RunComparison",
+    "RunPage",
+    "StoredDefinition",
+    "TableDescription",
+    "TableInfo",
+    "TableVersion",
+    "TransitionRequest",
     "__version__",
     "connect",
 ]

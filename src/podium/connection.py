@@ -15,6 +15,7 @@ from podium.client.http import ApiClient
 from podium.client.monitoring import HttpMonitoring
 from podium.client.registry import HttpRegistry
 from podium.client.tracking import HttpTracking
+from podium.client.webhooks import HttpWebhooks
 from podium.config import Settings
 from podium.errors import InvalidInputError
 from podium.platform import Installation, Platform
@@ -72,6 +73,7 @@ def connect(
         features=HttpFeatures(api),
         deployments=HttpDeployments(api),
         monitoring=HttpMonitoring(api),
+        webhooks=HttpWebhooks(api),
         closer=api.close,
     )
 

@@ -3,6 +3,10 @@
 :class:`Installation` owns what all projects share; :meth:`Installation.platform` hands
 out a :class:`Platform` (the SDK's ``p``) whose services are built for one project. The
 API server holds one installation and asks it for the caller's project on each request.
+
+An embedded platform builds each area's service on first use, and the area modules are
+imported there, not at the top of this module: ``podium runs ls`` then loads tracking
+only, not the lake, the feature store, scipy or the serving runtime (ADR 0015, issue 12).
 """
 
 from __future__ import annotations
@@ -15,58 +19,146 @@ import re
 import socket
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from podium.access.audit import AuditLog, Auditor
 from podium.access.keys import KeyService
 from podium.access.projects import Project, ProjectService
 from podium.access.roles import Role
 from podium.config import Settings
-from podium.data.catalog import Catalog
-from podium.data.catalog.models import LineageEdge
-from podium.data.lake import DataLake
-from podium.data.protocol import CatalogAPI, Data
-from podium.data.service import DataService
 from podium.errors import NotFoundError
-from podium.features.online import OnlineStore, default_online_store_url, open_online_store
-from podium.features.protocol import Features
-from podium.features.service import FeatureStore
-from podium.monitoring.protocol import MonitoringAPI
-from podium.monitoring.service import Monitoring
-from podium.registry.protocol import Registry
-from podium.registry.service import RegistryService
-from podium.serving.deployments import Deployments
-from podium.serving.inference_log import INFERENCE_LOG_TABLE
-from podium.serving.protocol import DeploymentsAPI
-from podium.serving.runtime import ServingRuntime, open_runtime
-from podium.serving.spec import Deployment, DeploymentSpec
-from podium.serving.spool import InferenceSpool, parked_projects, spool_store
-from podium.serving.status import deployment_status
-from podium.serving.warmup import deployed_projects
 from podium.store.artifacts import ArtifactStore, open_artifact_store
 from podium.store.database import Database
-from podium.tracking.protocol import Tracking
-from podium.tracking.service import TrackingService
+
+if TYPE_CHECKING:
+    from podium.data.catalog import Catalog
+    from podium.data.catalog.models import LineageEdge
+    from podium.data.lake import DataLake
+    from podium.data.protocol import CatalogAPI, Data
+    from podium.data.service import DataService
+    from podium.events.webhooks import Webhooks
+    from podium.features.online import OnlineStore
+    from podium.features.protocol import Features
+    from podium.monitoring.protocol import MonitoringAPI
+    from podium.registry.protocol import Registry
+    from podium.serving.protocol import DeploymentsAPI
+    from podium.serving.runtime import ServingRuntime
+    from podium.serving.spec import Deployment, DeploymentSpec
+    from podium.tracking.protocol import Tracking
 
 __all__ = ["Installation", "Platform"]
 
 _TABLE_REF = re.compile(r"^([a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)(@\d+)?$")
 
 
-@dataclass
-class Platform:
-    """One project's view of podium: ``p.tracking`` (more areas as they land)."""
+_AREAS = (
+    "tracking",
+    "data",
+    "catalog",
+    "registry",
+    "features",
+    "deployments",
+    "monitoring",
+    "webhooks",
+)
 
-    project: str
-    tracking: Tracking
-    data: Data
-    catalog: CatalogAPI
-    registry: Registry
-    features: Features
-    deployments: DeploymentsAPI
-    monitoring: MonitoringAPI
-    closer: Callable[[], None] | None = field(default=None, repr=False)
+
+class Platform:
+    """One project's view of podium: ``p.data``, ``p.catalog``, ``p.features``,
+    ``p.tracking``, ``p.registry``, ``p.deployments``, ``p.monitoring``, ``p.webhooks``.
+
+    Embedded (``podium.connect()``) or remote (``podium.connect(url)``), the areas keep
+    the same protocols. Use it as a context manager, or call :meth:`close`, to release its
+    connections (buffered metrics and inference logs are flushed; also at exit).
+
+    Each area is given either as a built service or as a zero-argument builder, which
+    runs on first use (the embedded platform builds only the areas a caller touches).
+    """
+
+    def __init__(
+        self,
+        project: str,
+        *,
+        closer: Callable[[], None] | None = None,
+        **areas: object,
+    ) -> None:
+        unknown = sorted(set(areas) - set(_AREAS))
+        if unknown:
+            raise TypeError(f"Platform() got unknown areas {unknown}; the areas are {_AREAS}")
+        self.project = project
+        self.closer = closer
+        self._areas: dict[str, object] = dict(areas)
+        self._builders: dict[str, Callable[[], object]] = {}
+        self._building = threading.RLock()
+
+    @classmethod
+    def lazy(
+        cls,
+        project: str,
+        builders: Mapping[str, Callable[[], object]],
+        *,
+        closer: Callable[[], None] | None = None,
+    ) -> Platform:
+        """A platform whose areas are built by ``builders`` on first use."""
+        built = cls(project, closer=closer)
+        built._builders = dict(builders)
+        return built
+
+    def _area(self, name: str) -> object:
+        found = self._areas.get(name)
+        if found is None:
+            with self._building:  # re-entrant: building one area may build another
+                found = self._areas.get(name)
+                if found is None:
+                    builder = self._builders.get(name)
+                    if builder is None:
+                        raise AttributeError(f"this platform has no {name!r} area")
+                    found = self._areas[name] = builder()
+        return found
+
+    @property
+    def tracking(self) -> Tracking:
+        """Experiments, runs, params, metrics and artifacts."""
+        return cast("Tracking", self._area("tracking"))
+
+    @property
+    def data(self) -> Data:
+        """The lake (Delta tables) and the warehouse (SQL over it)."""
+        return cast("Data", self._area("data"))
+
+    @property
+    def catalog(self) -> CatalogAPI:
+        """Table descriptions, search and the lineage graph."""
+        return cast("CatalogAPI", self._area("catalog"))
+
+    @property
+    def registry(self) -> Registry:
+        """Registered models, versions, stages, aliases and approvals."""
+        return cast("Registry", self._area("registry"))
+
+    @property
+    def features(self) -> Features:
+        """Entities, feature views, training sets and the online store."""
+        return cast("Features", self._area("features"))
+
+    @property
+    def deployments(self) -> DeploymentsAPI:
+        """Deployments and their rollouts (canary, blue-green, shadow)."""
+        return cast("DeploymentsAPI", self._area("deployments"))
+
+    @property
+    def monitoring(self) -> MonitoringAPI:
+        """Drift, data quality, performance, accuracy, fairness and alerts."""
+        return cast("MonitoringAPI", self._area("monitoring"))
+
+    @property
+    def webhooks(self) -> Webhooks:
+        """Receiver URLs for the platform's events, and their deliveries."""
+        if "webhooks" not in self._areas and "webhooks" not in self._builders:
+            from podium.events.webhooks import WebhooksUnavailable
+
+            self._areas["webhooks"] = WebhooksUnavailable()
+        return cast("Webhooks", self._area("webhooks"))
 
     def predict(
         self,
@@ -88,6 +180,9 @@ class Platform:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def __repr__(self) -> str:
+        return f"Platform(project={self.project!r})"
 
 
 class Installation:
@@ -140,74 +235,10 @@ class Installation:
             return self._platforms.setdefault((project, user, role), built)
 
     def _build(self, project: Project, user: str, role: Role) -> Platform:
-        artifacts = self.storage.child(f"projects/{project.name}")
-        lake, catalog = self._lake_of(project)
-        # Every service records this caller's changes once, whichever front door called.
-        audit = Auditor(self.audit, project_id=project.id, actor=user)
-        data = DataService(lake, catalog, actor=user)
-
-        def resolve_input(run_id: str, ref: str) -> str:
-            # Lake tables are pinned to a version and linked to the run; anything else
-            # (a file path, a URL) is kept as given.
-            match = _TABLE_REF.match(ref)
-            if match is None or match.group(1) not in data.tables():
-                return ref
-            return data.record_run_input(run_id, ref)
-
-        tracking = TrackingService(
-            self.db, artifacts, project, user=user, resolve_input=resolve_input
-        )
-        tracking.metric_flush_interval = self.settings.metric_flush_interval
-        registry = RegistryService(
-            self.db,
-            artifacts,
-            project,
-            tracking=tracking,
-            actor=user,
-            role=role,
-            audit=audit,
-            lineage=catalog,
-        )
-        features = FeatureStore(
-            self.db,
-            project,
-            data=data,
-            catalog=catalog,
-            online=self.online_store,
-            actor=user,
-            role=role,
-            audit=audit,
-        )
-        return Platform(
-            project=project.name,
-            tracking=tracking,
-            data=data,
-            catalog=catalog,
-            registry=registry,
-            features=features,
-            deployments=Deployments(
-                self.db,
-                project,
-                registry=registry,
-                actor=user,
-                role=role,
-                notify=functools.partial(self._deployment_changed, project.name),
-                predictor=functools.partial(self._predict, project.name),
-                verify=functools.partial(self._verify_deployable, project.name),
-                describer=lambda name: deployment_status(self.runtime(project.name), name),
-                audit=audit,
-            ),
-            monitoring=Monitoring(
-                self.db,
-                project,
-                data=data,
-                registry=registry,
-                actor=user,
-                role=role,
-                breaker=functools.partial(self._breaker_open, project.name),
-                refresh=functools.partial(self.commit_spool, project),
-            ),
-        )
+        services = _ProjectServices(self, project, user, role)
+        platform = Platform.lazy(project.name, {area: getattr(services, area) for area in _AREAS})
+        services.platform = platform
+        return platform
 
     def commit_spool(self, project: Project) -> int:
         """Append what ``podium serve`` replicas of ``project`` parked to its inference log.
@@ -215,6 +246,10 @@ class Installation:
         Safe from several processes at once (each parked batch is claimed by one); returns
         the number of rows committed.
         """
+        from podium.data.service import DataService
+        from podium.serving.inference_log import INFERENCE_LOG_TABLE
+        from podium.serving.spool import InferenceSpool, spool_store
+
         spool = InferenceSpool(self.db, spool_store(self.storage, project.name), project)
         if spool.pending() == 0:
             return 0
@@ -227,6 +262,8 @@ class Installation:
 
     def commit_spools(self) -> int:
         """:meth:`commit_spool` for every project with parked batches (the server's loop)."""
+        from podium.serving.spool import parked_projects
+
         return sum(self.commit_spool(self.projects.get(name)) for name in parked_projects(self.db))
 
     def runtime(self, project: str) -> ServingRuntime:
@@ -235,6 +272,9 @@ class Installation:
             found = self._runtimes.get(project)
         if found is not None:
             return found
+        from podium.serving.deployments import Deployments
+        from podium.serving.runtime import open_runtime
+
         serving = self.platform_for_existing(project, user="podium:serving", role=Role.WRITER)
         assert isinstance(serving.deployments, Deployments)
         built = open_runtime(
@@ -254,6 +294,8 @@ class Installation:
         """Load every deployment of ``projects`` (default: every project) and predict
         once with each of its models, as ``podium up`` does before it reports ready;
         how many deployments were warmed."""
+        from podium.serving.warmup import deployed_projects
+
         warmed = 0
         for project in deployed_projects(self.db) if projects is None else projects:
             runtime = self.runtime(project)
@@ -299,6 +341,8 @@ class Installation:
     @property
     def online_store(self) -> OnlineStore:
         """The online feature store every project shares (tables are per project)."""
+        from podium.features.online import default_online_store_url, open_online_store
+
         with self._lock:
             if self._online is None:
                 url = self.settings.online_store_url or default_online_store_url(self.settings.home)
@@ -306,6 +350,9 @@ class Installation:
             return self._online
 
     def _lake_of(self, project: Project) -> tuple[DataLake, Catalog]:
+        from podium.data.catalog import Catalog
+        from podium.data.lake import DataLake
+
         with self._lock:
             shared = self._lakes.get(project.name)
             if shared is None:
@@ -343,6 +390,131 @@ class Installation:
         self.db.dispose()
 
 
+class _ProjectServices:
+    """The builders of one caller's services of one project, run on first use.
+
+    Services that need another area get it from :attr:`platform`, so each is built once
+    per platform. Each builder imports its area when it runs (module docstring).
+    """
+
+    def __init__(self, installation: Installation, project: Project, user: str, role: Role):
+        self._inst = installation
+        self._project = project
+        self._user = user
+        self._role = role
+        # Every service records this caller's changes once, whichever front door called.
+        self._audit = Auditor(installation.audit, project_id=project.id, actor=user)
+        self.platform: Platform | None = None
+
+    @property
+    def _p(self) -> Platform:
+        assert self.platform is not None, "set by Installation._build"
+        return self.platform
+
+    def _artifacts(self) -> ArtifactStore:
+        return self._inst.storage.child(f"projects/{self._project.name}")
+
+    def data(self) -> Data:
+        from podium.data.service import DataService
+
+        lake, catalog = self._inst._lake_of(self._project)
+        return DataService(lake, catalog, actor=self._user)
+
+    def catalog(self) -> CatalogAPI:
+        return self._inst._lake_of(self._project)[1]
+
+    def tracking(self) -> Tracking:
+        from podium.tracking.service import TrackingService
+
+        def resolve_input(run_id: str, ref: str) -> str:
+            # Lake tables are pinned to a version and linked to the run; anything else
+            # (a file path, a URL) is kept as given.
+            match = _TABLE_REF.match(ref)
+            data = self._p.data
+            if match is None or match.group(1) not in data.tables():
+                return ref
+            return cast("DataService", data).record_run_input(run_id, ref)
+
+        tracking = TrackingService(
+            self._inst.db,
+            self._artifacts(),
+            self._project,
+            user=self._user,
+            resolve_input=resolve_input,
+            audit=self._audit,
+        )
+        tracking.metric_flush_interval = self._inst.settings.metric_flush_interval
+        return tracking
+
+    def registry(self) -> Registry:
+        from podium.registry.service import RegistryService
+
+        return RegistryService(
+            self._inst.db,
+            self._artifacts(),
+            self._project,
+            tracking=self._p.tracking,
+            actor=self._user,
+            role=self._role,
+            audit=self._audit,
+            lineage=self._inst._lake_of(self._project)[1],
+        )
+
+    def features(self) -> Features:
+        from podium.features.service import FeatureStore
+
+        return FeatureStore(
+            self._inst.db,
+            self._project,
+            data=cast("DataService", self._p.data),
+            catalog=self._inst._lake_of(self._project)[1],
+            online=self._inst.online_store,
+            actor=self._user,
+            role=self._role,
+            audit=self._audit,
+        )
+
+    def deployments(self) -> DeploymentsAPI:
+        from podium.serving.deployments import Deployments
+        from podium.serving.status import deployment_status
+
+        inst, name = self._inst, self._project.name
+        return Deployments(
+            inst.db,
+            self._project,
+            registry=self._p.registry,
+            actor=self._user,
+            role=self._role,
+            notify=functools.partial(inst._deployment_changed, name),
+            predictor=functools.partial(inst._predict, name),
+            verify=functools.partial(inst._verify_deployable, name),
+            describer=lambda deployment: deployment_status(inst.runtime(name), deployment),
+            audit=self._audit,
+        )
+
+    def monitoring(self) -> MonitoringAPI:
+        from podium.monitoring.service import Monitoring
+
+        inst = self._inst
+        return Monitoring(
+            inst.db,
+            self._project,
+            data=self._p.data,
+            registry=self._p.registry,
+            actor=self._user,
+            role=self._role,
+            breaker=functools.partial(inst._breaker_open, self._project.name),
+            refresh=functools.partial(inst.commit_spool, self._project),
+        )
+
+    def webhooks(self) -> Webhooks:
+        from podium.events.webhooks import WebhookService
+
+        return WebhookService(
+            self._inst.db, self._project, role=self._role, actor=self._user, audit=self._audit
+        )
+
+
 LINEAGE_ACTOR = "podium:lineage"
 """Who reads the deployments for the lineage graph (it changes nothing)."""
 
@@ -350,6 +522,8 @@ _SERVED_AS = (("stable", "stable_in"), ("shadow", "shadow_in"), ("green", "stage
 
 
 def _served_by(deployment: Deployment) -> list[LineageEdge]:
+    from podium.data.catalog.models import LineageEdge
+
     traffic = deployment.traffic
     roles = [(kind, getattr(traffic, role)) for role, kind in _SERVED_AS]
     if traffic.canary is not None:

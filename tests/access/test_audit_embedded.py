@@ -141,3 +141,20 @@ def test_an_attempt_with_a_bad_argument_is_audited_as_invalid_input(
         ("registry.set_alias", "invalid-input"),
         ("registry.request_transition", "invalid-input"),
     ]
+
+
+def test_experiments_and_runs_are_audited_but_not_what_runs_log(
+    installation: Installation, platform: Platform, project_name: str
+) -> None:
+    platform.tracking.create_experiment("churn")
+    with pytest.raises(podium.ConflictError):
+        platform.tracking.create_experiment("churn")
+    with platform.tracking.start_run(experiment="churn", params={"C": 0.5}) as run:
+        run.log_metrics({"auc": 0.9}, step=0)
+
+    assert _trail(_entries(installation, project_name)) == [
+        ("local:test", "tracking.create_experiment", "experiment:churn", "ok"),
+        ("local:test", "tracking.create_experiment", "experiment:churn", "conflict"),
+        ("local:test", "tracking.create_run", f"run:{run.id}", "ok"),
+        ("local:test", "tracking.end_run", f"run:{run.id}", "ok"),
+    ]

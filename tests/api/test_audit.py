@@ -52,12 +52,24 @@ async def test_every_mutation_is_audited_with_its_outcome(
         )
 
     run = await call(
-        "r-create", "create_run", "ok", "POST", "/v1/runs", writer, json={"experiment": "e"}
+        "r-create",
+        "tracking.create_run",
+        "ok",
+        "POST",
+        "/v1/runs",
+        writer,
+        json={"experiment": "e"},
     )
     run_id = run.json()["id"]
     base = f"/v1/runs/{run_id}"
     await call(
-        "r-exp", "create_experiment", "ok", "POST", "/v1/experiments", writer, json={"name": "x"}
+        "r-exp",
+        "tracking.create_experiment",
+        "ok",
+        "POST",
+        "/v1/experiments",
+        writer,
+        json={"name": "x"},
     )
     await call(
         "r-params",
@@ -130,14 +142,22 @@ async def test_every_mutation_is_audited_with_its_outcome(
     )
     await call(
         "r-missing",
-        "end_run",
+        "tracking.end_run",
         "not-found",
         "POST",
         "/v1/runs/nope/end",
         writer,
         json={"status": "FINISHED"},
     )
-    await call("r-end", "end_run", "ok", "POST", f"{base}/end", writer, json={"status": "FINISHED"})
+    await call(
+        "r-end",
+        "tracking.end_run",
+        "ok",
+        "POST",
+        f"{base}/end",
+        writer,
+        json={"status": "FINISHED"},
+    )
     await call(
         "r-denied",
         "create_run",
@@ -177,7 +197,7 @@ async def test_every_mutation_is_audited_with_its_outcome(
         assert entry["target"]
         assert entry["detail"]["method"] in ("POST", "PUT", "DELETE")
 
-    assert entries["r-create"]["target"] == base  # names the run it created
+    assert entries["r-create"]["target"] == f"run:{run_id}"  # names the run it created
     assert entries["r-params"]["target"] == f"{base}/params"
     assert entries["r-key"]["target"] == f"/v1/keys/{key_id}"
     assert entries["r-revoke"]["target"] == f"/v1/keys/{key_id}"

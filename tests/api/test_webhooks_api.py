@@ -60,3 +60,31 @@ async def test_bad_url_and_other_project(
     assert_problem(await client.delete(f"/v1/webhooks/{webhook_id}", headers=stranger), 404)
     path = f"/v1/webhooks/{webhook_id}/deliveries"
     assert_problem(await client.get(path, headers=stranger), 404)
+
+
+async def test_event_types_and_unknown_ones(
+    client: httpx.AsyncClient, keys: Keys, project_name: str
+) -> None:
+    admin = keys.headers(project_name, Role.ADMIN)
+    listed = await client.get("/v1/webhooks/event-types", headers=admin)
+    assert listed.status_code == 200
+    offered = {t["type"] for t in listed.json()}
+    assert {"alert.fired", "deployment.updated", "features.materialized"} <= offered
+    bad = await client.post(
+        "/v1/webhooks",
+        json={"url": "https://ci.example.com/hook", "event_types": ["alert.exploded"]},
+        headers=admin,
+    )
+    assert_problem(bad, 400)
+    assert bad.json()["field"] == "event_types" and "alert.fired" in bad.json()["detail"]
+
+
+async def test_deliveries_of_every_webhook_and_test_of_a_missing_one(
+    client: httpx.AsyncClient, keys: Keys, project_name: str
+) -> None:
+    admin = keys.headers(project_name, Role.ADMIN)
+    everything = await client.get("/v1/webhooks/deliveries", params={"limit": 5}, headers=admin)
+    assert everything.status_code == 200 and everything.json() == []
+    assert_problem(await client.post("/v1/webhooks/nope/test", headers=admin), 404)
+    reader = keys.headers(project_name, Role.READER)
+    assert_problem(await client.get("/v1/webhooks/event-types", headers=reader), 403)

@@ -30,7 +30,8 @@ def test_audit_shows_a_mutation_made_through_the_api(
     result = invoke("audit", "--project", "fraud")
     assert result.exit_code == 0, result.output
     row = next(line for line in result.stdout.splitlines() if request_id in line)
-    assert "create_experiment" in row and "/v1/experiments" in row
+    # the service records what it did, with the object it made (ADR 0018)
+    assert "tracking.create_experiment" in row and "experiment:churn" in row
     assert "(ci)" in row and " ok " in row
 
 

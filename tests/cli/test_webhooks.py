@@ -1,33 +1,86 @@
-"""``podium models webhooks``: add, list, deliveries, remove."""
+"""``podium webhooks``: add, ls, test, deliveries, events, rm; embedded, on a server with
+``--url``, and still as ``podium models webhooks``."""
 
 from __future__ import annotations
 
-import pytest
-from typer.testing import CliRunner
+from collections.abc import Iterator
 
-from podium.cli.app import app
+import pytest
+
+from podium.access.roles import Role
+from tests.cli.assertions import Invoke
+from tests.conftest import LiveServer
+from tests.events.conftest import Receiver
 
 
 @pytest.fixture
-def run(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("PODIUM_HOME", str(tmp_path))
-    monkeypatch.delenv("PODIUM_URL", raising=False)
-    return CliRunner()
+def receiver() -> Iterator[Receiver]:
+    server = Receiver(port=0).start()
+    yield server
+    server.stop()
 
 
-def test_webhooks_are_added_listed_and_removed(run: CliRunner) -> None:
-    added = run.invoke(app, ["models", "webhooks", "add", "http://127.0.0.1:9/hook"])
+@pytest.mark.parametrize("group", [("webhooks",), ("models", "webhooks")])
+def test_webhooks_are_added_listed_and_removed(invoke: Invoke, group: tuple[str, ...]) -> None:
+    added = invoke(*group, "add", "http://127.0.0.1:9/hook")
     assert added.exit_code == 0, added.output
     webhook_id = added.stdout.split()[2]
     assert "whsec_" in added.stdout
-    listed = run.invoke(app, ["models", "webhooks", "ls"])
+    listed = invoke(*group, "ls")
     assert webhook_id in listed.stdout and "whsec_" not in listed.stdout
-    assert run.invoke(app, ["models", "webhooks", "deliveries"]).exit_code == 0
-    assert run.invoke(app, ["models", "webhooks", "rm", webhook_id]).exit_code == 0
-    assert webhook_id not in run.invoke(app, ["models", "webhooks", "ls"]).stdout
+    assert invoke(*group, "deliveries").exit_code == 0
+    assert invoke(*group, "rm", webhook_id).exit_code == 0
+    assert webhook_id not in invoke(*group, "ls").stdout
 
 
-def test_a_bad_url_is_one_error_line(run: CliRunner) -> None:
-    result = run.invoke(app, ["models", "webhooks", "add", "ftp://example"])
+def test_a_bad_url_is_one_error_line(invoke: Invoke) -> None:
+    result = invoke("webhooks", "add", "ftp://example")
     assert result.exit_code == 1
     assert result.stderr.startswith("error: ") and "Traceback" not in result.output
+
+
+def test_events_of_every_area_can_be_chosen(invoke: Invoke) -> None:
+    shown = invoke("webhooks", "events")
+    assert all(t in shown.stdout for t in ("model.stage_changed", "alert.fired"))
+    assert "features.materialized" in shown.stdout and "deployment.updated" in shown.stdout
+    added = invoke("webhooks", "add", "http://127.0.0.1:9/h", "-e", "alert.fired")
+    assert added.exit_code == 0, added.output
+    result = invoke("webhooks", "add", "http://127.0.0.1:9/h", "-e", "alert.exploded")
+    assert result.exit_code == 1
+    assert "unknown event type 'alert.exploded'" in result.stderr
+    assert "deployment.deleted" in result.stderr
+
+
+def test_webhooks_on_a_server_with_a_test_event(
+    invoke: Invoke, live_server: LiveServer, project_name: str, receiver: Receiver
+) -> None:
+    remote = ("--url", live_server.url, "--api-key", live_server.key(project_name, Role.ADMIN))
+    added = invoke("webhooks", "add", receiver.url, "-e", "deployment.updated", *remote)
+    assert added.exit_code == 0, added.output
+    webhook_id = added.stdout.split()[2]
+    listed = invoke("webhooks", "ls", "--json", *remote)
+    assert webhook_id in listed.stdout and "deployment.updated" in listed.stdout
+    tested = invoke("webhooks", "test", webhook_id, *remote)
+    assert tested.exit_code == 0, tested.output
+    assert "answered HTTP 200" in tested.stdout
+    [got] = receiver.events_of(project_name)
+    assert got.headers["X-Podium-Event"] == "webhook.test"
+    assert invoke("webhooks", "rm", webhook_id, *remote).exit_code == 0
+    # the server's project, not the embedded default one
+    assert live_server.installation.platform(project_name).webhooks.list() == []
+
+
+def test_a_failing_receiver_is_one_error(invoke: Invoke, receiver: Receiver) -> None:
+    receiver.statuses = [503]
+    webhook_id = invoke("webhooks", "add", receiver.url).stdout.split()[2]
+    result = invoke("webhooks", "test", webhook_id)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: the test event to ") and "HTTP 503" in result.stderr
+
+
+def test_a_reader_key_is_refused_by_the_server(
+    invoke: Invoke, live_server: LiveServer, project_name: str
+) -> None:
+    reader = live_server.key(project_name, Role.READER)
+    result = invoke("webhooks", "ls", "--url", live_server.url, "--api-key", reader)
+    assert result.exit_code == 1 and "admin" in result.stderr

@@ -3,12 +3,18 @@ reach a real webhook receiver, signed, even when the receiver was down at first.
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
 
 from podium.access.roles import Role
-from podium.errors import ConflictError, InvalidInputError, NotFoundError
+from podium.errors import (
+    BackendUnavailableError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+)
 from podium.events import EventDispatcher, WebhookService, verify_signature
 from podium.monitoring.alerts import (
     AlertRule,
@@ -177,3 +183,23 @@ def test_the_breaker_state_comes_from_the_serving_runtime(churn: Churn, platform
     platform.predict("churn", features={"tenure": 20.0, "charges": 70.0, "plan": "basic"})
     reading = read_metric(platform.monitoring, rule, now())
     assert reading.value == 0.0 and reading.reason == "breaker closed"
+
+
+def test_the_scheduler_keeps_running_after_a_round_that_failed() -> None:
+    # Listing the projects fails while the database is down; the next round must still run.
+    rounds: list[int] = []
+    recovered = threading.Event()
+
+    def projects() -> list[str]:
+        rounds.append(len(rounds))
+        if len(rounds) == 1:
+            raise BackendUnavailableError("the metadata database is down")
+        recovered.set()
+        return []
+
+    scheduler = AlertScheduler(projects, lambda name: pytest.fail(name), interval=0.01)
+    scheduler.start()
+    try:
+        assert recovered.wait(5)
+    finally:
+        scheduler.stop(timeout=5)

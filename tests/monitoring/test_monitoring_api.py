@@ -5,19 +5,24 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
+import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
 import pytest
 
 import podium
 from podium.access.roles import Role
 from podium.api.app import create_app
-from podium.errors import InvalidInputError, NotFoundError
+from podium.api.tabular import ARROW_STREAM
+from podium.config import Settings
+from podium.errors import InvalidInputError, NotFoundError, PayloadTooLargeError
 from podium.monitoring.alerts import error_rate
 from podium.platform import Installation, Platform
 from tests.api.assertions import assert_problem
 from tests.conftest import LiveServer
-from tests.monitoring.traffic import Churn, now, register_churn, traffic
+from tests.monitoring.traffic import Churn, now, register_churn, traffic, training_frame
 
 pytestmark = pytest.mark.anyio
 
@@ -142,6 +147,15 @@ async def test_rules_and_alerts_over_http(
     traffic(churn, 20, at=now(), error_every=2)
     fired = await client.post("/v1/monitoring/alerts/evaluate", headers=headers)
     assert [a["state"] for a in fired.json()] == ["firing"]
+    naive = now().replace(tzinfo=None).isoformat()  # UTC, as embedded takes it
+    again = await client.post(
+        "/v1/monitoring/alerts/evaluate", json={"now": naive}, headers=headers
+    )
+    assert again.status_code == 200 and again.json() == []  # still firing: nothing changed
+    soon = await client.post(
+        "/v1/monitoring/alerts/evaluate", json={"now": "soon"}, headers=headers
+    )
+    assert assert_problem(soon, 400)["field"] == "now"
     alerts = await client.get("/v1/monitoring/alerts", params={"state": "firing"}, headers=reader)
     assert len(alerts.json()) == 1
     bad_state = await client.get("/v1/monitoring/alerts", params={"state": "x"}, headers=reader)
@@ -150,6 +164,75 @@ async def test_rules_and_alerts_over_http(
     assert deleted.status_code == 204
     gone = await client.delete("/v1/monitoring/rules/churn-error-rate", headers=headers)
     assert_problem(gone, 404)
+
+
+def _arrow(frame: pd.DataFrame) -> bytes:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+async def test_a_reference_uploaded_as_arrow(
+    client: httpx.AsyncClient, installation: Installation, churn: Churn, project_name: str
+) -> None:
+    headers = _headers(installation, project_name)
+    path = "/v1/monitoring/references/churn/1"
+    rows = _arrow(training_frame(30, seed=5).drop(columns="label").assign(scored=1))
+    arrow = {**headers, "content-type": ARROW_STREAM}
+    uploaded = await client.put(path, content=rows, params={"predictions": "scored"}, headers=arrow)
+    assert uploaded.status_code == 200, uploaded.text
+    assert (uploaded.json()["rows"], uploaded.json()["source"]) == (30, "explicit")
+    assert uploaded.json()["predictions_source"] == "column 'scored' of the reference"
+    by_query = await client.put(path, content=rows, params={"format": "arrow"}, headers=headers)
+    assert by_query.status_code == 200, by_query.text
+    missing = await client.put(path, content=rows, params={"predictions": "x"}, headers=arrow)
+    assert assert_problem(missing, 400, code="invalid-input")["field"] == "predictions"
+    garbage = await client.put(path, content=b"not arrow", headers=arrow)
+    assert assert_problem(garbage, 400)["field"] == "body"
+    reader = _headers(installation, project_name, Role.READER)
+    denied = await client.put(path, content=rows, headers={**reader, "content-type": ARROW_STREAM})
+    assert_problem(denied, 403)
+
+
+async def test_a_bad_reference_body_is_a_problem(
+    client: httpx.AsyncClient, installation: Installation, churn: Churn, project_name: str
+) -> None:
+    headers = _headers(installation, project_name)
+    path = "/v1/monitoring/references/churn/1"
+    broken = await client.put(
+        path, content=b'{"table": ', headers={**headers, "content-type": "application/json"}
+    )
+    assert assert_problem(broken, 400, code="invalid-input")["field"] == "body"
+    for body in ({}, {"table": "raw.churn", "x": 1}, {"table": 3}):
+        answer = await client.put(path, json=body, headers=headers)
+        assert_problem(answer, 400, code="invalid-input")
+    both = await client.put(
+        path, json={"table": "raw.churn"}, params={"predictions": "p"}, headers=headers
+    )
+    assert assert_problem(both, 400)["field"] == "predictions"
+    table = await client.put(path, json={"table": "raw.churn@0"}, headers=headers)
+    assert table.status_code == 200 and table.json()["source"] == "raw.churn@0"
+
+
+async def test_an_uploaded_reference_over_the_body_limit_is_refused(
+    tmp_path: Path, database_url: str, project_name: str
+) -> None:
+    settings = Settings(home=tmp_path / "small", database_url=database_url, max_body_bytes=4096)
+    installation = Installation(settings)
+    try:
+        headers = _headers(installation, project_name)
+        transport = httpx.ASGITransport(app=create_app(installation))
+        async with httpx.AsyncClient(transport=transport, base_url="http://podium.test") as http:
+            answer = await http.put(
+                "/v1/monitoring/references/churn/1",
+                content=_arrow(training_frame(2000, seed=1)),
+                headers={**headers, "content-type": ARROW_STREAM},
+            )
+        assert_problem(answer, 413, code=PayloadTooLargeError.default_code)
+    finally:
+        installation.close()
 
 
 async def test_another_project_sees_no_traffic(

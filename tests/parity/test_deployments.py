@@ -6,6 +6,7 @@ import pytest
 
 from podium.errors import ConflictError, InvalidInputError, NotFoundError
 from podium.platform import Platform
+from podium.serving.status import DeploymentStatus
 from tests.parity.assertions import fails
 from tests.parity.conftest import Trained
 
@@ -45,8 +46,27 @@ def test_predict_and_status(models: Platform, trained: Trained) -> None:
     )
     assert len(many["predictions"]) == 2
     status = models.deployments.status("churn")
-    assert status["spec"]["name"] == "churn" and status["traffic"]["stable"] == 1
-    assert "status" in status
+    assert isinstance(status, DeploymentStatus)
+    assert (status.name, status.traffic.stable, status.status.versions) == ("churn", 1, ["1"])
+    assert status.status.shadow.compared == 0 and status.status.canary_verdict is None
+    # Read as the dict it was before it had a model: the top level and its status.
+    assert status["traffic"] == status.traffic and status["status"]["versions"] == ["1"]
+    assert "status" in status and "canary_verdict" not in status["status"]
+
+
+def test_sync_follows_the_moved_alias(models: Platform) -> None:
+    models.registry.set_alias("churn", "champion", 1)
+    models.deployments.create("churn", model="churn@champion")
+    pinned = models.deployments.create("pinned", model="churn/1")
+    models.registry.set_alias("churn", "champion", 2)
+    # The server may follow the alias's event first; either way the sync ends on version 2.
+    followed = models.deployments.sync("churn")
+    assert (followed.traffic.stable, followed.traffic.blue) == (2, 1)
+    assert [c.action for c in models.deployments.history("churn")] == ["created", "registry"]
+    assert models.deployments.sync("churn") == followed  # nothing left to follow
+    assert models.deployments.sync("pinned") == pinned  # a pinned version is left as it is
+    with fails(NotFoundError):
+        models.deployments.sync("missing")
 
 
 def test_canary_step_promote_and_rollback(models: Platform) -> None:

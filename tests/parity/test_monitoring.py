@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pyarrow as pa  # type: ignore[import-untyped]
 import pytest
 
 from podium.errors import ConflictError, InvalidInputError, NotFoundError
@@ -69,11 +70,19 @@ def test_references_and_contracts(churn: Churn) -> None:
     assert monitoring.contract("churn", 1) == changed.contract
 
 
-@pytest.mark.remote_gap("HttpMonitoring.set_reference takes only a lake table name, not a frame")
 def test_a_frame_as_the_reference(churn: Churn) -> None:
     frame = training_frame(50, seed=4).drop(columns="label")
-    info = churn.platform.monitoring.set_reference("churn", 1, frame)
-    assert info.rows == 50
+    monitoring = churn.platform.monitoring
+    info = monitoring.set_reference("churn", 1, frame)
+    assert (info.rows, info.source) == (50, "explicit")
+    assert {column["name"] for column in info.contract["columns"]} == {"tenure", "charges", "plan"}
+    scored = frame.assign(scored=1)
+    given = monitoring.set_reference("churn", 1, pa.Table.from_pandas(scored), predictions="scored")
+    assert given.predictions_source == "column 'scored' of the reference"
+    with fails(InvalidInputError):
+        monitoring.set_reference("churn", 1, frame, predictions="missing")
+    with fails(InvalidInputError):
+        monitoring.set_reference("churn", 1, [1, 2, 3])  # type: ignore[arg-type]
 
 
 def test_rules_and_alerts(churn: Churn) -> None:
@@ -90,14 +99,16 @@ def test_rules_and_alerts(churn: Churn) -> None:
     assert monitoring.rules() == []
 
 
-@pytest.mark.remote_gap("HttpMonitoring.evaluate_alerts refuses now= (the server's own clock)")
 def test_evaluate_alerts_as_of_another_time(churn: Churn) -> None:
     monitoring = churn.platform.monitoring
     monitoring.create_rule(error_rate("churn", rate=0.05, min_requests=1))
     later = now() + timedelta(hours=3)
     traffic(churn, 20, at=later, error_every=2)
-    fired = monitoring.evaluate_alerts(now=later)
+    fired = monitoring.evaluate_alerts(now=later.replace(tzinfo=None))  # naive: UTC
     assert [(a.rule, a.state) for a in fired] == [("churn-error-rate", "firing")]
+    assert monitoring.evaluate_alerts(now=later) == []  # the same instant: nothing changed
+    with fails(InvalidInputError):
+        monitoring.evaluate_alerts(now=later.isoformat())  # type: ignore[arg-type]
 
 
 def test_bad_input_fails_the_same_way(churn: Churn) -> None:

@@ -95,7 +95,7 @@ def test_sync_follows_the_alias(churn_models: Platform) -> None:
     churn_models.registry.set_alias("churn", "champion", 1)
     churn_models.deployments.create(model="churn@champion")
     churn_models.registry.set_alias("churn", "champion", 2)
-    assert churn_models.deployments.sync("churn").traffic.stable == 2  # type: ignore[attr-defined]
+    assert churn_models.deployments.sync("churn").traffic.stable == 2
 
 
 def test_changes_write_events(churn_models: Platform, installation: Installation) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 import podium
 from podium.access.roles import Role
-from podium.errors import ConflictError
+from podium.errors import ConflictError, PermissionDeniedError
 from podium.events import EventDispatcher
 from podium.platform import Installation, Platform
 from podium.serving.events import ServingEvents
@@ -225,3 +225,31 @@ def test_over_http_the_refusal_is_a_409_naming_the_request(
         assert (followed.traffic.stable, followed.traffic.canary) == (2, None)
     finally:
         remote.close()
+
+
+def test_over_http_a_sync_needs_a_writer_and_is_audited(
+    churn_models: Platform, live_server: LiveServer, installation: Installation
+) -> None:
+    project = churn_models.project
+    churn_models.registry.set_alias("churn", "champion", 1)
+    churn_models.deployments.create(model="churn@champion")
+    churn_models.registry.set_alias("churn", "champion", 2)
+    reader = podium.connect(
+        live_server.url, api_key=live_server.key(project, Role.READER), project=project
+    )
+    writer = podium.connect(
+        live_server.url, api_key=live_server.key(project, Role.WRITER), project=project
+    )
+    try:
+        with pytest.raises(PermissionDeniedError):
+            reader.deployments.sync("churn")
+        followed = writer.deployments.sync("churn")  # the server's events may have come first
+        assert (followed.traffic.stable, followed.traffic.blue) == (2, 1)
+        assert writer.deployments.sync("churn") == followed  # nothing left to follow
+    finally:
+        reader.close()
+        writer.close()
+    entries = installation.audit.list(installation.projects.get(project).id)
+    outcomes = {(e.action, e.outcome) for e in entries}
+    assert ("sync_deployment", "permission-denied") in outcomes
+    assert ("sync_deployment", "ok") in outcomes  # the sync that found nothing to move

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
-import logging
 import os
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,10 +18,9 @@ from podium.monitoring.alerts import AlertScheduler, projects_with_rules
 from podium.platform import Installation
 from podium.serving.events import ServingEvents
 from podium.serving.warmup import Warmup
+from podium.store.periodic import Periodic
 
 __all__ = ["bootstrap_admin_key", "serve", "write_credentials"]
-
-_log = logging.getLogger(__name__)
 
 
 def bootstrap_admin_key(installation: Installation) -> str | None:
@@ -98,8 +95,9 @@ def serve(
         ),
     )
     alerts.start()
-    # `podium serve` replicas park their inference log; the server commits it to Delta.
-    spool = _Every(installation.commit_spools, seconds=5.0, name="podium-spool-commit")
+    # `podium serve` replicas park their inference log; the server commits it to Delta,
+    # every 5 s and once more when stopping, so what they parked last is committed too.
+    spool = Periodic("podium-spool-commit", 5.0, installation.commit_spools, final_round=True)
     spool.start()
     # Deployments load and predict once before /readyz says ready: no request pays that.
     warmup = Warmup(installation.warm_deployments)
@@ -118,30 +116,3 @@ def serve(
         spool.stop(timeout=30)
         alerts.stop(timeout=5)
         dispatcher.stop(timeout=5)
-
-
-class _Every:
-    """Calls ``work`` every ``seconds`` in a daemon thread, once more when stopped."""
-
-    def __init__(self, work: Callable[[], object], *, seconds: float, name: str) -> None:
-        self._work = work
-        self._seconds = seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, *, timeout: float) -> None:
-        self._stop.set()
-        self._thread.join(timeout=timeout)
-
-    def _run(self) -> None:
-        while True:
-            stopping = self._stop.wait(self._seconds)
-            try:
-                self._work()
-            except Exception:  # logged; the next round retries (nothing is lost)
-                _log.exception("%s failed; retrying in %.0f s", self._thread.name, self._seconds)
-            if stopping:
-                return

@@ -20,12 +20,17 @@ from typing import Annotated, Any
 import typer
 
 from podium import __version__
-from podium.cli.context import CliState
+from podium.cli.context import CliState, Connection, connection_params
 from podium.cli.lazy_group import LazyCommand, LazyGroup
 from podium.errors import PodiumError
 
 __all__ = ["COMMANDS", "app", "main", "report_error"]
 
+
+_REMOTE: tuple[Connection, ...] = ("url", "api_key", "project")
+"""Commands on a platform: embedded, or on a server with --url."""
+_PROJECT: tuple[Connection, ...] = ("project",)
+"""Operator commands on one project of the installation under PODIUM_HOME."""
 
 COMMANDS = {
     "quickstart": LazyCommand(
@@ -40,17 +45,24 @@ COMMANDS = {
     "audit": LazyCommand(
         "podium.cli.audit:audit",
         "Show the newest entries of a project's audit log (every change is in it).",
+        connection=_PROJECT,
     ),
     "runs": LazyCommand(
-        "podium.cli.runs:app", "Tracked runs: list (search), show one, compare several."
+        "podium.cli.runs:app",
+        "Tracked runs: ls (search), show one, compare several.",
+        connection=_REMOTE,
     ),
-    "experiments": LazyCommand("podium.cli.experiments:app", "Experiments: named groups of runs."),
+    "experiments": LazyCommand(
+        "podium.cli.experiments:app", "Experiments: named groups of runs.", connection=_REMOTE
+    ),
     "projects": LazyCommand(
         "podium.cli.projects:app",
         "Projects: the tenants every run, key and artifact belongs to.",
     ),
     "keys": LazyCommand(
-        "podium.cli.keys:app", "API keys: create (the secret is shown once), list, revoke."
+        "podium.cli.keys:app",
+        "API keys: create (the secret is shown once), ls, revoke.",
+        connection=_PROJECT,
     ),
     "db": LazyCommand(
         "podium.cli.db:app", "The metadata database: apply migrations, show the revision."
@@ -59,26 +71,37 @@ COMMANDS = {
         "podium.cli.data:app",
         "Lake tables, warehouse SQL and the catalog: ls, describe, history, sql, ingest, "
         "optimize, vacuum, restore, search, lineage.",
+        connection=_REMOTE,
     ),
     "models": LazyCommand(
         "podium.cli.models:app",
         "Registered models: versions, stages and approvals, aliases, lineage, optimization.",
+        connection=_REMOTE,
     ),
     "deploy": LazyCommand(
         "podium.cli.deploy:app",
         "Deployments: create, roll out (canary, blue-green, shadow), roll back.",
+        connection=_REMOTE,
     ),
     "serve": LazyCommand(
         "podium.cli.serve:serve",
         "Serve only the prediction routes of DEPLOYMENT (stateless; run several replicas).",
+        connection=_PROJECT,
     ),
     "features": LazyCommand(
         "podium.cli.features:app",
         "The feature store: ls, describe, plan, apply, materialize, get, search, push.",
+        connection=_REMOTE,
     ),
     "monitor": LazyCommand(
         "podium.cli.monitor:app",
         "Monitoring: drift, quality, performance, accuracy, fairness, alerts and reports.",
+        connection=_REMOTE,
+    ),
+    "webhooks": LazyCommand(
+        "podium.cli.webhooks:app",
+        "Webhooks: add (the secret is shown once), ls, rm, test, deliveries, events.",
+        connection=_REMOTE,
     ),
 }
 """Every command of ``podium``: its module is imported only when it runs (see
@@ -89,6 +112,11 @@ class _PodiumGroup(LazyGroup):
     """The root group: every command runs inside its ``invoke``, so errors end here."""
 
     lazy_commands = COMMANDS
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        # `podium --url X runs ls` as well as `podium runs ls --url X`.
+        self.params.extend(connection_params())
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
@@ -126,8 +154,7 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    state = CliState()
-    ctx.obj = state
+    state = ctx.ensure_object(CliState)  # the connection options may have made it
     ctx.call_on_close(state.close)
 
 

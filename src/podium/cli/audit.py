@@ -14,10 +14,6 @@ __all__ = ["audit"]
 
 def audit(
     ctx: typer.Context,
-    project: Annotated[
-        str | None,
-        typer.Option("--project", "-p", help="Project to read (default PODIUM_PROJECT)."),
-    ] = None,
     limit: Annotated[
         int, typer.Option("--limit", "-n", min=1, max=10_000, help="How many entries.")
     ] = 50,
@@ -28,7 +24,7 @@ def audit(
     """Show the newest entries of a project's audit log (every change is in it)."""
     state = cli_state(ctx)
     installation = state.installation()
-    name = project or state.settings.project
+    name = state.project_name
     entries = installation.audit.list(
         installation.projects.get(name).id, limit=limit, action=action
     )

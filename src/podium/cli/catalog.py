@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from podium.cli.context import ApiKeyOption, ProjectOption, UrlOption, cli_state
+from podium.cli.context import cli_state
 from podium.cli.render import console, format_datetime, short_id, table
 from podium.data.catalog import LineageGraph, TableDescription
 from podium.data.catalog.lineage import MAX_DEPTH
@@ -53,12 +53,9 @@ _UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 
 def list_tables(
     ctx: typer.Context,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """List the project's tables with their version, size, freshness and owner."""
-    platform = cli_state(ctx).platform(url=url, api_key=api_key, project=project)
+    platform = cli_state(ctx).platform()
     names = platform.data.tables()
     out = console()
     if not names:
@@ -92,12 +89,9 @@ def list_tables(
 def describe(
     ctx: typer.Context,
     name: TableArgument,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Describe a table: owner, tags, freshness, size, schema with column docs, lineage."""
-    catalog = cli_state(ctx).platform(url=url, api_key=api_key, project=project).catalog
+    catalog = cli_state(ctx).platform().catalog
     about = catalog.describe(name)
     console().print(Group(*_description_sections(about)))
 
@@ -108,12 +102,9 @@ def search(
     limit: Annotated[
         int, typer.Option("--limit", "-n", min=1, max=1_000, help="How many tables at most.")
     ] = 50,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Search tables by name, description, tags and column names (every word must match)."""
-    platform = cli_state(ctx).platform(url=url, api_key=api_key, project=project)
+    platform = cli_state(ctx).platform()
     hits = platform.catalog.search(text, limit=limit)
     out = console()
     if not hits:
@@ -146,13 +137,10 @@ def lineage(
             "--depth", "-d", min=0, max=MAX_DEPTH, help="How many edges to follow each way."
         ),
     ] = MAX_DEPTH,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Show what fed a table, run, model version or deployment (upstream, down to the raw
     tables) and what it fed (downstream, up to the deployments)."""
-    catalog = cli_state(ctx).platform(url=url, api_key=api_key, project=project).catalog
+    catalog = cli_state(ctx).platform().catalog
     graph = catalog.lineage(node, depth=depth)
     out = console()
     out.print(lineage_tree(graph))

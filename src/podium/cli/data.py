@@ -23,7 +23,7 @@ from rich.text import Text
 
 from podium.cli import catalog
 from podium.cli.catalog import TableArgument, format_bytes, format_rows
-from podium.cli.context import ApiKeyOption, ProjectOption, UrlOption, cli_state
+from podium.cli.context import cli_state
 from podium.cli.render import console, format_datetime, table
 from podium.data.lake import SchemaMode, WriteMode
 from podium.data.maintenance import MIN_RETAIN_HOURS
@@ -43,10 +43,8 @@ _NUMERIC = (pa.types.is_integer, pa.types.is_floating, pa.types.is_decimal)
 _INGEST_VERB = {"append": "appended", "overwrite": "wrote", "merge": "merged"}
 
 
-def _platform(
-    ctx: typer.Context, url: str | None, api_key: str | None, project: str | None
-) -> Platform:
-    return cli_state(ctx).platform(url=url, api_key=api_key, project=project)
+def _platform(ctx: typer.Context) -> Platform:
+    return cli_state(ctx).platform()
 
 
 app.command("ls")(catalog.list_tables)
@@ -57,12 +55,9 @@ app.command("describe")(catalog.describe)
 def history(
     ctx: typer.Context,
     name: TableArgument,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Show every commit of a table, newest first (read an old one with name@N in sql)."""
-    entries = _platform(ctx, url, api_key, project).data.history(name)
+    entries = _platform(ctx).data.history(name)
     commits = table(
         f"history of {name}",
         "version",
@@ -103,12 +98,9 @@ def sql(
     output: Annotated[
         SqlFormat, typer.Option("--format", "-f", help="table, csv or json (a list of rows).")
     ] = "table",
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Run warehouse SQL (DuckDB) over the project's tables and show the result."""
-    result = _platform(ctx, url, api_key, project).data.sql(query)
+    result = _platform(ctx).data.sql(query)
     shown = result if limit == 0 else result.slice(0, limit)
     more = result.num_rows - shown.num_rows
     note = f"{_rows_text(result.num_rows)} returned"
@@ -151,9 +143,6 @@ def ingest(
             show_default=False,
         ),
     ] = None,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Write a file into a table in one atomic commit and print the new version."""
     if mode == "merge" and not key:
@@ -162,7 +151,7 @@ def ingest(
             field="keys",
             remedy="add --key COLUMN (repeatable) naming the columns that identify a row",
         )
-    data = _platform(ctx, url, api_key, project).data
+    data = _platform(ctx).data
     out = console()
     with out.status(f"ingesting {file.name} into {name} ({mode})"):
         try:
@@ -186,12 +175,9 @@ def ingest(
 def optimize(
     ctx: typer.Context,
     name: TableArgument,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Compact a table's small files into larger ones; its content stays the same."""
-    data = _platform(ctx, url, api_key, project).data
+    data = _platform(ctx).data
     out = console()
     progress = Progress(
         SpinnerColumn(),
@@ -233,9 +219,6 @@ def vacuum(
             "still uses an older version.",
         ),
     ] = False,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """List (or with --apply delete) files only versions older than --retain-hours use."""
     if retain_hours < MIN_RETAIN_HOURS and not no_retention_guard:
@@ -246,7 +229,7 @@ def vacuum(
             remedy=f"keep --retain-hours >= {MIN_RETAIN_HOURS}, or add --no-retention-guard "
             "if no reader or writer still uses an older version",
         )
-    files = _platform(ctx, url, api_key, project).data.vacuum(
+    files = _platform(ctx).data.vacuum(
         name, retain_hours=retain_hours, dry_run=not apply, enforce_retention=not no_retention_guard
     )
     out = console()
@@ -269,12 +252,9 @@ def restore(
     ctx: typer.Context,
     name: TableArgument,
     version: Annotated[int, typer.Argument(min=0, help="The version whose content to restore.")],
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Make an old version's content the table's newest version (history is kept)."""
-    restored = _platform(ctx, url, api_key, project).data.restore(name, version)
+    restored = _platform(ctx).data.restore(name, version)
     if restored.version == version:
         console().print(f"{name} is already at version {version}; nothing to restore")
         return

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Group
 
-from podium.cli.context import ApiKeyOption, ProjectOption, UrlOption, cli_state
+from podium.cli.context import cli_state
 from podium.cli.render import console, format_datetime, table
 from podium.errors import InvalidInputError
 from podium.serving.spec import BatchingSpec, BreakerSpec, CacheSpec, Deployment, Traffic
@@ -137,12 +137,9 @@ def create(
             "--log-inferences/--no-log-inferences", help="Keep every prediction for monitoring."
         ),
     ] = True,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Deploy a model version with its fallback chain, breaker, cache and batching settings."""
-    platform = cli_state(ctx).platform(url=url, api_key=api_key, project=project)
+    platform = cli_state(ctx).platform()
     fallback = {
         "model": fallback_model,
         "rules": rules,
@@ -183,12 +180,9 @@ def create(
 @app.command("ls")
 def list_deployments(
     ctx: typer.Context,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """List the deployments with the versions they serve."""
-    platform = cli_state(ctx).platform(url=url, api_key=api_key, project=project)
+    platform = cli_state(ctx).platform()
     found = platform.deployments.list()
     if not found:
         console().print(f"no deployments in project {platform.project!r}")
@@ -216,12 +210,9 @@ def list_deployments(
 def status(
     ctx: typer.Context,
     name: NameArgument,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Show a deployment: its settings, traffic and the history of its changes."""
-    platform = cli_state(ctx).platform(url=url, api_key=api_key, project=project)
+    platform = cli_state(ctx).platform()
     deployment = platform.deployments.get(name)
     _print_deployment(deployment)
     history = table(
@@ -269,12 +260,9 @@ def canary(
     step: Annotated[
         bool, typer.Option("--step", help="Move a running canary to --weight or its next step.")
     ] = False,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Start a canary of VERSION (or, with --step, move the running one up)."""
-    deployments = cli_state(ctx).platform(url=url, api_key=api_key, project=project).deployments
+    deployments = cli_state(ctx).platform().deployments
     if step:
         _print_deployment(deployments.step(name, weight=weight))
         return
@@ -305,12 +293,9 @@ def promote(
     ctx: typer.Context,
     name: NameArgument,
     reason: ReasonOption = "",
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Make the canary (or staged green) version stable; the old one is kept as blue."""
-    deployments = cli_state(ctx).platform(url=url, api_key=api_key, project=project).deployments
+    deployments = cli_state(ctx).platform().deployments
     _print_deployment(deployments.promote(name, reason=reason))
 
 
@@ -319,12 +304,9 @@ def rollback(
     ctx: typer.Context,
     name: NameArgument,
     reason: ReasonOption = "",
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Drop the canary, or go back to the blue (previous) version at once."""
-    deployments = cli_state(ctx).platform(url=url, api_key=api_key, project=project).deployments
+    deployments = cli_state(ctx).platform().deployments
     _print_deployment(deployments.rollback(name, reason=reason))
 
 
@@ -334,9 +316,6 @@ def shadow(
     name: NameArgument,
     version: Annotated[str | None, typer.Argument(help="The version to mirror traffic to.")] = None,
     stop: Annotated[bool, typer.Option("--stop", help="Stop mirroring.")] = False,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Mirror live traffic to VERSION: its answers are recorded, never returned."""
     if version is None and not stop:
@@ -345,7 +324,7 @@ def shadow(
             field="version",
             remedy="e.g. podium deploy shadow churn 5",
         )
-    deployments = cli_state(ctx).platform(url=url, api_key=api_key, project=project).deployments
+    deployments = cli_state(ctx).platform().deployments
     target: int | str | None = None
     if not stop and version is not None:
         target = int(version) if version.isdigit() else version
@@ -359,12 +338,9 @@ def switch(
     stage: Annotated[
         str | None, typer.Option("--stage", help="Stage this version as green (no switch yet).")
     ] = None,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Blue-green: --stage VERSION loads it as green (mirrored); without it, switch to green."""
-    deployments = cli_state(ctx).platform(url=url, api_key=api_key, project=project).deployments
+    deployments = cli_state(ctx).platform().deployments
     if stage is not None:
         _print_deployment(deployments.stage(name, int(stage) if stage.isdigit() else stage))
         return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from podium.cli.context import ApiKeyOption, ProjectOption, UrlOption, cli_state
+from podium.cli.context import cli_state
 from podium.cli.render import console, format_ms, table
 
 __all__ = ["app"]
@@ -12,15 +12,12 @@ __all__ = ["app"]
 app = typer.Typer(help="Experiments: named groups of runs.")
 
 
-@app.command("list")
+@app.command("ls")
 def list_experiments(
     ctx: typer.Context,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """List the experiments of a project."""
-    platform = cli_state(ctx).platform(url=url, api_key=api_key, project=project)
+    platform = cli_state(ctx).platform()
     out = table(
         f"experiments of project {platform.project!r}", "name", "id", "description", "created (UTC)"
     )
@@ -29,3 +26,6 @@ def list_experiments(
             experiment.name, experiment.id, experiment.description, format_ms(experiment.created_at)
         )
     console().print(out)
+
+
+app.command("list", hidden=True)(list_experiments)  # the name before `ls`, kept working

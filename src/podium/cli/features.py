@@ -19,7 +19,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from podium.cli.context import ApiKeyOption, ProjectOption, UrlOption, cli_state
+from podium.cli.context import cli_state
 from podium.cli.render import console, format_datetime, format_duration, table
 from podium.data.inputs import to_arrow
 from podium.errors import InvalidInputError, NotFoundError, PodiumError
@@ -62,10 +62,8 @@ FileArgument = Annotated[
 ]
 
 
-def _platform(
-    ctx: typer.Context, url: str | None, api_key: str | None, project: str | None
-) -> Platform:
-    return cli_state(ctx).platform(url=url, api_key=api_key, project=project)
+def _platform(ctx: typer.Context) -> Platform:
+    return cli_state(ctx).platform()
 
 
 # -- definitions -------------------------------------------------------------------------
@@ -151,13 +149,10 @@ def _summary(changes: Sequence[Change]) -> str:
 def plan(
     ctx: typer.Context,
     file: FileArgument,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Show what `apply FILE` would change; stores nothing."""
     definitions = load_definitions(file)
-    changes = _platform(ctx, url, api_key, project).features.plan(definitions)
+    changes = _platform(ctx).features.plan(definitions)
     out = console()
     out.print(_changes_table(f"plan for {file.name}", changes))
     out.print(_summary(changes))
@@ -167,13 +162,10 @@ def plan(
 def apply(
     ctx: typer.Context,
     file: FileArgument,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Store the definitions of a Python file (a changed source or type: a new version)."""
     definitions = load_definitions(file)
-    changes = _platform(ctx, url, api_key, project).features.apply(definitions)
+    changes = _platform(ctx).features.apply(definitions)
     out = console()
     out.print(_changes_table(f"applied {file.name}", changes))
     if all(change.action == "unchanged" for change in changes):
@@ -200,12 +192,9 @@ def list_definitions(
         DefinitionKind | None,
         typer.Option("--kind", "-k", help="Only this kind of definition.", show_default=False),
     ] = None,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """List entities, feature views and services with their newest version."""
-    platform = _platform(ctx, url, api_key, project)
+    platform = _platform(ctx)
     stored = platform.features.list_definitions(kind)
     out = console()
     if not stored:
@@ -239,12 +228,9 @@ def list_definitions(
 def describe(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="A feature view, service or entity.")],
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Show a definition: its spec, versions, features, users and freshness."""
-    about = _platform(ctx, url, api_key, project).features.describe(name)
+    about = _platform(ctx).features.describe(name)
     spec: dict[str, Any] = about["spec"]
     out = console()
     facts = table(f"{about['kind'].replace('_', ' ')} {about['name']}", "", "", wide=True)
@@ -298,12 +284,9 @@ def describe(
 def search(
     ctx: typer.Context,
     text: Annotated[str, typer.Argument(help="Text to find in names, descriptions, owners, tags.")],
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Find definitions and features by name, description, owner or tag."""
-    hits = _platform(ctx, url, api_key, project).features.search(text)
+    hits = _platform(ctx).features.search(text)
     out = console()
     if not hits:
         out.print(f"nothing matches {text!r}")
@@ -358,9 +341,6 @@ def materialize(
         list[str] | None,
         typer.Option("--view", "-v", help="Only this feature view (repeat for several)."),
     ] = None,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Load each online view's latest values into the online store."""
     if incremental and start is not None:
@@ -371,7 +351,7 @@ def materialize(
             remedy="drop --start, or drop --incremental",
         )
     began, until = _moment(start, "--start"), _moment(end, "--end")
-    features = _platform(ctx, url, api_key, project).features
+    features = _platform(ctx).features
     out = console()
     progress = Progress(
         TextColumn("{task.description}"),
@@ -454,12 +434,9 @@ def get(
             "--entity", "-e", help="An entity row, KEY=VALUE[,KEY=VALUE] (repeat for several)."
         ),
     ],
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Read features from the online store for a few entities, with each value's status."""
-    features = _platform(ctx, url, api_key, project).features
+    features = _platform(ctx).features
     key_types = _key_types(features)
     rows = [parse_entity(text, key_types) for text in entity]
     wanted: list[str] | str = feature[0] if len(feature) == 1 and ":" not in feature[0] else feature
@@ -484,13 +461,10 @@ def push(
     ctx: typer.Context,
     view: Annotated[str, typer.Argument(help="The feature view to push rows to.")],
     file: Annotated[Path, typer.Argument(help="A .parquet, .csv or .json/.jsonl (JSON lines).")],
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Append a file's rows to a view's source table and write them to the online store."""
     rows = to_arrow(file)
-    pushed = _platform(ctx, url, api_key, project).features.push(view, rows)
+    pushed = _platform(ctx).features.push(view, rows)
     console().print(
         f"pushed {pushed['rows']} row{'' if pushed['rows'] == 1 else 's'} to {pushed['view']}: "
         f"{pushed['online_rows']} to the online store, source {pushed['table']}"

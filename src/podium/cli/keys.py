@@ -1,7 +1,9 @@
 """``podium keys``: API keys of a project, created, listed and revoked on the server side.
 
 These are operator commands: they work on the metadata database directly, so they need
-no key themselves. A secret is printed once, at creation, and never stored.
+no key themselves. The project is ``--project`` or ``PODIUM_PROJECT`` (there is no
+default: a key for the wrong project would be a leak). A secret is printed once, at
+creation, and never stored.
 """
 
 from __future__ import annotations
@@ -16,22 +18,18 @@ from podium.cli.render import console, format_datetime, table
 
 __all__ = ["app"]
 
-app = typer.Typer(help="API keys: create (the secret is shown once), list, revoke.")
-
-KeyProjectOption = Annotated[
-    str, typer.Option("--project", "-p", help="The project the key belongs to.")
-]
+app = typer.Typer(help="API keys: create (the secret is shown once), ls, revoke.")
 
 
 @app.command("create")
 def create(
     ctx: typer.Context,
-    project: KeyProjectOption,
     role: Annotated[str, typer.Option("--role", "-r", help="reader, writer or admin.")],
     name: Annotated[str, typer.Option("--name", "-n", help="What the key is for.")] = "",
 ) -> None:
     """Create a key with a role in a project and print its secret, once."""
     state = cli_state(ctx)
+    project = state.require_project()
     parsed = parse_role(role)
     key, secret = state.installation().keys.create(
         project, parsed, name=name, created_by=state.actor
@@ -46,10 +44,11 @@ def create(
     )
 
 
-@app.command("list")
-def list_keys(ctx: typer.Context, project: KeyProjectOption) -> None:
+@app.command("ls")
+def list_keys(ctx: typer.Context) -> None:
     """List the keys of a project, newest first (secrets are never shown)."""
-    keys = cli_state(ctx).installation().keys.list(project)
+    state = cli_state(ctx)
+    keys = state.installation().keys.list(state.require_project())
     out = table(None, "id", "name", "role", "created by", "created (UTC)", "revoked (UTC)")
     for key in keys:
         revoked = format_datetime(key.revoked_at) if key.revoked_at else ""
@@ -65,14 +64,17 @@ def list_keys(ctx: typer.Context, project: KeyProjectOption) -> None:
     console().print(out)
 
 
+app.command("list", hidden=True)(list_keys)  # the name before `ls`, kept working
+
+
 @app.command("revoke")
 def revoke(
     ctx: typer.Context,
-    key_id: Annotated[str, typer.Argument(help="The key's id (see `podium keys list`).")],
-    project: KeyProjectOption,
+    key_id: Annotated[str, typer.Argument(help="The key's id (see `podium keys ls`).")],
 ) -> None:
     """Revoke a key: every request with it fails from now on."""
     state = cli_state(ctx)
+    project = state.require_project()
     key = state.installation().keys.revoke(project, key_id)
     state.record(project, action="revoke_key", target=f"/v1/keys/{key.id}")
     typer.echo(f"revoked key {key.id} of project {project!r}")

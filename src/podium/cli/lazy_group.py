@@ -3,9 +3,10 @@
 Each command module imports what its commands use (the platform, the client, pyarrow,
 the registry...): about two seconds before the first line of output if ``podium --help``
 imported them all. :class:`LazyGroup` knows each command by its module path and a
-one-line summary, which is all ``podium --help`` shows; ``podium runs list`` imports
+one-line summary, which is all ``podium --help`` shows; ``podium runs ls`` imports
 ``podium.cli.runs`` alone (ADR 0015). ``tests/cli/test_lazy_group.py`` checks that every
-summary is its command's own.
+summary is its command's own. A command that works on a platform or a project gets its
+connection options (``--url``, ``--api-key``, ``--project``) here, when it is loaded.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import typer
 import typer.main
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
+from podium.cli.context import Connection, add_connection_options
+
 __all__ = ["LazyCommand", "LazyGroup", "hide_flag_types"]
 
 
@@ -27,11 +30,13 @@ class LazyCommand:
     """A command known by ``summary`` until it runs, then loaded from ``target``.
 
     ``target`` is ``"module:attribute"``: a :class:`typer.Typer` (a command group) or a
-    function (one command).
+    function (one command). ``connection`` names the connection options every command
+    of it takes (see :func:`~podium.cli.context.add_connection_options`).
     """
 
     target: str
     summary: str
+    connection: tuple[Connection, ...] = ()
 
     def load(self, name: str) -> TyperCommand | TyperGroup:
         """Import the target and build its command, named ``name``."""
@@ -45,6 +50,8 @@ class LazyCommand:
             single.command(name)(found)
             command = cast(TyperCommand, typer.main.get_command(single))
         command.name = name
+        if self.connection:
+            add_connection_options(command, self.connection)
         hide_flag_types(command)
         return command
 

@@ -17,7 +17,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from podium.cli import webhooks
-from podium.cli.context import ApiKeyOption, ProjectOption, UrlOption, cli_state
+from podium.cli.context import cli_state
 from podium.cli.models_optimize import optimize
 from podium.cli.render import (
     console,
@@ -36,7 +36,8 @@ app = typer.Typer(
     help="Registered models: versions, stages and approvals, aliases, lineage, optimization."
 )
 app.command("optimize")(optimize)
-app.add_typer(webhooks.app, name="webhooks")
+# Webhooks carry every event now, so they are `podium webhooks`; this place keeps working.
+app.add_typer(webhooks.app, name="webhooks", hidden=True)
 
 _STAGE_STYLE = {"production": "bold green", "staging": "yellow", "archived": "dim"}
 _STATUS_STYLE = {"applied": "green", "approved": "green", "pending": "yellow", "rejected": "red"}
@@ -50,13 +51,10 @@ CommentOption = Annotated[str, typer.Option("--comment", "-m", help="Why (kept i
 @app.command("ls")
 def list_models(
     ctx: typer.Context,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """List the registered models: newest version, the versions in staging and production,
     aliases."""
-    platform = cli_state(ctx).platform(url=url, api_key=api_key, project=project)
+    platform = cli_state(ctx).platform()
     registry = platform.registry
     models = registry.list_models()
     if not models:
@@ -99,12 +97,9 @@ def _stage_order(version: ModelVersion) -> tuple[int, int]:
 def show(
     ctx: typer.Context,
     ref: RefArgument,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Show one version: stage, aliases, metrics, inputs, signature and lineage."""
-    registry = cli_state(ctx).platform(url=url, api_key=api_key, project=project).registry
+    registry = cli_state(ctx).platform().registry
     version = registry.get_version(ref)
     console().print(Group(*_version_sections(version)))
 
@@ -116,12 +111,9 @@ def transition(
     version: Annotated[int, typer.Argument(help="The version to move.", min=1)],
     stage: Annotated[str, typer.Argument(help="staging, production, archived or none.")],
     comment: CommentOption = "",
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Request moving a version to a stage; the model's policy says who must approve."""
-    registry = cli_state(ctx).platform(url=url, api_key=api_key, project=project).registry
+    registry = cli_state(ctx).platform().registry
     _print_request(registry.request_transition(name, version, stage, comment=comment))
 
 
@@ -130,12 +122,9 @@ def approve(
     ctx: typer.Context,
     request_id: Annotated[str, typer.Argument(help="The transition request.")],
     comment: CommentOption = "",
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Approve a transition request (not your own); applied once the policy is met."""
-    registry = cli_state(ctx).platform(url=url, api_key=api_key, project=project).registry
+    registry = cli_state(ctx).platform().registry
     _print_request(registry.approve(request_id, comment=comment))
 
 
@@ -144,12 +133,9 @@ def reject(
     ctx: typer.Context,
     request_id: Annotated[str, typer.Argument(help="The transition request.")],
     comment: CommentOption = "",
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Reject a transition request (or withdraw your own)."""
-    registry = cli_state(ctx).platform(url=url, api_key=api_key, project=project).registry
+    registry = cli_state(ctx).platform().registry
     _print_request(registry.reject(request_id, comment=comment))
 
 
@@ -161,12 +147,9 @@ def requests(
         str | None,
         typer.Option("--status", help="pending, approved, rejected or applied."),
     ] = None,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """List transition requests, newest first."""
-    platform = cli_state(ctx).platform(url=url, api_key=api_key, project=project)
+    platform = cli_state(ctx).platform()
     found = platform.registry.list_requests(name, status=status)
     if not found:
         console().print(f"no transition requests in project {platform.project!r} match")
@@ -201,12 +184,9 @@ def alias(
     name: Annotated[str, typer.Argument(help="The model.")],
     alias: Annotated[str, typer.Argument(help="e.g. champion, challenger.")],
     version: Annotated[int, typer.Argument(help="The version the alias points at.", min=1)],
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Point an alias of a model at one of its versions."""
-    registry = cli_state(ctx).platform(url=url, api_key=api_key, project=project).registry
+    registry = cli_state(ctx).platform().registry
     moved = registry.set_alias(name, alias, version)
     console().print(f"{name}@{alias} → {moved.ref}")
 
@@ -221,13 +201,10 @@ def lineage(
             "--depth", "-d", min=0, max=MAX_DEPTH, help="How many edges to follow each way."
         ),
     ] = MAX_DEPTH,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Show where a version comes from (its run, training set, down to the raw tables,
     versions it derives from) and what uses it (deployments, derived versions)."""
-    registry = cli_state(ctx).platform(url=url, api_key=api_key, project=project).registry
+    registry = cli_state(ctx).platform().registry
     graph = registry.lineage(ref, depth=depth)
     console().print(lineage_tree(graph))
     if graph.get("truncated"):

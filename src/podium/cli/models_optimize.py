@@ -20,7 +20,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from podium.cli.context import ApiKeyOption, ProjectOption, UrlOption, cli_state
+from podium.cli.context import cli_state
 from podium.cli.render import console, table, working
 from podium.errors import InvalidInputError
 from podium.platform import Platform
@@ -56,12 +56,9 @@ def optimize(
         float,
         typer.Option("--threshold", min=0.0, max=1.0, help="Least share of agreeing rows."),
     ] = 0.99,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Convert a scikit-learn version to ONNX and register it beside it, if they agree."""
-    platform = cli_state(ctx).platform(url=url, api_key=api_key, project=project)
+    platform = cli_state(ctx).platform()
     source = check_optimizable(platform.registry.get_version(f"{name}/{version}"))
     with working(f"converting {source.ref} to ONNX and comparing them"), quiet_onnxruntime():
         features, labels = read_sample(platform, source, sample)

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from podium.cli.context import ApiKeyOption, ProjectOption, UrlOption, cli_state
+from podium.cli.context import cli_state
 from podium.cli.render import (
     JsonOption,
     WideOption,
@@ -66,10 +66,8 @@ def parse_window(text: str) -> timedelta:
     return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
 
 
-def _platform(
-    ctx: typer.Context, url: str | None, api_key: str | None, project: str | None
-) -> Platform:
-    return cli_state(ctx).platform(url=url, api_key=api_key, project=project)
+def _platform(ctx: typer.Context) -> Platform:
+    return cli_state(ctx).platform()
 
 
 def _score(value: float | None) -> str:
@@ -102,12 +100,9 @@ def drift(
     ] = None,
     wide: WideOption = False,
     as_json: JsonOption = False,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Drift of every feature and of the prediction, and which test decided it (--wide: why)."""
-    platform = _platform(ctx, url, api_key, project)
+    platform = _platform(ctx)
     result = platform.monitoring.drift(deployment, window=parse_window(window), reference=reference)
     if as_json:
         print_json(result.model_dump(mode="json"))
@@ -148,14 +143,9 @@ def quality(
     ctx: typer.Context,
     deployment: DeploymentArgument,
     window: WindowOption = "1h",
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Data contract violations and completeness of the deployment's inputs."""
-    result = _platform(ctx, url, api_key, project).monitoring.quality(
-        deployment, window=parse_window(window)
-    )
+    result = _platform(ctx).monitoring.quality(deployment, window=parse_window(window))
     if not result.rows:
         console().print(result.reason)
         return
@@ -179,14 +169,9 @@ def performance(
     ctx: typer.Context,
     deployment: DeploymentArgument,
     window: WindowOption = "1h",
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Latency percentiles, throughput, error and degraded rates per version."""
-    result = _platform(ctx, url, api_key, project).monitoring.performance(
-        deployment, window=parse_window(window)
-    )
+    result = _platform(ctx).monitoring.performance(deployment, window=parse_window(window))
     if result.overall is None:
         console().print(result.reason)
         return
@@ -226,14 +211,9 @@ def accuracy(
     ctx: typer.Context,
     deployment: DeploymentArgument,
     window: WindowOption = "1h",
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Accuracy metrics from feedback labels, overall and per version (canary vs stable)."""
-    result = _platform(ctx, url, api_key, project).monitoring.accuracy(
-        deployment, window=parse_window(window)
-    )
+    result = _platform(ctx).monitoring.accuracy(deployment, window=parse_window(window))
     print_accuracy(result)
 
 
@@ -264,15 +244,12 @@ def fairness(
     positive: Annotated[str, typer.Option(help="The positive class.")] = "1",
     privileged: Annotated[str | None, typer.Option(help="The privileged group's value.")] = None,
     window: WindowOption = "1h",
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Demographic parity, equal opportunity and disparate impact for one attribute."""
     label: Any = positive
     with contextlib.suppress(ValueError):  # else a class name
         label = json.loads(positive)
-    result = _platform(ctx, url, api_key, project).monitoring.fairness(
+    result = _platform(ctx).monitoring.fairness(
         deployment,
         attribute,
         window=parse_window(window),
@@ -293,15 +270,12 @@ def feedback(
     ctx: typer.Context,
     request_id: Annotated[str, typer.Argument(help="The prediction's request_id.")],
     label: Annotated[str, typer.Argument(help="The true outcome: 1, 0.5, or text.")],
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Record the true outcome of one prediction."""
     value: Any = label
     with contextlib.suppress(ValueError):  # else text
         value = json.loads(label)
-    _platform(ctx, url, api_key, project).monitoring.feedback(request_id, value)
+    _platform(ctx).monitoring.feedback(request_id, value)
     console().print(f"recorded label {label} for request {request_id}")
 
 
@@ -316,12 +290,9 @@ def alerts(
     ] = False,
     wide: WideOption = False,
     as_json: JsonOption = False,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """List alerts, newest first (--wide adds the deployment, severity and time)."""
-    monitoring = _platform(ctx, url, api_key, project).monitoring
+    monitoring = _platform(ctx).monitoring
     if evaluate:
         changed = monitoring.evaluate_alerts()
         if not as_json:
@@ -368,12 +339,9 @@ def report(
         Path | None, typer.Option("--out", "-o", help="HTML file; the JSON goes beside it.")
     ] = None,
     window: WindowOption = "1h",
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Write a self-contained HTML report (charts, no scripts) and its JSON twin."""
-    monitoring = _platform(ctx, url, api_key, project).monitoring
+    monitoring = _platform(ctx).monitoring
     with working(f"computing the monitoring report of {deployment!r}"):
         document = monitoring.report(deployment, window=parse_window(window))
     html_path, json_path = write_report(document, out or Path(f"{deployment}-report.html"))
@@ -386,12 +354,9 @@ def report(
 @rules_app.command("ls")
 def list_rules(
     ctx: typer.Context,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """List the alert rules."""
-    found = _platform(ctx, url, api_key, project).monitoring.rules()
+    found = _platform(ctx).monitoring.rules()
     if not found:
         console().print(
             "no alert rules; add the ready-made ones with `podium monitor rules defaults`"
@@ -420,9 +385,6 @@ def add_rule(
         int,
         typer.Option("--min-requests", help="Judge only windows of N requests or more."),
     ] = 0,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Add an alert rule."""
     body = {
@@ -436,7 +398,7 @@ def add_rule(
         "severity": severity,
         "min_requests": min_requests,
     }
-    monitoring = _platform(ctx, url, api_key, project).monitoring
+    monitoring = _platform(ctx).monitoring
     created = monitoring.create_rule(body)
     console().print(f"added rule {created.name}: {created.describe()}")
 
@@ -445,12 +407,9 @@ def add_rule(
 def add_defaults(
     ctx: typer.Context,
     deployment: DeploymentArgument,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Add the ready-made rules (drift, latency, errors, breaker, contract, accuracy)."""
-    monitoring = _platform(ctx, url, api_key, project).monitoring
+    monitoring = _platform(ctx).monitoring
     existing = {rule.name for rule in monitoring.rules()}
     for rule in default_rules(deployment):
         if rule.name in existing:
@@ -464,12 +423,9 @@ def add_defaults(
 def remove_rule(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The rule to delete.")],
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Delete an alert rule and its alerts."""
-    _platform(ctx, url, api_key, project).monitoring.delete_rule(name)
+    _platform(ctx).monitoring.delete_rule(name)
     console().print(f"deleted rule {name}")
 
 

@@ -27,7 +27,7 @@ def create(
     typer.echo(f"created project {project.name!r}")
 
 
-@app.command("list")
+@app.command("ls")
 def list_projects(ctx: typer.Context) -> None:
     """List every project of the installation."""
     projects = cli_state(ctx).installation().projects.list()
@@ -35,3 +35,6 @@ def list_projects(ctx: typer.Context) -> None:
     for project in projects:
         out.add_row(project.name, project.description, format_datetime(project.created_at))
     console().print(out)
+
+
+app.command("list", hidden=True)(list_projects)  # the name before `ls`, kept working

@@ -1,6 +1,6 @@
 """``podium runs``: search, inspect and compare tracked runs, embedded or on a server.
 
-Every command takes a run id or a unique prefix of one (the 8 characters ``runs list``
+Every command takes a run id or a unique prefix of one (the 8 characters ``runs ls``
 shows are enough).
 """
 
@@ -13,7 +13,7 @@ import typer
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from podium.cli.context import ApiKeyOption, ProjectOption, UrlOption, cli_state
+from podium.cli.context import cli_state
 from podium.cli.render import (
     SHORT_ID,
     JsonOption,
@@ -32,7 +32,7 @@ from podium.tracking.types import Run
 
 __all__ = ["app", "resolve_run_id"]
 
-app = typer.Typer(help="Tracked runs: list (search), show one, compare several.")
+app = typer.Typer(help="Tracked runs: ls (search), show one, compare several.")
 
 _STATUS_STYLE = {"FINISHED": "green", "FAILED": "red", "RUNNING": "yellow", "KILLED": "dim"}
 _FULL_ID = 32
@@ -40,7 +40,7 @@ _HEX = re.compile(r"^[0-9a-f]+$")
 _ORDER_METRIC = re.compile(r"^\s*metrics\.(`[^`]+`|\S+)", re.IGNORECASE)
 
 
-@app.command("list")
+@app.command("ls")
 def list_runs(
     ctx: typer.Context,
     experiment: Annotated[
@@ -60,16 +60,13 @@ def list_runs(
     ] = 20,
     wide: WideOption = False,
     as_json: JsonOption = False,
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """List runs matching a filter, newest first unless --order-by says otherwise.
 
     One column per metric (those in --order-by first), as many as the terminal holds;
     --wide shows every metric, the params and the start time.
     """
-    platform = cli_state(ctx).platform(url=url, api_key=api_key, project=project)
+    platform = cli_state(ctx).platform()
     page = platform.tracking.search_runs(
         experiment or None, filter=filter, order_by=order_by, max_results=limit
     )
@@ -105,6 +102,9 @@ def list_runs(
         shown.print(f"showing the first {limit}; more runs match (raise --limit)")
 
 
+app.command("list", hidden=True)(list_runs)  # the name before `ls`, kept working
+
+
 def _metric_columns(runs: list[Run], order_by: list[str]) -> list[str]:
     """Every metric of ``runs``: those sorted by first, then by name."""
     present = {key for run in runs for key in run.metrics}
@@ -133,12 +133,9 @@ def _metric(run: Run, key: str) -> str:
 def show(
     ctx: typer.Context,
     run_id: Annotated[str, typer.Argument(help="A run id or a unique prefix of one.")],
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Show one run: params, metrics, tags, inputs, artifacts and environment."""
-    tracking = cli_state(ctx).platform(url=url, api_key=api_key, project=project).tracking
+    tracking = cli_state(ctx).platform().tracking
     run = tracking.get_run(resolve_run_id(tracking, run_id))
     console().print(Group(*_run_sections(tracking, run)))
 
@@ -147,12 +144,9 @@ def show(
 def compare(
     ctx: typer.Context,
     run_ids: Annotated[list[str], typer.Argument(help="Two or more run ids (or prefixes).")],
-    url: UrlOption = None,
-    api_key: ApiKeyOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Compare runs side by side: one column per run, params then metrics."""
-    tracking = cli_state(ctx).platform(url=url, api_key=api_key, project=project).tracking
+    tracking = cli_state(ctx).platform().tracking
     comparison = tracking.compare_runs([resolve_run_id(tracking, r) for r in run_ids])
     out = table("run comparison", "")
     out.caption = "* the param differs between the runs"
@@ -184,7 +178,7 @@ def resolve_run_id(tracking: Tracking, run_id: str) -> str:
     if not page.runs:
         raise NotFoundError(
             f"no run id starts with {run_id!r}",
-            remedy="list runs with `podium runs list`",
+            remedy="list runs with `podium runs ls`",
         )
     if len(page.runs) > 1:
         raise InvalidInputError(

@@ -23,7 +23,7 @@ from typing import Annotated
 import typer
 
 from podium.access.roles import Role
-from podium.cli.context import ProjectOption, cli_state
+from podium.cli.context import cli_state
 from podium.cli.up import HostOption, check_port_free
 
 __all__ = ["serve"]
@@ -36,14 +36,13 @@ def serve(
         int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")
     ] = 8080,
     host: HostOption = None,
-    project: ProjectOption = None,
 ) -> None:
     """Serve only the prediction routes of DEPLOYMENT (stateless; run several replicas)."""
     state = cli_state(ctx)
     host = host or state.settings.host
     check_port_free(host, port)
     installation = state.installation()  # migrates the database when it is behind
-    project_name = project or state.settings.project
+    project_name = state.project_name
     installation.projects.get(project_name)
     platform = installation.platform_for_existing(
         project_name, user="podium:serve", role=Role.READER

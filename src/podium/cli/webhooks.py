@@ -1,8 +1,12 @@
-"""``podium models webhooks``: where a project's registry events are POSTed, and how it went.
+"""``podium webhooks``: where a project's events are POSTed, and how it went.
 
-Operator commands, like ``podium keys``: they work on the metadata database directly.
-The server (``podium up``) delivers the events, signed with each webhook's secret
-(``X-Podium-Signature: sha256=<HMAC of the body>``), retrying failures with backoff.
+Embedded by default, on a server with ``--url`` (the key needs the admin role), like
+``podium runs``: the commands call ``p.webhooks`` (:class:`podium.events.webhooks.Webhooks`).
+A webhook gets every event type, or those given with ``--event`` (``podium webhooks
+events`` lists them). The server (``podium up``) delivers the events, signed with each
+webhook's secret (``X-Podium-Signature: sha256=<HMAC of the body>``), retrying failures
+with backoff; ``podium webhooks test`` sends a signed test event at once. The group is
+also reachable as ``podium models webhooks``, its earlier place.
 """
 
 from __future__ import annotations
@@ -10,53 +14,58 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from podium.cli.context import cli_state
-from podium.cli.render import console, format_datetime, table
-from podium.events import WebhookService
+from podium.cli.render import JsonOption, console, format_datetime, print_json, table
+from podium.events.webhooks import Webhooks
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Webhooks: add (the secret is shown once), ls, rm, deliveries.")
+app = typer.Typer(
+    help="Webhooks: add (the secret is shown once), ls, rm, test, deliveries, events.",
+    no_args_is_help=True,
+)
 
-ProjectOption = Annotated[
-    str | None, typer.Option("--project", "-p", help="The project; default PODIUM_PROJECT.")
-]
+WebhookId = Annotated[str, typer.Argument(help="The webhook's id (see `podium webhooks ls`).")]
 
 
-def _service(ctx: typer.Context, project: str | None) -> tuple[WebhookService, str]:
-    state = cli_state(ctx)
-    name = project or state.settings.project
-    installation = state.installation()
-    # Embedded, a project is created on first use, as podium.connect() does.
-    return WebhookService(installation.db, installation.projects.ensure(name)), name
+def _webhooks(ctx: typer.Context) -> tuple[Webhooks, str]:
+    platform = cli_state(ctx).platform()
+    return platform.webhooks, platform.project
 
 
 @app.command("add")
 def add(
     ctx: typer.Context,
-    url: Annotated[str, typer.Argument(help="http(s) URL that receives the events.")],
+    receiver: Annotated[
+        str, typer.Argument(metavar="URL", help="http(s) URL that receives the events.")
+    ],
     event: Annotated[
         list[str] | None,
-        typer.Option("--event", "-e", help="An event type to send (repeat); default all."),
+        typer.Option(
+            "--event", "-e", help="An event type to send (repeat; see `events`); default all."
+        ),
     ] = None,
-    project: ProjectOption = None,
 ) -> None:
     """Register a webhook and print its signing secret, once."""
-    service, name = _service(ctx, project)
-    webhook, secret = service.create(url, event_types=event or None)
-    cli_state(ctx).record(name, action="create_webhook", target=f"/v1/webhooks/{webhook.id}")
+    webhooks, _ = _webhooks(ctx)
+    webhook, secret = webhooks.create(receiver, event_types=event or None)
     typer.echo(f"created webhook {webhook.id} -> {webhook.url}")
     typer.echo(secret)
     typer.secho("store this secret now: it is not shown again", fg="yellow", err=True)
 
 
 @app.command("ls")
-def list_webhooks(ctx: typer.Context, project: ProjectOption = None) -> None:
+def list_webhooks(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List the project's webhooks (secrets are never shown)."""
-    service, name = _service(ctx, project)
-    out = table(f"webhooks of project {name!r}", "id", "url", "events", "active", "created")
-    for hook in service.list():
+    webhooks, project = _webhooks(ctx)
+    found = webhooks.list()
+    if as_json:
+        print_json([hook.model_dump(mode="json") for hook in found])
+        return
+    out = table(f"webhooks of project {project!r}", "id", "url", "events", "active", "created")
+    for hook in found:
         out.add_row(
             hook.id,
             hook.url,
@@ -67,13 +76,30 @@ def list_webhooks(ctx: typer.Context, project: ProjectOption = None) -> None:
     console().print(out)
 
 
+app.command("list", hidden=True)(list_webhooks)  # as every other group has it
+
+
 @app.command("rm")
-def remove(ctx: typer.Context, webhook_id: str, project: ProjectOption = None) -> None:
+def remove(ctx: typer.Context, webhook_id: WebhookId) -> None:
     """Delete a webhook and its delivery log."""
-    service, name = _service(ctx, project)
-    service.delete(webhook_id)
-    cli_state(ctx).record(name, action="delete_webhook", target=f"/v1/webhooks/{webhook_id}")
+    webhooks, _ = _webhooks(ctx)
+    webhooks.delete(webhook_id)
     typer.echo(f"deleted webhook {webhook_id}")
+
+
+@app.command("test")
+def test(ctx: typer.Context, webhook_id: WebhookId) -> None:
+    """Send a signed test event to a webhook now and show how its receiver answered."""
+    webhooks, _ = _webhooks(ctx)
+    result = webhooks.test(webhook_id)
+    if result.ok:
+        typer.echo(
+            f"{result.url} answered HTTP {result.status_code} in {result.duration_ms:.0f} ms"
+        )
+        return
+    typer.secho(f"error: the test event to {result.url} failed: {result.error}", fg="red", err=True)
+    typer.echo("hint: check that the receiver runs and answers 2xx to a POST", err=True)
+    raise typer.Exit(1)
 
 
 @app.command("deliveries")
@@ -83,10 +109,9 @@ def deliveries(
     limit: Annotated[
         int, typer.Option("--limit", "-n", min=1, max=1000, help="How many deliveries.")
     ] = 50,
-    project: ProjectOption = None,
 ) -> None:
     """The delivery log, newest first: event, attempts, status, HTTP status, error."""
-    service, _ = _service(ctx, project)
+    webhooks, _ = _webhooks(ctx)
     out = table(
         None,
         "webhook",
@@ -98,14 +123,25 @@ def deliveries(
         "created",
         long_text=("error",),
     )
-    for d in service.deliveries(webhook_id, limit=limit):
+    for d in webhooks.deliveries(webhook_id, limit=limit):
+        status = Text(d.status, style="green" if d.status == "delivered" else "")
         out.add_row(
             d.webhook_id,
             d.event_type,
             str(d.attempt),
-            d.status,
+            status,
             str(d.status_code or ""),
             (d.error or "")[:60],
             format_datetime(d.created_at),
         )
+    console().print(out)
+
+
+@app.command("events")
+def events(ctx: typer.Context) -> None:
+    """Every event type a webhook can subscribe to (`add --event TYPE`), and its meaning."""
+    webhooks, _ = _webhooks(ctx)
+    out = table(None, "event type", "when", long_text=("when",))
+    for kind in webhooks.event_types():
+        out.add_row(kind.type, kind.description)
     console().print(out)

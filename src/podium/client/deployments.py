@@ -22,6 +22,7 @@ from podium.serving.spec import (
     DeploymentChange,
     FallbackSpec,
 )
+from podium.serving.status import DeploymentStatus
 
 __all__ = ["HttpDeployments"]
 
@@ -65,12 +66,10 @@ class HttpDeployments:
         body.pop("status", None)
         return Deployment.model_validate(body)
 
-    def status(self, name: str) -> dict[str, Any]:
+    def status(self, name: str) -> DeploymentStatus:
         """The deployment as ``GET /v1/deployments/{name}`` returns it: spec, traffic,
-        generation and, under ``status``, what the server has loaded (the embedded
-        service's ``status`` returns the same body)."""
-        found: dict[str, Any] = self._api.json("GET", _path(name))
-        return found
+        generation and, under ``status``, what the server has loaded."""
+        return DeploymentStatus.model_validate(self._api.json("GET", _path(name)))
 
     def list(self) -> builtins.list[Deployment]:
         """Every deployment of the project."""
@@ -167,6 +166,10 @@ class HttpDeployments:
     def switch(self, name: str) -> Deployment:
         """Make green stable."""
         return self._send("POST", _path(name, "/switch"), {})
+
+    def sync(self, name: str) -> Deployment:
+        """Follow the model ref now (see the embedded service)."""
+        return self._send("POST", _path(name, "/sync"), {})
 
     def _send(self, method: str, path: str, body: dict[str, Any]) -> Deployment:
         return Deployment.model_validate(self._api.json(method, path, json=body))

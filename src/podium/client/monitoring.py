@@ -1,9 +1,9 @@
 """Monitoring over HTTP: the same interface as the embedded Monitoring service.
 
-``set_reference`` takes a lake table name here (``raw.customers@3``), and its
-``predictions`` a column name of that table: a frame or values would have to be uploaded,
-so write them to the lake first. ``evaluate_alerts`` takes no ``now``: a server judges
-its rules by its own clock.
+``set_reference`` takes a lake table name (``raw.customers@3``), sent as JSON, or a frame,
+uploaded as one Arrow IPC stream; its ``predictions`` is a column name of that data here
+(values would have to be uploaded too: add them as a column). ``evaluate_alerts(now=...)``
+sends ``now`` as ISO 8601; the server treats a naive one as UTC, as embedded does.
 """
 
 from __future__ import annotations
@@ -13,13 +13,18 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
 from pydantic import TypeAdapter
 
+from podium.client.data import arrow_bytes
 from podium.client.http import ApiClient
+from podium.data.inputs import to_arrow
 from podium.errors import InvalidInputError
 from podium.monitoring.alerts.rules import AlertRule, parse_rule
 from podium.monitoring.alerts.state import Alert
 from podium.monitoring.feedback import FeedbackReceipt, Label
+from podium.monitoring.frames import Frame, materialize
 from podium.monitoring.inference import TimeWindow, Window
 from podium.monitoring.protocol import (
     AccuracyResult,
@@ -125,25 +130,27 @@ class HttpMonitoring:
         return ReferenceInfo.model_validate(self._api.json("GET", path))
 
     def set_reference(
-        self, model: str, version: int, data: str, *, predictions: str | None = None
+        self, model: str, version: int, data: Frame | str, *, predictions: str | None = None
     ) -> ReferenceInfo:
-        if not isinstance(data, str):
-            raise InvalidInputError(
-                "over HTTP the reference data must be a lake table name, e.g. 'raw.customers@3'",
-                field="data",
-                remedy="write the frame with p.data.write first, then name the table",
-            )
         if predictions is not None and not isinstance(predictions, str):
             raise InvalidInputError(
-                "over HTTP the predictions must be a column name of the reference table",
+                "over HTTP the predictions must be a column name of the reference data",
                 field="predictions",
-                remedy="write the predictions as a column of the table, then name the column",
+                remedy="add the predictions as a column of the data, then name the column",
             )
         path = f"/v1/monitoring/references/{_seg(model)}/{int(version)}"
-        body: dict[str, Any] = {"table": data}
+        if isinstance(data, str):
+            body: dict[str, Any] = {"table": data}
+            if predictions is not None:
+                body["predictions"] = predictions
+            return ReferenceInfo.model_validate(self._api.json("PUT", path, json=body))
+        params: dict[str, Any] = {"format": "arrow"}
         if predictions is not None:
-            body["predictions"] = predictions
-        return ReferenceInfo.model_validate(self._api.json("PUT", path, json=body))
+            params["predictions"] = predictions
+        upload = arrow_bytes(_arrow(data))
+        return ReferenceInfo.model_validate(
+            self._api.json("PUT", path, content=upload, params=params)
+        )
 
     def contract(self, model: str, version: int) -> dict[str, Any]:
         path = f"/v1/monitoring/contracts/{_seg(model)}/{int(version)}"
@@ -171,11 +178,26 @@ class HttpMonitoring:
         )
 
     def evaluate_alerts(self, *, now: datetime | None = None) -> list[Alert]:
-        if now is not None:
-            raise InvalidInputError(
-                "a server evaluates its rules as of its own clock; 'now' is for an embedded "
-                "platform only",
-                field="now",
-                remedy="leave 'now' out, or evaluate embedded (podium.connect() without a URL)",
-            )
-        return _ALERTS.validate_python(self._api.json("POST", "/v1/monitoring/alerts/evaluate"))
+        body = None if now is None else {"now": _instant(now)}
+        return _ALERTS.validate_python(
+            self._api.json("POST", "/v1/monitoring/alerts/evaluate", json=body)
+        )
+
+
+def _arrow(data: Frame) -> pa.Table:
+    """``data`` as one Arrow table, as the embedded service reads it (a DataFrame's index
+    is not a column there, so it is not sent)."""
+    frame = materialize(data, field="data")
+    if isinstance(frame, pd.DataFrame):
+        return to_arrow(frame.reset_index(drop=True))
+    return frame
+
+
+def _instant(now: datetime) -> str:
+    if not isinstance(now, datetime):
+        raise InvalidInputError(
+            f"the 'now' parameter must be a datetime; got {type(now).__name__} instead",
+            field="now",
+            remedy="pass e.g. datetime.now(timezone.utc)",
+        )
+    return now.isoformat()

@@ -161,12 +161,8 @@ class DataService:
         return removed
 
     def create_view(self, name: str, query: str, *, mode: ViewMode = "overwrite") -> TableVersion:
-        """Run the SQL ``query`` and write its result to table ``name``, with lineage.
-
-        ``mode="overwrite"`` replaces the table's content and schema (a new version);
-        ``"append"`` adds the rows. Every table version the query read is recorded as an
-        input: ``table:<input>@<v> -> table:<name>@<new v>`` (``derived_from``).
-        """
+        """Write the result of ``query`` to table ``name``; each table version it read is
+        recorded as ``table:<input>@<v> -> table:<name>@<new v>`` (``derived_from``)."""
         if mode not in ("overwrite", "append"):
             raise InvalidInputError(
                 f"the 'mode' parameter of create_view must be 'overwrite' or 'append'; "

@@ -40,6 +40,7 @@ from podium.events.outbox import Event
 from podium.events.signing import SIGNATURE_HEADER, sign
 from podium.events.tables import DeliveryRow, EventRow, WebhookRow
 from podium.store.database import Database
+from podium.store.periodic import Periodic
 
 __all__ = ["EventDispatcher", "Subscriber"]
 
@@ -91,8 +92,11 @@ class EventDispatcher:
         )
         self._subscribers: list[Subscriber] = []
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        # At once when started, again at once while there was work, else every 0.5 s; a
+        # failed round (an outage) is logged and retried: the state stays in the database.
+        self._loop = Periodic(
+            "podium-events", _POLL_SECONDS, self.dispatch_once, wait_first=False, drain=True
+        )
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
         """Call ``callback(event)`` for every event this dispatcher dispatches.
@@ -124,29 +128,12 @@ class EventDispatcher:
 
     def start(self) -> None:
         """Run :meth:`dispatch_once` in a background thread every half second."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="podium-events", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self, *, timeout: float | None = None) -> None:
         """Stop the background thread (waiting for its current round) and close HTTP."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=timeout)
-            self._thread = None
+        self._loop.stop(timeout=timeout)
         self._http.close()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            busy = 0
-            try:
-                busy = self.dispatch_once()
-            except Exception:  # keep the loop alive across outages; state stays in the DB
-                _log.exception("event dispatch failed; retrying in %.1f s", _POLL_SECONDS)
-            if not busy:
-                self._stop.wait(_POLL_SECONDS)
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)

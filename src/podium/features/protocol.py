@@ -130,31 +130,93 @@ class DefinitionDescription(_Result):
 
 
 class Features(Protocol):
-    """Definitions, training sets, materialization, online reads and pushes."""
+    """What ``p.features`` offers: definitions, training sets, materialization, online
+    reads and pushes, embedded (:class:`~podium.features.service.FeatureStore`) or remote.
 
-    def plan(self, definitions: Sequence[Definition]) -> list[Change]: ...
+    Writing (apply, materialize, push, saving a training set) needs a ``writer`` key or
+    role, else :class:`~podium.errors.PermissionDeniedError`. Over HTTP any method may
+    also raise :class:`~podium.errors.AuthenticationError` or
+    :class:`~podium.errors.BackendUnavailableError`.
+    """
 
-    def apply(self, definitions: Sequence[Definition]) -> list[Change]: ...
+    def plan(self, definitions: Sequence[Definition]) -> list[Change]:
+        """What :meth:`apply` would change, after checking every definition; stores nothing.
 
-    def list_definitions(self, kind: str | None = None) -> list[StoredDefinition]: ...
+        Raises what :meth:`apply` raises for definitions that do not check.
+        """
+        ...
+
+    def apply(self, definitions: Sequence[Definition]) -> list[Change]:
+        """Check and store ``definitions`` (entities, feature views, on-demand views and
+        feature services) in one transaction; returns what changed, one
+        :class:`~podium.features.stored.Change` per definition.
+
+        A changed source, key or feature type makes a new version of a view; older
+        versions stay readable (``"customer_stats@1:tenure_months"``). Raises
+        :class:`~podium.errors.InvalidInputError` when a definition names an undefined
+        entity or view, a feature the view lacks, or a column its source table does not
+        have (or has with another type), or when one name is defined twice differently.
+        """
+        ...
+
+    def list_definitions(self, kind: str | None = None) -> list[StoredDefinition]:
+        """The newest version of every definition, or of one ``kind`` (``"entity"``,
+        ``"feature_view"``, ``"on_demand_feature_view"``, ``"feature_service"``)."""
+        ...
 
     def get(
         self, name: str, *, kind: str = "feature_view", version: int | None = None
     ) -> Definition:
-        """The stored definition ``name`` (newest, or ``version``) as its Python object."""
+        """The stored definition ``name`` of ``kind`` (newest, or ``version``) as its
+        Python object (an :class:`~podium.Entity`, :class:`~podium.FeatureView`, ...).
+
+        Raises :class:`~podium.errors.NotFoundError` when there is no such definition or
+        version.
+        """
         ...
 
-    def describe(self, name: str) -> DefinitionDescription: ...
+    def describe(self, name: str) -> DefinitionDescription:
+        """Everything known about the view, service or entity ``name``: its newest spec,
+        versions, the services and views that use it, its last materializations and how
+        fresh its online values are.
 
-    def search(self, text: str) -> list[FeatureSearchHit]: ...
+        Raises :class:`~podium.errors.NotFoundError` when nothing is called ``name``.
+        """
+        ...
 
-    def get_historical_features(
-        self, entity_df: Any, features: FeatureList
-    ) -> HistoricalFeatures: ...
+    def search(self, text: str) -> list[FeatureSearchHit]:
+        """Definitions whose name, description, owner or tags contain ``text``
+        (case-insensitive), with the features whose name or description matches."""
+        ...
+
+    def get_historical_features(self, entity_df: Any, features: FeatureList) -> HistoricalFeatures:
+        """A point-in-time correct training set: ``features`` for each row of ``entity_df``.
+
+        ``entity_df`` (pandas or Arrow) has the join keys and an ``event_timestamp``
+        column; each row gets, per view, the latest feature row at or before its time and
+        within the view's TTL (nulls where none qualifies), once each, in input order.
+        ``features`` are references (``"customer_stats:tenure_months"``,
+        ``"customer_stats@1:tenure_months"``) or a feature service. The result records the
+        table versions it read; ``result.save("train.churn")`` writes it to the lake with
+        lineage. Raises :class:`~podium.errors.InvalidInputError` for a malformed or
+        repeated reference, or an ``entity_df`` without the time column or a join key,
+        and :class:`~podium.errors.NotFoundError` for an unknown view or feature.
+        """
+        ...
 
     def get_online_features(
         self, entity_rows: Sequence[Mapping[str, Any]], features: FeatureList
-    ) -> OnlineFeatures: ...
+    ) -> OnlineFeatures:
+        """The latest values of ``features`` for ``entity_rows`` from the online store.
+
+        Each row maps join keys to values (``{"customer_id": 7}``). The result has a value
+        per feature and row, and a status: ``present``, ``missing`` (never materialized
+        or pushed) or ``outside_ttl`` (too old; the value is None). Raises
+        :class:`~podium.errors.InvalidInputError` for a malformed reference or a row
+        without a join key (or with one of the wrong type), and
+        :class:`~podium.errors.NotFoundError` for an unknown view or feature.
+        """
+        ...
 
     def materialize(
         self,
@@ -163,7 +225,16 @@ class Features(Protocol):
         *,
         views: Sequence[str] | None = None,
         progress: Progress | None = None,
-    ) -> list[Materialized]: ...
+    ) -> list[Materialized]:
+        """Load the online store with each online view's latest values whose event time
+        is in ``[start, end]`` (``start`` None: all history; ``end`` None: now).
+
+        ``views`` limits it to those views (default: every online view); ``progress``
+        receives a line per step. Returns what each view loaded, from which table
+        version. Raises :class:`~podium.errors.InvalidInputError` when ``start`` is after
+        ``end``, and :class:`~podium.errors.NotFoundError` for an unknown view.
+        """
+        ...
 
     def materialize_incremental(
         self,
@@ -171,8 +242,26 @@ class Features(Protocol):
         *,
         views: Sequence[str] | None = None,
         progress: Progress | None = None,
-    ) -> list[Materialized]: ...
+    ) -> list[Materialized]:
+        """Like :meth:`materialize`, each view from where its last materialization ended
+        (the first time, from ``end`` minus the view's TTL, or all history without one).
 
-    def push(self, view: str, rows: Any) -> Pushed: ...
+        Raises :class:`~podium.errors.NotFoundError` for an unknown view.
+        """
+        ...
 
-    def materializations(self, view: str) -> list[MaterializationRun]: ...
+    def push(self, view: str, rows: Any) -> Pushed:
+        """Append fresh ``rows`` (pandas or Arrow) to the view's source table and write
+        them to the online store, so training later sees exactly what serving saw.
+
+        Everything is checked before anything is written. Raises
+        :class:`~podium.errors.InvalidInputError` when the view reads a SQL query (push
+        to a table instead), or the rows lack a column, add one the source does not have,
+        or have another type; :class:`~podium.errors.NotFoundError` for an unknown view.
+        """
+        ...
+
+    def materializations(self, view: str) -> list[MaterializationRun]:
+        """Every materialization of ``view``, newest first: the window, rows, source
+        version, when and by whom (empty when it was never materialized)."""
+        ...

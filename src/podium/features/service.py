@@ -87,11 +87,7 @@ class FeatureStore:
         return make_plan(list(definitions), self._store, self._schema_of)
 
     def apply(self, definitions: Sequence[Definition]) -> list[Change]:
-        """Check and store ``definitions`` in one transaction; returns what changed.
-
-        A changed source, key or feature type makes a new version of a view; older
-        versions stay readable (``view@1:feature``).
-        """
+        """Check and store ``definitions`` in one transaction; returns what changed."""
         self._principal.require(Role.WRITER, action="applying feature definitions")
         changes = self.plan(definitions)
         self._store.save(changes)
@@ -122,13 +118,7 @@ class FeatureStore:
     def get_historical_features(
         self, entity_df: Any, features: Sequence[str] | str | FeatureService
     ) -> HistoricalFeatures:
-        """Point-in-time correct features for each row of ``entity_df``.
-
-        ``entity_df`` has the join keys and an ``event_timestamp`` column; each row gets,
-        per view, the latest feature row at or before its time and within the view's TTL
-        (nulls where none qualifies). Rows come back once each, in order.
-        ``features`` are references (``"customer_stats:tenure_months"``) or a service.
-        """
+        """Point-in-time correct features for each row of ``entity_df`` (see the protocol)."""
         return build_historical(
             entity_df,
             self._refs(features),
@@ -201,11 +191,7 @@ class FeatureStore:
         return done
 
     def push(self, view: str, rows: Any) -> Pushed:
-        """Append fresh rows to the view's source table and write them to the online store.
-
-        Training later sees exactly what serving saw. Everything is checked before
-        anything is written; the source must be a table (not a query).
-        """
+        """Append fresh rows to the view's source table and to the online store."""
         self._principal.require(Role.WRITER, action="pushing features")
         resolved = self._resolver.view(view)
         table = check_push(resolved, to_arrow(rows), self._data)

@@ -246,10 +246,12 @@ class MonitoringAPI(Protocol):
     def set_reference(
         self, model: str, version: int, data: Any, *, predictions: Any = None
     ) -> ReferenceInfo:
-        """Profile ``data`` as the reference: a lake table (``raw.customers@3``); embedded
-        also a DataFrame or Arrow table. ``predictions`` names the column of ``data`` that
-        holds the model's predictions on it (embedded also: one value per row); by
-        default the model version predicts them."""
+        """Profile ``data`` as the reference of ``model/version`` (its data contract is
+        derived anew): a lake table (``raw.customers@3``), a pandas DataFrame or a pyarrow
+        Table (over HTTP uploaded as Arrow, within the server's body size limit).
+        ``predictions`` names the column of ``data`` that holds the model's predictions on
+        it (embedded also: one value per row); by default the model version predicts
+        them. Prediction drift compares live predictions with these."""
         ...
 
     def set_contract(self, model: str, version: int, contract: Mapping[str, Any]) -> ReferenceInfo:
@@ -277,8 +279,8 @@ class MonitoringAPI(Protocol):
         ...
 
     def evaluate_alerts(self, *, now: datetime | None = None) -> list[Alert]:
-        """Evaluate every rule now; the alerts that changed state. ``now`` (embedded only:
-        a server judges by its own clock) evaluates as of another time, naive is UTC."""
+        """Evaluate every rule now, or as of ``now`` (a naive datetime is UTC); the alerts
+        that fired or resolved. Each rule's window ends at that time."""
         ...
 
     def report(self, deployment: str, *, window: Window | None = None) -> dict[str, Any]:

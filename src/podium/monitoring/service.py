@@ -404,6 +404,12 @@ class Monitoring:
         """Evaluate every rule now (or as of ``now``; naive is UTC, as in windows); the
         alerts that fired or resolved. Windows are ``rule.window`` up to ``now``; a rule's
         ``min_requests`` counts the requests of that same window."""
+        if now is not None and not isinstance(now, datetime):
+            raise InvalidInputError(
+                f"the 'now' parameter must be a datetime; got {type(now).__name__} instead",
+                field="now",
+                remedy="pass e.g. datetime.now(timezone.utc)",
+            )
         return evaluate_rules(self, self._alerts, now=now)
 
     def report(self, deployment: str, *, window: Window | None = None) -> dict[str, Any]:

@@ -53,6 +53,7 @@ from podium.serving.spec import (
     FallbackSpec,
     Traffic,
 )
+from podium.serving.status import DeploymentStatus
 from podium.serving.tables import DeploymentChangeRow, DeploymentRow
 from podium.serving.transitions import (
     need_canary,
@@ -75,7 +76,8 @@ Predictor = Callable[..., dict[str, Any]]
 """``predictor(model_id, features=..., instances=...)``: the project's serving runtime."""
 
 Describer = Callable[[str], dict[str, Any]]
-"""``describer(name)``: the deployment and its live status, as the serving runtime sees it."""
+"""``describer(name)``: the body of ``GET /v1/deployments/{name}``, the deployment and its
+live status as the serving runtime sees it (:func:`podium.serving.status.deployment_status`)."""
 
 Verify = Callable[[DeploymentSpec], None]
 """``verify(spec)`` raises (a PodiumError saying why) unless what ``spec`` serves loads."""
@@ -136,7 +138,7 @@ class Deployments:
         with self._db.read() as session:
             return _to_deployment(self._row(session, name, aliases=True))
 
-    def status(self, name: str) -> dict[str, Any]:
+    def status(self, name: str) -> DeploymentStatus:
         """The deployment as ``GET /v1/deployments/{name}`` returns it: spec, traffic,
         generation and, under ``status``, what this process's serving runtime has loaded
         (versions, circuit breakers, shadow agreement, cache, the canary's last verdict)."""
@@ -145,7 +147,7 @@ class Deployments:
                 "this platform has no serving runtime",
                 remedy="connect with podium.connect() (embedded) or to a server",
             )
-        return self._describer(name)
+        return DeploymentStatus.model_validate(self._describer(name))
 
     def list(self) -> builtins.list[Deployment]:
         """Every deployment of the project, by name."""

@@ -23,13 +23,13 @@ so requests in flight finish on the old version and none is dropped.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
 from podium.errors import PodiumError
 from podium.events.outbox import Event
 from podium.serving.deployments import Deployments
 from podium.serving.runtime import ServingRuntime
+from podium.store.periodic import Periodic
 
 __all__ = ["DEPLOYMENT_EVENTS", "MODEL_EVENTS", "GenerationWatcher", "ServingEvents"]
 
@@ -81,9 +81,7 @@ class GenerationWatcher:
         self._runtime = runtime
         self._deployments = deployments
         self._name = name
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = Periodic("podium-watch", interval, self.check, on_error=self._check_failed)
 
     def check(self) -> bool:
         """Compare once; reload (and wait for it) when the stored deployment moved on."""
@@ -97,20 +95,13 @@ class GenerationWatcher:
         return True
 
     def start(self) -> None:
-        """Check every ``interval`` seconds in a background thread."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="podium-watch", daemon=True)
-            self._thread.start()
+        """Check every ``interval`` seconds in a background thread (idempotent)."""
+        self._loop.start()
 
     def stop(self) -> None:
-        """Stop checking."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        """Stop checking, waiting up to 5 s for the current check."""
+        self._loop.stop(timeout=5)
 
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self.check()
-            except Exception:  # a database hiccup must not end the watcher
-                _log.exception("checking deployment %r for changes failed", self._name)
+    def _check_failed(self, exc: Exception) -> None:
+        # Logged with its traceback; a database hiccup must not end the watcher.
+        _log.exception("checking deployment %r for changes failed", self._name)

@@ -16,7 +16,6 @@ approver applies it (the deployment follows the stage) or someone rolls it back.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
 from podium.errors import PodiumError
@@ -24,6 +23,7 @@ from podium.serving.canary import CanaryLimits, CanarySchedule, Decision, Verdic
 from podium.serving.deployments import Deployments
 from podium.serving.state import DeploymentState
 from podium.store.base import utcnow
+from podium.store.periodic import Periodic
 
 __all__ = ["CanaryJudge"]
 
@@ -42,26 +42,17 @@ class CanaryJudge:
     ) -> None:
         self._states = states
         self._deployments = deployments
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+        self._loop = Periodic("podium-canary", interval, self.tick)
         self.verdicts: dict[str, Verdict] = {}
         """The last verdict per deployment (shown by ``GET /v1/deployments/{name}``)."""
 
     def start(self) -> None:
-        """Start judging (idempotent)."""
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="podium-canary", daemon=True)
-                self._thread.start()
+        """Judge every ``interval`` seconds in a background thread (idempotent)."""
+        self._loop.start()
 
     def stop(self) -> None:
-        """Stop judging."""
-        self._stop.set()
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout=5)
+        """Stop judging, waiting up to 5 s for the current round."""
+        self._loop.stop(timeout=5)
 
     def tick(self) -> dict[str, Verdict]:
         """Judge every automatic canary once and apply the decisions; the verdicts."""
@@ -107,10 +98,3 @@ class CanaryJudge:
             self._deployments.promote(name, reason=verdict.reason)
         elif verdict.decision is Decision.ROLLBACK:
             self._deployments.rollback(name, reason=verdict.reason)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self.tick()
-            except Exception:  # keep judging; one bad round must not end the thread
-                _log.exception("judging canaries failed")

@@ -1,6 +1,6 @@
 """Table of the inference-log spool: parked batches waiting to be committed to the lake.
 
-A serving replica parks each batch of its inference log as an Arrow IPC blob in the
+A serving replica parks each batch of its inference log as a JSON-lines blob in the
 project's artifact store and records it here (``digest``, ``rows``); a platform process
 claims rows (``claimed_by``, ``claimed_until``: a lease), appends their batches to the
 Delta table ``monitoring.inference_log`` and deletes them. See

@@ -15,6 +15,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from podium.access.audit import Auditor
 from podium.access.projects import Project
 from podium.errors import ConflictError, InvalidInputError, NotFoundError
 from podium.store.artifacts import ArtifactStore
@@ -76,8 +77,12 @@ class TrackingService(StartsRuns):
         *,
         user: str = "",
         resolve_input: InputResolver | None = None,
+        audit: Auditor | None = None,
     ) -> None:
+        """``audit`` records experiments and runs created and ended (not what runs log:
+        metrics, params and tags are telemetry, ADR 0018)."""
         self._db = db
+        self._audit = audit or Auditor.disabled()
         self._artifacts = artifacts
         self._project = project
         self._user = user
@@ -88,7 +93,10 @@ class TrackingService(StartsRuns):
     def create_experiment(self, name: str, *, description: str = "") -> Experiment:
         """Create an experiment; a taken name is a :class:`ConflictError`."""
         check_name(name, kind="experiment")
-        with self._db.write() as session:
+        with (
+            self._audit.attempt("tracking.create_experiment", f"experiment:{name}"),
+            self._db.write() as session,
+        ):
             taken = self._experiment_row(session, name) is not None
             row = None if taken else self._insert_experiment(session, name, description)
             if row is None:  # taken, possibly by a concurrent writer
@@ -153,6 +161,9 @@ class TrackingService(StartsRuns):
             session.flush()
             if tags:
                 self._upsert_tags(session, run_id, tags)
+            self._audit.note(
+                session, "tracking.create_run", f"run:{run_id}", detail={"experiment": exp.name}
+            )
         return self.get_run(run_id)
 
     def get_run(self, run_id: str) -> Run:
@@ -169,7 +180,11 @@ class TrackingService(StartsRuns):
                 field="status",
                 remedy="end a run as FINISHED, FAILED or KILLED; a new run starts RUNNING",
             )
-        with self._db.write() as session:
+        with (
+            self._audit.attempt("tracking.end_run", f"run:{run_id}") as attempt,
+            self._db.write() as session,
+        ):
+            attempt.detail["status"] = status
             row = self._require_run(session, run_id)
             row.status = status
             row.end_time = now_ms()
@@ -247,11 +262,7 @@ class TrackingService(StartsRuns):
             self._upsert_tags(session, run_id, tags)
 
     def log_inputs(self, run_id: str, refs: Sequence[str]) -> None:
-        """Record the datasets a run read, as exact references like ``raw.customers@3``.
-
-        A lake table named without a version (``raw.customers``) is pinned to its current
-        version, so the run can be reproduced from exactly the data it saw.
-        """
+        """Record the tables a run read, pinned to exact versions (see the protocol)."""
         unique = check_input_refs(refs)
         with self._db.read() as session:
             self._require_run(session, run_id)

@@ -1,1 +1,1 @@
-"""One router per area."""
+"""The REST API's routers: one module per area, each a FastAPI ``APIRouter``."""

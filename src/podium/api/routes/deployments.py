@@ -158,3 +158,9 @@ def stage(name: str, body: StageIn, request: Request, who: Writer) -> Deployment
 @router.post("/deployments/{name}/switch")
 def switch(name: str, request: Request, who: Writer) -> Deployment:
     return platform_of(request, who).deployments.switch(name)
+
+
+@router.post("/deployments/{name}/sync")
+def sync_deployment(name: str, request: Request, who: Writer) -> Deployment:
+    """Follow the model ref now: make the version its stage or alias names stable."""
+    return platform_of(request, who).deployments.sync(name)

@@ -3,20 +3,26 @@
 A window is ``?window=SECONDS`` (the last N seconds, default one hour) or
 ``?start=...&end=...`` (ISO 8601 datetimes, end excluded). Results are the pydantic
 models of :mod:`podium.monitoring.protocol`; a number that cannot be computed is ``null``
-with a ``reason``.
+with a ``reason``. A reference is a lake table named in JSON or rows uploaded as an Arrow
+IPC stream (:mod:`podium.api.tabular`), under the server's body size limit.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
+import pyarrow as pa  # type: ignore[import-untyped]
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import Field
+from fastapi.exceptions import RequestValidationError
+from pydantic import Field, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from podium.api.bodies import RequestBody
 from podium.api.deps import Reader, Writer, platform_of, set_audit_target
+from podium.api.tabular import ARROW_STREAM, parse_upload
 from podium.errors import InvalidInputError
 from podium.monitoring.alerts.rules import AlertRule
 from podium.monitoring.alerts.state import Alert
@@ -61,6 +67,15 @@ class ReferenceIn(RequestBody):
 
     table: str
     predictions: str | None = None
+
+
+class EvaluateIn(RequestBody):
+    """``now``: evaluate as of this time (ISO 8601; without an offset it is UTC)."""
+
+    now: datetime | None = None
+
+
+ReferenceFormat = Literal["json", "arrow"]
 
 
 def _window(window: WindowSeconds = None, start: Start = None, end: End = None) -> Window | None:
@@ -181,15 +196,69 @@ def get_reference(model: str, version: int, request: Request, who: Reader) -> Re
     return platform_of(request, who).monitoring.reference(model, version)
 
 
-@router.put("/monitoring/references/{model}/{version}")
-def set_reference(
-    model: str, version: int, body: ReferenceIn, request: Request, who: Writer
+@router.put(
+    "/monitoring/references/{model}/{version}",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": ReferenceIn.model_json_schema()},
+                ARROW_STREAM: {},
+            },
+        }
+    },
+)
+async def set_reference(
+    model: str,
+    version: int,
+    request: Request,
+    who: Writer,
+    predictions: Annotated[
+        str | None, Query(description="with Arrow rows: their column of predictions")
+    ] = None,
+    format: ReferenceFormat | None = None,
 ) -> ReferenceInfo:
-    """Profile a lake table (``raw.customers@3``) as the reference of the version, with
-    the version's predictions on it (or those in the column ``predictions`` names)."""
-    return platform_of(request, who).monitoring.set_reference(
-        model, version, body.table, predictions=body.predictions
+    """Profile a lake table (JSON ``{"table": "raw.customers@3"}``) or the rows of an Arrow
+    IPC stream (``?format=arrow`` or its ``Content-Type``) as the reference of the version,
+    with the version's predictions on them (or those in the column ``predictions`` names)."""
+    raw = await request.body()
+    data: pa.Table | str
+    if (format or _reference_format(request)) == "arrow":
+        data = await run_in_threadpool(parse_upload, raw, "arrow")
+    else:
+        body = _reference_in(raw)
+        if predictions is not None:
+            raise InvalidInputError(
+                "with a JSON body, name the predictions column in the body, not the query",
+                field="predictions",
+                remedy='send {"table": ..., "predictions": ...}',
+            )
+        data, predictions = body.table, body.predictions
+    monitoring = (await run_in_threadpool(platform_of, request, who)).monitoring
+    return await run_in_threadpool(
+        monitoring.set_reference, model, version, data, predictions=predictions
     )
+
+
+def _reference_format(request: Request) -> ReferenceFormat:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return "arrow" if media == ARROW_STREAM else "json"
+
+
+def _reference_in(raw: bytes) -> ReferenceIn:
+    """The JSON body, refused as FastAPI refuses any invalid body (the same 400s)."""
+    try:
+        document = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        position = exc.pos if isinstance(exc, json.JSONDecodeError) else 0
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        error = {"type": "json_invalid", "loc": ("body", position), "ctx": {"error": reason}}
+        raise RequestValidationError([{**error, "msg": "JSON decode error"}]) from None
+    try:
+        return ReferenceIn.model_validate(document)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
 
 
 @router.get("/monitoring/contracts/{model}/{version}")
@@ -230,6 +299,8 @@ def list_alerts(
 
 
 @router.post("/monitoring/alerts/evaluate")
-def evaluate_alerts(request: Request, who: Writer) -> list[Alert]:
-    """Evaluate every rule now; the alerts that fired or resolved."""
-    return platform_of(request, who).monitoring.evaluate_alerts()
+def evaluate_alerts(request: Request, who: Writer, body: EvaluateIn | None = None) -> list[Alert]:
+    """Evaluate every rule now (or as of the body's ``now``); the alerts that fired or
+    resolved."""
+    now = None if body is None else body.now
+    return platform_of(request, who).monitoring.evaluate_alerts(now=now)

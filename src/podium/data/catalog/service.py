@@ -120,11 +120,7 @@ class Catalog:
         tags: list[str] | None = None,
         column_descriptions: Mapping[str, str] | None = None,
     ) -> TableDescription:
-        """Set the owner, description, tags or column descriptions of table ``name``.
-
-        Only what is passed changes; ``tags`` replaces the tag list. A column description
-        of ``""`` removes it. Returns the table's description after the change.
-        """
+        """Set the owner, description, tags or column descriptions (see the protocol)."""
         table = str(parse_table_name(name))
         check_text("owner", owner, max_length=MAX_OWNER)
         check_text("description", description)
@@ -181,11 +177,7 @@ class Catalog:
 
     # -- searching -----------------------------------------------------------------
     def search(self, text: str, *, limit: int = 50) -> list[CatalogHit]:
-        """Tables whose name, description, tags or column names contain every word of ``text``.
-
-        Case-insensitive; best matches first (a name match outranks a tag, a tag a
-        column, a column a description).
-        """
+        """Tables matching every word of ``text``, best first (see the protocol)."""
         if not isinstance(text, str) or not text.strip():
             raise InvalidInputError(
                 f"the 'text' parameter must be a non-empty string; got {text!r} instead",
@@ -254,16 +246,8 @@ class Catalog:
         return edge
 
     def lineage(self, node: str, *, depth: int = MAX_DEPTH) -> LineageGraph:
-        """The lineage graph around ``node``: its ancestors and its descendants, each up
-        to ``depth`` edges away (the default follows a model down to its raw tables and up
-        to its deployments).
-
-        ``node`` is ``raw.customers`` (the table and all its versions),
-        ``raw.customers@3`` or ``table:raw.customers@3`` (one version), ``run:<id>``,
-        ``job:<name>``, ``feature_view:<name>@N``, ``model:<name>/N`` or
-        ``deployment:<name>``. A node the project has never seen is a
-        :class:`NotFoundError`.
-        """
+        """The ancestors and descendants of ``node``, ``depth`` edges each way (see the
+        protocol)."""
         if isinstance(depth, bool) or not isinstance(depth, int) or not 0 <= depth <= MAX_DEPTH:
             raise InvalidInputError(
                 f"the 'depth' parameter must be an integer from 0 to {MAX_DEPTH}; "

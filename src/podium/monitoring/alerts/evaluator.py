@@ -11,7 +11,6 @@ labels) neither fires nor resolves.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from podium.errors import PodiumError
 from podium.monitoring.alerts.rules import AlertRule, holds
 from podium.monitoring.alerts.state import Alert, AlertStore
 from podium.store.base import utcnow
+from podium.store.periodic import Periodic
 
 __all__ = ["AlertScheduler", "Evaluates", "Reading", "as_of", "evaluate_rules", "read_metric"]
 
@@ -199,9 +199,7 @@ class AlertScheduler:
     ) -> None:
         self._projects = projects
         self._monitoring_of = monitoring_of
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = Periodic("podium-alerts", interval, self.run_once)
 
     def run_once(self) -> list[Alert]:
         """Evaluate every project's rules once; the alerts that changed state."""
@@ -214,20 +212,9 @@ class AlertScheduler:
         return changed
 
     def start(self) -> None:
-        """Start evaluating in a background thread."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="podium-alerts", daemon=True)
-        self._thread.start()
+        """Start evaluating in a background thread, every ``interval`` seconds."""
+        self._loop.start()
 
     def stop(self, *, timeout: float | None = None) -> None:
         """Stop the background thread, waiting for its current round."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            self.run_once()
+        self._loop.stop(timeout=timeout)
