@@ -101,7 +101,7 @@ class KeyService:
             if row is None or row.project_id != proj.id:
                 raise NotFoundError(
                     f"key {key_id!r} does not exist in project {project!r}",
-                    remedy="list keys with `podium keys list --project P`",
+                    remedy="list keys with `podium keys ls --project P`",
                 )
             if row.revoked_at is None:
                 row.revoked_at = utcnow()

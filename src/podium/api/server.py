@@ -75,7 +75,7 @@ def serve(
         else:
             announce(
                 f"No admin key was created: this installation has keys already (`podium keys "
-                f"list --project {project}`). Clients read theirs from PODIUM_API_KEY or "
+                f"ls --project {project}`). Clients read theirs from PODIUM_API_KEY or "
                 f"{creds}; create one with {another} and export PODIUM_API_KEY=<its secret>"
             )
     announce(f"podium API on {url}  (docs: {url}/docs)")

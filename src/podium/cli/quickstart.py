@@ -191,7 +191,7 @@ def _print_next_steps(out: Console, ranked: Sequence[Run]) -> None:
     best = short_id(ranked[0].id)
     others = " ".join(short_id(run.id) for run in ranked[1:3])
     out.print("next:")
-    out.print(f'  podium runs list --experiment {EXPERIMENT} --order-by "metrics.auc DESC"')
+    out.print(f'  podium runs ls --experiment {EXPERIMENT} --order-by "metrics.auc DESC"')
     out.print(f"  podium runs show {best}")
     out.print(f"  podium runs compare {best} {others}")
     out.print(f"  podium data describe {TABLE}")
@@ -223,7 +223,7 @@ def _print_howto(out: Console, settings: Settings, port: int) -> None:
         soft_wrap=True,
         markup=False,
     )
-    out.print(f"  podium runs list --url {url} --experiment {EXPERIMENT}", markup=False)
+    out.print(f"  podium runs ls --url {url} --experiment {EXPERIMENT}", markup=False)
 
 
 def _shown_path(path: Path) -> str:
