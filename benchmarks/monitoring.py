@@ -160,7 +160,7 @@ def run_side(side: str, folder: Path, reps: int) -> dict[str, Any]:
     loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if side == "podium":  # imported here so the other sides' memory is not charged for it
         import podium
-        from podium.monitoring.drift import detect_drift
+        from podium.monitoring.drift.detect import detect_drift
 
         def run() -> dict[str, float | None]:
             return {c.column: c.score for c in detect_drift(ref, cur).columns}

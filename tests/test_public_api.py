@@ -61,6 +61,7 @@ RESULTS = {
     "RunComparison",
     "RunPage",
     # registry
+    "ModelLineage",
     "ModelVersion",
     "PodiumModel",
     "RegisteredModel",
@@ -79,6 +80,13 @@ RESULTS = {
     "PerformanceResult",
     "QualityResult",
     "ReferenceInfo",
+    # pipelines
+    "PipelineInfo",
+    "PipelineRun",
+    "StepRun",
+    # tuning
+    "Study",
+    "StudyTrial",
 }
 EXPECTED = {
     "__version__",
@@ -89,6 +97,15 @@ EXPECTED = {
     "FeatureService",
     "FeatureView",
     "OnDemandFeatureView",
+    # what a pipeline is written with
+    "map",
+    "pipeline",
+    "step",
+    # search-space helpers of p.tune
+    "choice",
+    "intuniform",
+    "loguniform",
+    "uniform",
     *ERRORS,
     *RESULTS,
 }

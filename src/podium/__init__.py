@@ -47,7 +47,7 @@ if TYPE_CHECKING:
         OnDemandFeatureView,
     )
     from podium.features.historical import HistoricalFeatures
-    from podium.features.online_read import OnlineFeatures
+    from podium.features.online.read import OnlineFeatures
     from podium.features.protocol import (
         DefinitionDescription,
         FeatureSearchHit,
@@ -67,11 +67,20 @@ if TYPE_CHECKING:
         QualityResult,
         ReferenceInfo,
     )
+    from podium.pipelines.definitions import map, pipeline, step
+    from podium.pipelines.space import choice, intuniform, loguniform, uniform
+    from podium.pipelines.tuning_results import Study, StudyTrial
+    from podium.pipelines.types import PipelineInfo, PipelineRun, StepRun
     from podium.platform import Platform
     from podium.registry.flavors import PodiumModel
-    from podium.registry.types import ModelVersion, RegisteredModel, TransitionRequest
-    from podium.serving.spec import Deployment, DeploymentChange
-    from podium.serving.status import DeploymentStatus
+    from podium.registry.types import (
+        ModelLineage,
+        ModelVersion,
+        RegisteredModel,
+        TransitionRequest,
+    )
+    from podium.serving.control.spec import Deployment, DeploymentChange
+    from podium.serving.control.status import DeploymentStatus
     from podium.tracking.run import ActiveRun
     from podium.tracking.types import (
         ArtifactInfo,
@@ -118,7 +127,7 @@ __getattr__, __dir__ = lazy_exports(
         "Change": "podium.features.stored",
         "StoredDefinition": "podium.features.stored",
         "HistoricalFeatures": "podium.features.historical",
-        "OnlineFeatures": "podium.features.online_read",
+        "OnlineFeatures": "podium.features.online.read",
         "DefinitionDescription": "podium.features.protocol",
         "FeatureSearchHit": "podium.features.protocol",
         "MaterializationRun": "podium.features.protocol",
@@ -132,12 +141,13 @@ __getattr__, __dir__ = lazy_exports(
         "RunComparison": "podium.tracking.types",
         "RunPage": "podium.tracking.types",
         "PodiumModel": "podium.registry.flavors",
+        "ModelLineage": "podium.registry.types",
         "ModelVersion": "podium.registry.types",
         "RegisteredModel": "podium.registry.types",
         "TransitionRequest": "podium.registry.types",
-        "Deployment": "podium.serving.spec",
-        "DeploymentChange": "podium.serving.spec",
-        "DeploymentStatus": "podium.serving.status",
+        "Deployment": "podium.serving.control.spec",
+        "DeploymentChange": "podium.serving.control.spec",
+        "DeploymentStatus": "podium.serving.control.status",
         "AccuracyResult": "podium.monitoring.protocol",
         "DriftResult": "podium.monitoring.protocol",
         "FairnessResult": "podium.monitoring.protocol",
@@ -147,6 +157,20 @@ __getattr__, __dir__ = lazy_exports(
         "FeedbackReceipt": "podium.monitoring.feedback",
         "AlertRule": "podium.monitoring.alerts.rules",
         "Alert": "podium.monitoring.alerts.state",
+        # pipelines: what a user writes, and what p.pipelines returns
+        "step": "podium.pipelines.definitions",
+        "pipeline": "podium.pipelines.definitions",
+        "map": "podium.pipelines.definitions",
+        "PipelineInfo": "podium.pipelines.types",
+        "PipelineRun": "podium.pipelines.types",
+        "StepRun": "podium.pipelines.types",
+        # tuning: search-space helpers and what p.tune returns
+        "loguniform": "podium.pipelines.space",
+        "uniform": "podium.pipelines.space",
+        "intuniform": "podium.pipelines.space",
+        "choice": "podium.pipelines.space",
+        "Study": "podium.pipelines.tuning_results",
+        "StudyTrial": "podium.pipelines.tuning_results",
     },
 )
 
@@ -183,6 +207,7 @@ __all__ = [
     "Materialized",
     "MetricPoint",
     "MissingDependencyError",
+    "ModelLineage",
     "ModelVersion",
     "NotFoundError",
     "OnDemandFeatureView",
@@ -191,6 +216,8 @@ __all__ = [
     "PayloadTooLargeError",
     "PerformanceResult",
     "PermissionDeniedError",
+    "PipelineInfo",
+    "PipelineRun",
     "Platform",
     "PodiumError",
     "PodiumModel",
@@ -201,11 +228,21 @@ __all__ = [
     "Run",
     "RunComparison",
     "RunPage",
+    "StepRun",
     "StoredDefinition",
+    "Study",
+    "StudyTrial",
     "TableDescription",
     "TableInfo",
     "TableVersion",
     "TransitionRequest",
     "__version__",
+    "choice",
     "connect",
+    "intuniform",
+    "loguniform",
+    "map",
+    "pipeline",
+    "step",
+    "uniform",
 ]

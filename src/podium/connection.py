@@ -13,6 +13,7 @@ from podium.client.deployments import HttpDeployments
 from podium.client.features import HttpFeatures
 from podium.client.http import ApiClient
 from podium.client.monitoring import HttpMonitoring
+from podium.client.pipelines import HttpPipelines
 from podium.client.registry import HttpRegistry
 from podium.client.tracking import HttpTracking
 from podium.client.webhooks import HttpWebhooks
@@ -74,6 +75,7 @@ def connect(
         deployments=HttpDeployments(api),
         monitoring=HttpMonitoring(api),
         webhooks=HttpWebhooks(api),
+        pipelines=HttpPipelines(api),
         closer=api.close,
     )
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 __all__ = [
+    "PROBLEM_MEMBERS",
     "AuthenticationError",
     "BackendUnavailableError",
     "ConflictError",
@@ -34,6 +35,14 @@ __all__ = [
     "PodiumError",
     "error_for_code",
 ]
+
+#: The members of a problem document that are never a detail's name: the RFC 9457 ones,
+#: podium's own, the ones the server adds (``instance``, ``request_id``) and ``details``.
+PROBLEM_MEMBERS = frozenset(
+    {"type", "title", "status", "detail", "code", "field", "remedy", "instance", "request_id"}
+    | {"details"}
+)
+_TITLES = {"internal": "internal error"}
 
 
 class PodiumError(Exception):
@@ -62,10 +71,15 @@ class PodiumError(Exception):
         return f"{self.message} ({self.remedy})" if self.remedy else self.message
 
     def to_dict(self) -> dict[str, Any]:
-        """The error as the fields of an RFC 9457 problem document."""
+        """The error as the members of an RFC 9457 problem document.
+
+        ``details`` come nested under ``"details"`` as they are, and also as members of
+        their own (``old_value``, ``position``...) unless that name is a standard member
+        (``status``, ``request_id``...): a detail never overwrites one, nor is overwritten.
+        """
         body: dict[str, Any] = {
             "type": f"https://podium.dev/errors/{self.code}",
-            "title": self.code.replace("-", " "),
+            "title": _TITLES.get(self.code) or self.code.replace("-", " "),
             "status": self.status,
             "detail": self.message,
             "code": self.code,
@@ -74,7 +88,9 @@ class PodiumError(Exception):
             body["field"] = self.field
         if self.remedy is not None:
             body["remedy"] = self.remedy
-        body.update(self.details)
+        if self.details:
+            body.update((k, v) for k, v in self.details.items() if k not in PROBLEM_MEMBERS)
+            body["details"] = dict(self.details)
         return body
 
 

@@ -15,7 +15,6 @@ import contextlib
 import functools
 import getpass
 import os
-import re
 import socket
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -26,6 +25,7 @@ from podium.access.keys import KeyService
 from podium.access.projects import Project, ProjectService
 from podium.access.roles import Role
 from podium.config import Settings
+from podium.data.names import TableRef
 from podium.errors import NotFoundError
 from podium.store.artifacts import ArtifactStore, open_artifact_store
 from podium.store.database import Database
@@ -40,15 +40,17 @@ if TYPE_CHECKING:
     from podium.features.online import OnlineStore
     from podium.features.protocol import Features
     from podium.monitoring.protocol import MonitoringAPI
+    from podium.pipelines.protocol import Pipelines
+    from podium.pipelines.space import Dimension
+    from podium.pipelines.tuning import OnTrial, Tuning
+    from podium.pipelines.tuning_results import Study
     from podium.registry.protocol import Registry
+    from podium.serving.control.spec import Deployment, DeploymentSpec
     from podium.serving.protocol import DeploymentsAPI
-    from podium.serving.runtime import ServingRuntime
-    from podium.serving.spec import Deployment, DeploymentSpec
+    from podium.serving.requests.runtime import ServingRuntime
     from podium.tracking.protocol import Tracking
 
 __all__ = ["Installation", "Platform"]
-
-_TABLE_REF = re.compile(r"^([a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)(@\d+)?$")
 
 
 _AREAS = (
@@ -60,6 +62,8 @@ _AREAS = (
     "deployments",
     "monitoring",
     "webhooks",
+    "tuning",
+    "pipelines",
 )
 
 
@@ -152,6 +156,11 @@ class Platform:
         return cast("MonitoringAPI", self._area("monitoring"))
 
     @property
+    def pipelines(self) -> Pipelines:
+        """Steps and pipelines: run, resume and inspect pipeline runs."""
+        return cast("Pipelines", self._area("pipelines"))
+
+    @property
     def webhooks(self) -> Webhooks:
         """Receiver URLs for the platform's events, and their deliveries."""
         if "webhooks" not in self._areas and "webhooks" not in self._builders:
@@ -159,6 +168,63 @@ class Platform:
 
             self._areas["webhooks"] = WebhooksUnavailable()
         return cast("Webhooks", self._area("webhooks"))
+
+    def tune(
+        self,
+        objective: Callable[..., Any],
+        space: Mapping[str, Dimension],
+        *,
+        trials: int = 20,
+        parallel: int = 1,
+        experiment: str = "default",
+        metric: str = "value",
+        direction: str = "minimize",
+        study: str | None = None,
+        seed: int | None = None,
+        sampler: Any = None,
+        pruner: Any = None,
+        runner: str = "local",
+        storage: str | None = None,
+        on_trial: OnTrial | None = None,
+    ) -> Study:
+        """Search ``space`` for the params that optimise ``metric`` (Optuna underneath)::
+
+            study = p.tune(objective, space={"C": podium.loguniform(1e-3, 10.0)},
+                           trials=20, parallel=2, experiment="churn", metric="auc",
+                           direction="maximize")
+
+        ``objective(params)`` or ``objective(params, trial)`` returns the metric (or a dict
+        of metrics holding it); ``trial.report(value, step)`` logs an intermediate value
+        and lets the pruner (``pruner=``, default Optuna's median pruner) stop the trial.
+        The study is a tracked run in ``experiment`` and every trial a child run of it,
+        with its params and metrics. ``parallel`` trials run at once (worker processes
+        embedded: a module-level objective; threads against a server). ``study="name"``
+        resumes a stored study until it has ``trials`` in total. ``seed`` seeds the
+        default sampler (``sampler=`` replaces it). Needs ``podium[tune]``; see
+        docs/tuning.md.
+        """
+        if "tuning" not in self._areas and "tuning" not in self._builders:
+            from podium.pipelines.tuning import Tuning
+
+            # Remote: trials are logged to the server; Optuna's storage is this client's.
+            self._areas["tuning"] = Tuning(self.tracking, project=self.project)
+        tuning = cast("Tuning", self._area("tuning"))
+        return tuning.tune(
+            objective,
+            space,
+            trials=trials,
+            parallel=parallel,
+            experiment=experiment,
+            metric=metric,
+            direction=direction,
+            study=study,
+            seed=seed,
+            sampler=sampler,
+            pruner=pruner,
+            runner=runner,
+            storage=storage,
+            on_trial=on_trial,
+        )
 
     def predict(
         self,
@@ -247,8 +313,8 @@ class Installation:
         the number of rows committed.
         """
         from podium.data.service import DataService
-        from podium.serving.inference_log import INFERENCE_LOG_TABLE
-        from podium.serving.spool import InferenceSpool, spool_store
+        from podium.serving.log.spool import InferenceSpool, spool_store
+        from podium.serving.log.writer import INFERENCE_LOG_TABLE
 
         spool = InferenceSpool(self.db, spool_store(self.storage, project.name), project)
         if spool.pending() == 0:
@@ -262,7 +328,7 @@ class Installation:
 
     def commit_spools(self) -> int:
         """:meth:`commit_spool` for every project with parked batches (the server's loop)."""
-        from podium.serving.spool import parked_projects
+        from podium.serving.log.spool import parked_projects
 
         return sum(self.commit_spool(self.projects.get(name)) for name in parked_projects(self.db))
 
@@ -272,8 +338,8 @@ class Installation:
             found = self._runtimes.get(project)
         if found is not None:
             return found
-        from podium.serving.deployments import Deployments
-        from podium.serving.runtime import open_runtime
+        from podium.serving.control.deployments import Deployments
+        from podium.serving.requests.runtime import open_runtime
 
         serving = self.platform_for_existing(project, user="podium:serving", role=Role.WRITER)
         assert isinstance(serving.deployments, Deployments)
@@ -294,7 +360,7 @@ class Installation:
         """Load every deployment of ``projects`` (default: every project) and predict
         once with each of its models, as ``podium up`` does before it reports ready;
         how many deployments were warmed."""
-        from podium.serving.warmup import deployed_projects
+        from podium.serving.requests.warmup import deployed_projects
 
         warmed = 0
         for project in deployed_projects(self.db) if projects is None else projects:
@@ -421,7 +487,7 @@ class _ProjectServices:
         return DataService(lake, catalog, actor=self._user)
 
     def catalog(self) -> CatalogAPI:
-        return self._inst._lake_of(self._project)[1]
+        return self._inst._lake_of(self._project)[1].with_audit(self._audit)
 
     def tracking(self) -> Tracking:
         from podium.tracking.service import TrackingService
@@ -429,9 +495,9 @@ class _ProjectServices:
         def resolve_input(run_id: str, ref: str) -> str:
             # Lake tables are pinned to a version and linked to the run; anything else
             # (a file path, a URL) is kept as given.
-            match = _TABLE_REF.match(ref)
+            found = TableRef.find(ref)
             data = self._p.data
-            if match is None or match.group(1) not in data.tables():
+            if found is None or found.table not in data.tables():
                 return ref
             return cast("DataService", data).record_run_input(run_id, ref)
 
@@ -475,8 +541,8 @@ class _ProjectServices:
         )
 
     def deployments(self) -> DeploymentsAPI:
-        from podium.serving.deployments import Deployments
-        from podium.serving.status import deployment_status
+        from podium.serving.control.deployments import Deployments
+        from podium.serving.control.status import deployment_status
 
         inst, name = self._inst, self._project.name
         return Deployments(
@@ -505,6 +571,37 @@ class _ProjectServices:
             role=self._role,
             breaker=functools.partial(inst._breaker_open, self._project.name),
             refresh=functools.partial(inst.commit_spool, self._project),
+        )
+
+    def tuning(self) -> Tuning:
+        from podium.pipelines.tuning import Tuning, TuningStorage
+
+        inst, project = self._inst, self._project.name
+        worker = functools.partial(
+            _open_worker_tracking, inst.settings, project, self._user, self._role
+        )
+        return Tuning(
+            self._p.tracking,
+            project=project,
+            storage=TuningStorage.beside(inst.db.url),
+            worker_tracking=worker,
+        )
+
+    def pipelines(self) -> Pipelines:
+        from podium.pipelines.service import PipelineService
+
+        def table_version(name: str) -> int | None:
+            data = self._p.data
+            return data.version(name) if name in data.tables() else None
+
+        return PipelineService(
+            self._inst.db,
+            self._artifacts(),
+            self._project,
+            tracking=self._p.tracking,
+            table_versions=table_version,
+            actor=self._user,
+            audit=self._audit,
         )
 
     def webhooks(self) -> Webhooks:
@@ -538,6 +635,15 @@ def _served_by(deployment: Deployment) -> list[LineageEdge]:
 
 SPOOL_ACTOR = "podium:spool"
 """Who the inference log's commits of parked batches are recorded under."""
+
+
+def _open_worker_tracking(
+    settings: Settings, project: str, user: str, role: Role
+) -> tuple[Tracking, Callable[[], None]]:
+    """A tuning worker process's own tracking of ``project``, and what closes it."""
+    installation = Installation(settings, migrate=False)
+    platform = installation.platform_for_existing(project, user=user, role=role)
+    return platform.tracking, installation.close
 
 
 def _local_user() -> str:

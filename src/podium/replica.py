@@ -5,7 +5,7 @@ warehouse, catalog, feature store, monitoring), and importing them costs a servi
 about 100 MB of resident memory it never uses. :func:`open_replica` builds only the
 metadata database, the keys, the registry (to load model versions), the deployment and
 its runtime. Its inference log is parked in the spool
-(:class:`~podium.serving.spool.InferenceSpool`), and a platform process commits it to
+(:class:`~podium.serving.log.spool.InferenceSpool`), and a platform process commits it to
 ``monitoring.inference_log``. A replica never writes a Delta table, so it needs neither the
 ``deltalake`` library nor a commit race with other replicas. Only a deployment that
 fetches online features opens the platform's feature store, and with it the data layer.
@@ -22,12 +22,12 @@ from podium.access.projects import ProjectService
 from podium.access.roles import Role
 from podium.config import Settings
 from podium.registry.service import RegistryService
-from podium.serving.deployments import Deployments
-from podium.serving.events import GenerationWatcher
-from podium.serving.inference_log import InferenceLog
-from podium.serving.online import OnlineFeatureMerge
-from podium.serving.runtime import ServingRuntime
-from podium.serving.spool import InferenceSpool, spool_store
+from podium.serving.control.deployments import Deployments
+from podium.serving.control.events import GenerationWatcher
+from podium.serving.log.spool import InferenceSpool, spool_store
+from podium.serving.log.writer import InferenceLogWriter
+from podium.serving.requests.online import OnlineFeatureMerge
+from podium.serving.requests.runtime import ServingRuntime
 from podium.store.artifacts import open_artifact_store
 from podium.store.database import Database
 from podium.tracking.service import TrackingService
@@ -97,7 +97,7 @@ def open_replica(settings: Settings, project: str, deployment: str) -> Replica:
             project,
             deployments=deployments,
             registry=registry,
-            inference_log=InferenceLog(
+            inference_log=InferenceLogWriter(
                 # Each record becomes one line as it is logged: fewer, smaller objects
                 # wait in the queue (about 40 MB less under load than tuples of values).
                 spool.park,

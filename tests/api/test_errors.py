@@ -12,6 +12,7 @@ import pytest
 from podium.access.roles import Role
 from podium.api.app import create_app
 from podium.config import Settings
+from podium.errors import ConflictError
 from podium.platform import Installation
 from tests.api.assertions import assert_problem
 from tests.api.conftest import Keys
@@ -308,6 +309,50 @@ async def test_unexpected_error_is_a_500_problem_without_internals(
     assert "secret internals" not in response.text
     assert body["request_id"] == "r-500"
     assert response.headers.get_list("x-request-id") == ["r-500"]
+
+
+async def test_a_detail_named_like_a_member_is_kept_nested(
+    installation: Installation, keys: Keys, project_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The registry names a pending request in details["request_id"]; the HTTP request id
+    # used to overwrite it.
+    writer = keys.headers(project_name)
+    platform = installation.platform_for_existing(
+        project_name, user=_actor(installation, writer), role=Role.WRITER
+    )
+
+    def pending(*args: object, **kwargs: object) -> None:
+        details = {"request_id": "transition-7", "status": "pending", "old_value": "0.5"}
+        raise ConflictError("already pending", field="stage", details=details)
+
+    monkeypatch.setattr(platform.tracking, "list_experiments", pending)
+    transport = httpx.ASGITransport(app=create_app(installation))
+    async with httpx.AsyncClient(transport=transport, base_url="http://podium.test") as http:
+        response = await http.get("/v1/experiments", headers={**writer, "x-request-id": "r-409"})
+    body = assert_problem(response, 409, code="conflict")
+    assert body["request_id"] == "r-409" and body["status"] == 409
+    assert body["details"] == {
+        "request_id": "transition-7",
+        "status": "pending",
+        "old_value": "0.5",
+    }
+    assert body["old_value"] == "0.5" and body["field"] == "stage"
+    assert body["instance"] == "/v1/experiments"
+
+
+def test_to_dict_never_lets_a_detail_replace_a_member() -> None:
+    error = ConflictError("taken", remedy="pick another", details={"code": "x", "n": 1})
+    assert error.to_dict() == {
+        "type": "https://podium.dev/errors/conflict",
+        "title": "conflict",
+        "status": 409,
+        "detail": "taken",
+        "code": "conflict",
+        "remedy": "pick another",
+        "n": 1,
+        "details": {"code": "x", "n": 1},
+    }
+    assert "details" not in ConflictError("plain").to_dict()
 
 
 def _actor(installation: Installation, headers: dict[str, str]) -> str:

@@ -7,7 +7,7 @@ import re
 from sklearn.linear_model import LogisticRegression
 
 from podium.platform import Installation
-from podium.serving.spec import BreakerSpec, CacheSpec
+from podium.serving.control.spec import BreakerSpec, CacheSpec
 from tests.cli.assertions import Invoke
 from tests.serving.conftest import churn_frame
 

@@ -70,6 +70,14 @@ def test_problems_become_the_podium_error_their_code_names(
     assert error.details == {"request_id": "r-1", "old_value": "1"}
 
 
+def test_nested_details_win_over_the_members_the_server_adds() -> None:
+    details = {"request_id": "transition-7", "old_value": "1"}
+    api = _client(_problem(409, "conflict", request_id="r-1", old_value="1", details=details))
+    with pytest.raises(ConflictError) as raised:
+        api.request("GET", "/v1/whoami")
+    assert raised.value.details == {"request_id": "transition-7", "old_value": "1"}
+
+
 def test_an_unknown_code_falls_back_to_the_status() -> None:
     with pytest.raises(NotFoundError):
         _client(_problem(404, "something-new")).request("GET", "/v1/x")

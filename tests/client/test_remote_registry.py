@@ -16,6 +16,7 @@ from podium.access.roles import Role
 from podium.client.http import ApiClient
 from podium.client.registry import HttpRegistry
 from podium.errors import (
+    ConflictError,
     IntegrityError,
     InvalidInputError,
     NotFoundError,
@@ -24,6 +25,7 @@ from podium.errors import (
 from podium.platform import Platform
 from podium.registry.protocol import Registry
 from podium.registry.service import RegistryService
+from podium.registry.types import ModelLineage
 from tests.conftest import LiveServer
 
 
@@ -62,7 +64,11 @@ def test_both_registries_satisfy_the_protocol() -> None:
 
 
 def test_register_approve_load_predicts_the_same(
-    writer: Platform, admin: Platform, training: tuple[pd.DataFrame, np.ndarray]
+    writer: Platform,
+    admin: Platform,
+    training: tuple[pd.DataFrame, np.ndarray],
+    live_server: LiveServer,
+    project_name: str,
 ) -> None:
     frame, labels = training
     model = LogisticRegression().fit(frame, labels)
@@ -85,7 +91,10 @@ def test_register_approve_load_predicts_the_same(
     assert [m.name for m in writer.registry.list_models()] == ["customer-churn"]
     assert [r.id for r in writer.registry.list_requests("customer-churn")] == [request.id]
     assert writer.registry.get_request(request.id).status == "applied"
-    assert writer.registry.lineage("customer-churn/1")
+    graph = writer.registry.lineage("customer-churn/1")
+    embedded = live_server.installation.platform(project_name, user="local:test")
+    assert isinstance(graph, ModelLineage)
+    assert graph == embedded.registry.lineage("customer-churn/1")
 
 
 def test_aliases_and_versions(writer: Platform, training: tuple[pd.DataFrame, np.ndarray]) -> None:
@@ -122,6 +131,20 @@ def test_errors_map_to_podium_errors(
     other = _connect(live_server, f"o-{uuid.uuid4().hex[:10]}", Role.ADMIN, tmp_path / "o")
     with other as stranger, pytest.raises(NotFoundError):
         stranger.registry.get_model("churn")
+
+
+def test_a_second_request_names_the_pending_one_as_embedded(
+    writer: Platform, training: tuple[pd.DataFrame, np.ndarray]
+) -> None:
+    # The HTTP request's own id used to overwrite the pending request's id in the details.
+    frame, labels = training
+    model = LogisticRegression().fit(frame, labels)
+    writer.registry.register("churn", model, input_example=frame[:5])
+    pending = writer.registry.request_transition("churn", 1, "production")
+    with pytest.raises(ConflictError) as again:
+        writer.registry.request_transition("churn", 1, "production")
+    assert again.value.details["request_id"] == pending.id
+    assert again.value.field == "stage"
 
 
 def test_altered_artifact_is_refused(

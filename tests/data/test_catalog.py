@@ -253,3 +253,26 @@ def test_projects_do_not_see_each_others_catalog(
     assert described.downstream == []
     assert other_catalog.search("secret") == []
     assert [hit.name for hit in catalog.search("secret")] == ["raw.customers"]
+
+
+def test_updates_made_embedded_are_audited_with_each_callers_name(
+    installation: Installation, project_name: str, customers: pd.DataFrame
+) -> None:
+    # The catalog is shared per project; each caller's platform records its own name.
+    ana = installation.platform(project_name, user="local:ana")
+    bob = installation.platform(project_name, user="local:bob")
+    ana.data.write("raw.customers", customers)
+    ana.catalog.update("raw.customers", owner="ana", tags=["churn"])
+    with pytest.raises(NotFoundError):
+        bob.catalog.update("raw.nothing", description="x")
+    bob.catalog.update("raw.customers", description="who pays")
+    entries = installation.audit.list(installation.projects.get(project_name).id, limit=100)
+    trail = [(e.actor, e.action, e.target, e.outcome) for e in entries[::-1]]
+    assert trail == [
+        ("local:ana", "catalog.update", "table:raw.customers", "ok"),
+        ("local:bob", "catalog.update", "table:raw.nothing", "not-found"),
+        ("local:bob", "catalog.update", "table:raw.customers", "ok"),
+    ]
+    assert entries[0].detail["fields"] == ["description"]
+    described = ana.catalog.describe("raw.customers")
+    assert (described.owner, described.description) == ("ana", "who pays")

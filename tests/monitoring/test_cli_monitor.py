@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from podium.cli.quickstart_monitoring import show_monitoring
+from podium.cli.quickstart import TerminalShow
+from podium.cli.render import console
 from podium.errors import InvalidInputError
 from podium.platform import Installation
+from podium.quickstart.monitoring import show_monitoring
 from tests.cli.assertions import Invoke, assert_one_error
 from tests.cli.conftest import embedded, home, invoke  # noqa: F401  (fixtures)
 from tests.monitoring.traffic import Churn, now, register_churn, traffic, training_frame
@@ -116,6 +118,7 @@ def test_the_quickstart_step_shows_drift_accuracy_alert_and_report(
     platform.deployments.create("churn", model="churn/1", timeout_ms=30_000)
     frame = training_frame(120, seed=11)
     shown = show_monitoring(
+        TerminalShow(console()),
         platform,
         deployment="churn",
         inputs=frame[["tenure", "charges", "plan"]],
@@ -131,6 +134,7 @@ def test_the_quickstart_step_shows_drift_accuracy_alert_and_report(
     assert "churn-feature-drift" in printed and str(shown.report) in printed
     with pytest.raises(InvalidInputError):
         show_monitoring(
+            TerminalShow(console()),
             platform,
             deployment="churn",
             inputs=frame[["plan"]],

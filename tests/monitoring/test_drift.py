@@ -13,7 +13,7 @@ import pyarrow.dataset as pa_ds
 import pytest
 
 from podium.errors import InvalidInputError
-from podium.monitoring.drift import (
+from podium.monitoring.drift.detect import (
     NumericSummary,
     detect_drift,
     drift_from_profiles,

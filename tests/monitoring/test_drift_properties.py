@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from scipy import stats
 from scipy.spatial import distance
 
-from podium.monitoring import drift_tests as dt
-from podium.monitoring.drift import detect_drift
+from podium.monitoring.drift import statistics as dt
+from podium.monitoring.drift.detect import detect_drift
 
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True)
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from podium.cli.monitor import print_drift
-from podium.monitoring.drift_columns import not_enough
-from podium.monitoring.drift_status import drift_status
+from podium.monitoring.drift.columns import not_enough
+from podium.monitoring.drift.status import drift_status
 from podium.monitoring.protocol import ColumnDriftResult, DriftResult
 from podium.monitoring.report import render_html
 from podium.monitoring.report_svg import DRIFT_COLOUR, NOTE_COLOUR, OK_COLOUR, score_bars

@@ -6,7 +6,7 @@ import pytest
 
 from podium.errors import ConflictError, InvalidInputError, NotFoundError
 from podium.platform import Platform
-from podium.serving.status import DeploymentStatus
+from podium.serving.control.status import DeploymentStatus
 from tests.parity.assertions import fails
 from tests.parity.conftest import Trained
 

@@ -13,6 +13,7 @@ import pytest
 from podium.data.catalog import LineageGraph
 from podium.errors import InvalidInputError
 from podium.platform import Platform
+from podium.registry.types import ModelLineage, ModelVersionNode
 from tests.registry.conftest import lineage_chain
 
 
@@ -45,6 +46,23 @@ def test_a_version_reaches_its_raw_tables_and_its_deployment(
     described = {node["id"]: node for node in graph["nodes"]}
     assert described["model:churn/2"]["flavor"] == "sklearn"  # versions keep their details
     assert graph["truncated"] is False
+
+
+def test_the_graph_is_typed_and_still_reads_as_the_dict_it_was(
+    platform: Platform, chain: str
+) -> None:
+    graph = platform.registry.lineage("churn/1")
+    assert isinstance(graph, ModelLineage) and isinstance(graph, LineageGraph)
+    described = {node.id: node for node in graph.nodes}
+    root = described["model:churn/1"]
+    assert isinstance(root, ModelVersionNode) and root.flavor == "sklearn"
+    assert not isinstance(described["deployment:churn"], ModelVersionNode)
+    assert "stage" in root and "stage" not in described["deployment:churn"]
+    assert graph["root"] == "model:churn/1" and graph.get("truncated") is False
+    assert {"source": chain, "target": "model:churn/1", "kind": "produced"} in graph["edges"]
+    assert ModelLineage.model_validate_json(graph.model_dump_json()) == graph
+    with pytest.raises(KeyError):
+        graph["missing"]
 
 
 def test_the_catalog_walks_the_same_graph_both_ways(platform: Platform, chain: str) -> None:

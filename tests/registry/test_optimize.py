@@ -17,8 +17,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.semi_supervised import LabelSpreading
 
 from podium.errors import InvalidInputError, MissingDependencyError
+from podium.registry.conversion import Comparison, check_agreement, compare, to_onnx
 from podium.registry.flavors import PodiumModel, get_flavor
-from podium.registry.optimize import Comparison, check_agreement, compare, to_onnx
 from podium.registry.signature import Signature, infer_signature
 
 pytest.importorskip("skl2onnx")

@@ -24,7 +24,7 @@ from podium.config import Settings
 from podium.platform import Installation, Platform
 from podium.registry.signature import infer_signature
 from podium.replica import open_replica
-from podium.serving.runtime import ServingRuntime
+from podium.serving.requests.runtime import ServingRuntime
 from tests.conftest import LiveServer, loopback_server
 from tests.serving import faulty
 

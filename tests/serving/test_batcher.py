@@ -8,7 +8,7 @@ import time
 import pytest
 
 from podium.errors import BackendUnavailableError, InvalidInputError, PodiumError
-from podium.serving.batcher import DynamicBatcher
+from podium.serving.requests.batcher import DynamicBatcher
 
 
 class Model:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from podium.errors import InvalidInputError
-from podium.serving.breaker import BreakerSettings, BreakerState, CircuitBreaker
+from podium.serving.requests.breaker import BreakerSettings, BreakerState, CircuitBreaker
 
 
 class Clock:

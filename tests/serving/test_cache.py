@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from podium.errors import InvalidInputError
-from podium.serving.cache import ResponseCache, SimilarityCache, cache_key
+from podium.serving.requests.cache import ResponseCache, SimilarityCache, cache_key
 
 
 class Clock:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from podium.errors import InvalidInputError
-from podium.serving.canary import (
+from podium.serving.control.canary import (
     CanaryLimits,
     CanarySchedule,
     CanaryWindow,

@@ -14,9 +14,10 @@ from typer.testing import CliRunner, Result
 from podium.access.roles import Role
 from podium.api.replica_server import create_serving_app
 from podium.cli.app import app
-from podium.cli.quickstart_serving import serve_burst
+from podium.cli.quickstart import TerminalShow
 from podium.config import Settings
 from podium.platform import Installation, Platform
+from podium.quickstart.serving import serve_burst
 from podium.replica import open_replica
 from tests.conftest import loopback_server
 from tests.serving.conftest import FEATURES, churn_frame
@@ -140,7 +141,7 @@ def test_the_quickstart_burst_deploys_canaries_and_reports(
     approver = installation.platform(churn_models.project, user="approver", role=Role.ADMIN)
     approver.registry.approve(request.id)
     out = Console(record=True, width=200)
-    result = serve_burst(out, installation, churn_models, model="churn", requests=60)
+    result = serve_burst(TerminalShow(out), installation, churn_models, model="churn", requests=60)
     assert sum(result["served_by"].values()) == 60
     assert result["served_by"] == {"primary": 60}
     assert set(result["versions"]) == {"1", "2"}

@@ -13,8 +13,14 @@ import numpy as np
 import pytest
 
 from podium.errors import BackendUnavailableError, InvalidInputError
-from podium.serving.breaker import BreakerSettings, BreakerState, CircuitBreaker
-from podium.serving.fallback import FallbackChain, Link, Served, check_outputs, check_present
+from podium.serving.requests.breaker import BreakerSettings, BreakerState, CircuitBreaker
+from podium.serving.requests.fallback import (
+    FallbackChain,
+    Link,
+    Served,
+    check_outputs,
+    check_present,
+)
 
 ROWS: list[dict[str, Any]] = [{"x": 1.0}, {"x": 2.0}, {"x": 3.0}]
 

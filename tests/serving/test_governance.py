@@ -17,8 +17,8 @@ from podium.access.roles import Role
 from podium.errors import ConflictError, PermissionDeniedError
 from podium.events import EventDispatcher
 from podium.platform import Installation, Platform
-from podium.serving.events import ServingEvents
-from podium.serving.runtime import ServingRuntime
+from podium.serving.control.events import ServingEvents
+from podium.serving.requests.runtime import ServingRuntime
 from tests.conftest import LiveServer
 from tests.serving.conftest import FEATURES
 

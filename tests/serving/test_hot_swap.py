@@ -20,7 +20,7 @@ import httpx
 from podium.access.roles import Role
 from podium.events import EventDispatcher
 from podium.platform import Platform
-from podium.serving.events import ServingEvents
+from podium.serving.control.events import ServingEvents
 from tests.conftest import LiveServer
 from tests.serving.conftest import FEATURES
 

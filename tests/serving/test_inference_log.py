@@ -19,10 +19,10 @@ from sklearn.linear_model import LogisticRegression
 import podium
 from podium.config import Settings
 from podium.platform import Installation, Platform
-from podium.serving.inference_log import (
+from podium.serving.log.writer import (
     INFERENCE_LOG_TABLE,
     SCHEMA,
-    InferenceLog,
+    InferenceLogWriter,
     InferenceRecord,
     encode,
     read_json_lines,
@@ -51,7 +51,7 @@ def record(i: int) -> InferenceRecord:
 
 def test_append_never_writes_and_close_flushes() -> None:
     written: list[pa.Table] = []
-    log = InferenceLog(written.append, batch_size=1000, flush_seconds=60)
+    log = InferenceLogWriter(written.append, batch_size=1000, flush_seconds=60)
     for i in range(10):
         log.append(record(i))
     assert written == [] and log.pending == 10
@@ -63,7 +63,7 @@ def test_append_never_writes_and_close_flushes() -> None:
 
 def test_features_encoded_at_append_are_written_as_they_are() -> None:
     written: list[pa.Table] = []
-    log = InferenceLog(written.append, batch_size=1000, flush_seconds=60)
+    log = InferenceLogWriter(written.append, batch_size=1000, flush_seconds=60)
     log.append(record(1)._replace(features=encode({"x": 1.5, "plan": "gold"}), prediction="yes"))
     log.close()
     assert json.loads(written[0]["features"][0].as_py()) == {"x": 1.5, "plan": "gold"}
@@ -90,7 +90,7 @@ def test_a_full_batch_is_written_in_the_background() -> None:
         written.append(table.num_rows)
         done.set()
 
-    log = InferenceLog(write, batch_size=5, flush_seconds=60)
+    log = InferenceLogWriter(write, batch_size=5, flush_seconds=60)
     for i in range(5):
         log.append(record(i))
     assert done.wait(5)
@@ -106,7 +106,7 @@ def test_a_failed_write_keeps_the_records_for_the_next_round() -> None:
         if len(calls) == 1:
             raise OSError("lake unavailable")
 
-    log = InferenceLog(write, batch_size=1000, flush_seconds=60)
+    log = InferenceLogWriter(write, batch_size=1000, flush_seconds=60)
     log.append(record(1))
     with pytest.raises(OSError):
         log.flush()
@@ -123,7 +123,7 @@ def test_records_queued_during_a_write_wait_for_the_next_flush() -> None:
         written.append(table.num_rows)
         log.append(record(100 + len(written)))  # a request answered while writing
 
-    log = InferenceLog(write, batch_size=1000, flush_seconds=60)
+    log = InferenceLogWriter(write, batch_size=1000, flush_seconds=60)
     for i in range(3):
         log.append(record(i))
     assert log.flush() == 3
@@ -132,7 +132,7 @@ def test_records_queued_during_a_write_wait_for_the_next_flush() -> None:
 
 
 def test_a_full_queue_drops_and_counts() -> None:
-    log = InferenceLog(lambda table: None, max_queued=3, flush_seconds=60, batch_size=100)
+    log = InferenceLogWriter(lambda table: None, max_queued=3, flush_seconds=60, batch_size=100)
     for i in range(5):
         log.append(record(i))
     assert (log.pending, log.dropped) == (3, 2)

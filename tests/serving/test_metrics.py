@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from podium.serving.metrics import ServingMetrics
+from podium.serving.requests.metrics import ServingMetrics
 
 
 def samples(metrics: ServingMetrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from podium.errors import InvalidInputError
-from podium.serving.router import Route, TrafficPolicy, choose_route, sticky_point
+from podium.serving.requests.router import Route, TrafficPolicy, choose_route, sticky_point
 
 
 def test_without_a_canary_everything_is_stable() -> None:

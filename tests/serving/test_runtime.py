@@ -8,7 +8,7 @@ import pytest
 
 from podium.errors import InvalidInputError, NotFoundError
 from podium.platform import Platform
-from podium.serving.runtime import ServingRuntime
+from podium.serving.requests.runtime import ServingRuntime
 from tests.serving import faulty
 from tests.serving.conftest import FEATURES, RegisterPyfunc
 

@@ -17,11 +17,11 @@ from sklearn.linear_model import LogisticRegression
 
 from podium.access.roles import Role
 from podium.config import Settings
-from podium.monitoring.inference import InferenceLog
+from podium.monitoring.inference import InferenceLogReader
 from podium.platform import Installation, Platform
 from podium.replica import open_replica
-from podium.serving.inference_log import INFERENCE_LOG_TABLE
-from podium.serving.spool import parked_projects
+from podium.serving.log.spool import parked_projects
+from podium.serving.log.writer import INFERENCE_LOG_TABLE
 from tests.conftest import _free_port
 from tests.serving.conftest import FEATURES, churn_frame
 
@@ -166,7 +166,7 @@ def test_a_failing_commit_of_parked_batches_does_not_break_reads(
         calls.append(1)
         raise OSError("lake unavailable")
 
-    log = InferenceLog(churn_models.data, refresh=broken)
+    log = InferenceLogReader(churn_models.data, refresh=broken)
     assert log.exists() is False  # read on, without the parked batches
     assert log.exists() is False  # and the next second's read retries, not this one
     assert calls == [1]

@@ -12,14 +12,14 @@ from sqlalchemy import select
 
 from podium.errors import InvalidInputError
 from podium.platform import Installation
-from podium.serving.inference_log import (
+from podium.serving.log.spool import InferenceSpool
+from podium.serving.log.spool_tables import InferenceSpoolRow
+from podium.serving.log.writer import (
     SCHEMA,
-    InferenceLog,
+    InferenceLogWriter,
     InferenceRecord,
     to_json_lines,
 )
-from podium.serving.spool import InferenceSpool
-from podium.serving.spool_tables import InferenceSpoolRow
 from podium.store.artifacts import ArtifactStore
 
 
@@ -270,7 +270,7 @@ def test_one_commit_drains_more_than_limit_batches(spool: InferenceSpool) -> Non
 
 
 def test_the_spool_is_an_inference_log_writer(spool: InferenceSpool) -> None:
-    log = InferenceLog(spool.park, flush_seconds=60, json_lines=True)
+    log = InferenceLogWriter(spool.park, flush_seconds=60, json_lines=True)
     for i in range(5):
         log.append(
             InferenceRecord(

@@ -9,7 +9,7 @@ import pytest
 
 from podium.errors import InvalidInputError
 from podium.registry.signature import ColumnSpec, Signature
-from podium.serving.validation import RowValidator
+from podium.serving.requests.validation import RowValidator
 
 SIGNATURE = Signature(
     inputs=[

@@ -19,7 +19,7 @@ from podium.api.app import create_app
 from podium.api.replica_server import create_serving_app
 from podium.platform import Installation, Platform
 from podium.replica import open_replica
-from podium.serving.warmup import Warmup, deployed_projects
+from podium.serving.requests.warmup import Warmup, deployed_projects
 from tests.conftest import loopback_server
 from tests.serving import faulty
 from tests.serving.conftest import FEATURES, RegisterPyfunc

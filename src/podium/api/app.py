@@ -9,14 +9,15 @@ from podium.api.auth import AuthMiddleware
 from podium.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from podium.api.openapi import install_openapi
 from podium.api.problems import install_problem_handlers
-from podium.api.routes import access, catalog, data, health, models, tracking, webhooks
+from podium.api.routes import access, catalog, data, health, registry, tracking, webhooks
 from podium.api.routes import deployments as deployment_routes
 from podium.api.routes import features as feature_routes
 from podium.api.routes import monitoring as monitoring_routes
+from podium.api.routes import pipelines as pipeline_routes
 from podium.platform import Installation
-from podium.serving.app import PUBLIC_PATHS as SERVING_PUBLIC_PATHS
-from podium.serving.app import install_serving
-from podium.serving.warmup import Warmup
+from podium.serving.http.app import PUBLIC_PATHS as SERVING_PUBLIC_PATHS
+from podium.serving.http.app import install_serving
+from podium.serving.requests.warmup import Warmup
 
 __all__ = ["create_app"]
 
@@ -41,11 +42,13 @@ def create_app(installation: Installation, *, warmup: Warmup | None = None) -> F
     app.include_router(tracking.router)
     app.include_router(data.router)
     app.include_router(catalog.router)
-    app.include_router(models.router)
+    app.include_router(registry.router)
     app.include_router(webhooks.router)
     app.include_router(feature_routes.router)
     app.include_router(deployment_routes.router)
+    app.include_router(deployment_routes.status_router)
     app.include_router(monitoring_routes.router)
+    app.include_router(pipeline_routes.router)
     install_serving(app, lambda caller: installation.runtime(caller.project))
     # The last added runs first: request id, then authentication, then the body limit.
     app.add_middleware(BodyLimitMiddleware, max_bytes=installation.settings.max_body_bytes)

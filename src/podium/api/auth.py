@@ -42,7 +42,7 @@ class AuthMiddleware:
             # A verified key is cached in memory; a new one costs a database read.
             principal = await run_in_threadpool(self._authenticate, Headers(scope=scope))
         except PodiumError as exc:
-            await problem_response(Request(scope), exc.to_dict())(scope, receive, send)
+            await problem_response(Request(scope), exc)(scope, receive, send)
             return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)

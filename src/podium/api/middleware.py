@@ -110,7 +110,7 @@ class BodyLimitMiddleware:
         return body_too_large(self.max_bytes)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem_response(Request(scope), self._error().to_dict())
+        response = problem_response(Request(scope), self._error())
         await response(scope, receive, send)
 
 

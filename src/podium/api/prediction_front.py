@@ -23,11 +23,11 @@ from podium.access.keys import KeyService
 from podium.access.roles import Principal, Role
 from podium.api.auth import authenticate
 from podium.api.middleware import body_too_large, request_id_from
-from podium.api.problems import internal_problem, problem_response
+from podium.api.problems import internal_error, problem_response
 from podium.errors import PayloadTooLargeError, PodiumError
-from podium.serving.app import RuntimeFor
-from podium.serving.body import dump_json
-from podium.serving.runtime import ServingRuntime
+from podium.serving.http.app import RuntimeFor
+from podium.serving.http.body import dump_json
+from podium.serving.requests.runtime import ServingRuntime
 
 __all__ = ["PredictionFront"]
 
@@ -86,11 +86,11 @@ class PredictionFront:
         except PodiumError as exc:
             if exc.status >= 500:
                 _log.error("prediction %s failed: %s", request_id, exc)
-            await problem_response(Request(scope), exc.to_dict())(scope, receive, send)
+            await problem_response(Request(scope), exc)(scope, receive, send)
             return
         except Exception:  # a bug must still answer problem+json, with the id to report
             _log.exception("unexpected error on prediction %s", request_id)
-            await problem_response(Request(scope), internal_problem())(scope, receive, send)
+            await problem_response(Request(scope), internal_error())(scope, receive, send)
             return
         body = dump_json(answer)
         await send(

@@ -8,8 +8,10 @@ PostgreSQL, a string over a column's length) is a 400, and an unexpected excepti
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,13 +20,15 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from podium.errors import PodiumError
+from podium.errors import InvalidInputError, PodiumError
 
 __all__ = [
     "PROBLEM_JSON",
     "ProblemResponse",
     "install_problem_handlers",
+    "internal_error",
     "internal_problem",
+    "problem_body",
     "problem_response",
 ]
 
@@ -52,29 +56,68 @@ class ProblemResponse(JSONResponse):
         return json.dumps(content, separators=(",", ":"), default=str).encode("ascii")
 
 
-def problem_response(request: Request, body: dict[str, Any]) -> JSONResponse:
-    """A problem+json response carrying the request id, the request path and a remedy."""
-    status = int(body["status"])
-    body.setdefault("instance", request.url.path)
-    if body.get("remedy") is None and status in _DEFAULT_REMEDY:
-        body["remedy"] = _DEFAULT_REMEDY[status]
-    headers: dict[str, str] = {}
+@functools.cache
+def _http_error_class(status: int) -> type[PodiumError]:
+    # An error Starlette raises itself (no such route, wrong method) keeps its own status.
+    return type(f"Http{status}Error", (PodiumError,), {"status": status, "__module__": __name__})
+
+
+def problem_body(request: Request, error: PodiumError) -> dict[str, Any]:
+    """The problem document of ``error``: its ``to_dict()``, the path, the request id.
+
+    The one place a problem body is built. A status without a remedy of its own gets the
+    default one; the request id never takes the place of a detail (details are also
+    nested under ``"details"``).
+    """
+    body = error.to_dict()
+    body["instance"] = request.url.path
+    if body.get("remedy") is None and error.status in _DEFAULT_REMEDY:
+        body["remedy"] = _DEFAULT_REMEDY[error.status]
     request_id = getattr(request.state, "request_id", None)
     if request_id:
         body["request_id"] = request_id
+    return body
+
+
+def problem_response(request: Request, error: PodiumError | Mapping[str, Any]) -> JSONResponse:
+    """A problem+json response of ``error``, carrying the request id, path and a remedy.
+
+    ``error`` may also be what ``PodiumError.to_dict()`` returned (as callers passed it
+    before :func:`problem_body`); pass the error itself.
+    """
+    if isinstance(error, PodiumError):
+        body = problem_body(request, error)
+    else:
+        body = problem_body(request, _error_of(error))
+        body.update((k, v) for k, v in error.items() if k not in ("instance", "request_id"))
+    status = int(body["status"])
+    headers: dict[str, str] = {}
+    request_id = body.get("request_id")
+    if request_id:
         # A 500 is sent from outside the request id middleware, so it is set here too.
-        headers["x-request-id"] = request_id
+        headers["x-request-id"] = str(request_id)
     if status == 401:
         headers["www-authenticate"] = 'Bearer realm="podium"'
     request.state.error_code = body.get("code", "error")
     return ProblemResponse(body, status_code=status, headers=headers)
 
 
+def _error_of(body: Mapping[str, Any]) -> PodiumError:
+    """The error a ``to_dict()`` body stands for (its members back on an error)."""
+    return _http_error_class(int(body["status"]))(
+        str(body.get("detail", "")),
+        code=body.get("code"),
+        remedy=body.get("remedy"),
+        field=body.get("field"),
+        details=body.get("details") or None,
+    )
+
+
 async def _podium_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, PodiumError)
     if exc.status >= 500:
         log.error("request %s failed: %s", request.url.path, exc)
-    return problem_response(request, exc.to_dict())
+    return problem_response(request, exc)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -86,53 +129,41 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         reason = (first.get("ctx") or {}).get("error", "invalid JSON")
         return problem_response(
             request,
-            {
-                "type": "https://podium.dev/errors/invalid-input",
-                "title": "invalid input",
-                "status": 400,
-                "code": "invalid-input",
-                "detail": f"the request body is not valid JSON: {reason} at position {position}",
-                "field": "body",
-                "position": position,
-                "remedy": "send a JSON document with 'Content-Type: application/json'",
-            },
+            InvalidInputError(
+                f"the request body is not valid JSON: {reason} at position {position}",
+                field="body",
+                remedy="send a JSON document with 'Content-Type: application/json'",
+                details={"position": position},
+            ),
         )
     message = str(first.get("msg", "invalid"))
     named = (first.get("ctx") or {}).get("field")  # a message that names its field itself
     location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query")]
     field = str(named or ".".join(location) or "body")
+    listed = [
+        {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", "")} for e in errors[:20]
+    ]
     return problem_response(
         request,
-        {
-            "type": "https://podium.dev/errors/invalid-input",
-            "title": "invalid input",
-            "status": 400,
-            "code": "invalid-input",
-            "detail": message if named else f"{field}: {message}",
-            "field": field,
-            "remedy": "fix the field named in 'field'; /docs describes every request body",
-            "errors": [
-                {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", "")}
-                for e in errors[:20]
-            ],
-        },
+        InvalidInputError(
+            message if named else f"{field}: {message}",
+            field=field,
+            remedy="fix the field named in 'field'; /docs describes every request body",
+            details={"errors": listed},
+        ),
     )
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "invalid-input" if exc.status_code == 400 else "")
-    code = code or "http-error"
-    body: dict[str, Any] = {
-        "type": f"https://podium.dev/errors/{code}",
-        "title": code.replace("-", " "),
-        "status": exc.status_code,
-        "code": code,
-        "detail": str(exc.detail),
-    }
+    remedy = None
     if exc.status_code in (404, 405):
-        body["remedy"] = "see /docs for the routes this server offers"
-    return problem_response(request, body)
+        remedy = "see /docs for the routes this server offers"
+    error = _http_error_class(exc.status_code)(
+        str(exc.detail), code=code or "http-error", remedy=remedy
+    )
+    return problem_response(request, error)
 
 
 async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
@@ -142,32 +173,29 @@ async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
     log.warning("request %s sent a value the database refused: %s", request.url.path, reason)
     return problem_response(
         request,
-        {
-            "type": "https://podium.dev/errors/invalid-input",
-            "title": "invalid input",
-            "status": 400,
-            "code": "invalid-input",
-            "detail": f"a value of this request cannot be stored: {reason}",
-            "remedy": "remove NUL characters, shorten long values and keep numbers in range",
-        },
+        InvalidInputError(
+            f"a value of this request cannot be stored: {reason}",
+            remedy="remove NUL characters, shorten long values and keep numbers in range",
+        ),
+    )
+
+
+def internal_error() -> PodiumError:
+    """The error of a bug: a 500 that asks to report the request id."""
+    return PodiumError(
+        "the server failed to handle this request; it has been logged",
+        remedy="retry; if it persists, report it with the request_id",
     )
 
 
 def internal_problem() -> dict[str, Any]:
-    """The problem document of a bug: a 500 that asks to report the request id."""
-    return {
-        "type": "https://podium.dev/errors/internal",
-        "title": "internal error",
-        "status": 500,
-        "code": "internal",
-        "detail": "the server failed to handle this request; it has been logged",
-        "remedy": "retry; if it persists, report it with the request_id",
-    }
+    """The problem document of a bug (``internal_error().to_dict()``)."""
+    return internal_error().to_dict()
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error on %s", request.url.path)
-    return problem_response(request, internal_problem())
+    return problem_response(request, internal_error())
 
 
 def install_problem_handlers(app: FastAPI) -> None:

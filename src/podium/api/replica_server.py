@@ -28,12 +28,13 @@ from podium.api.auth import AuthMiddleware
 from podium.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from podium.api.prediction_front import PredictionFront
 from podium.api.problems import install_problem_handlers
+from podium.api.routes.deployments import status_router
 from podium.api.stopping import sigterm_as_interrupt
 from podium.config import Settings
 from podium.errors import NotFoundError, PodiumError
 from podium.replica import open_replica
-from podium.serving.app import PUBLIC_PATHS, install_serving
-from podium.serving.runtime import ServingRuntime
+from podium.serving.http.app import PUBLIC_PATHS, install_serving
+from podium.serving.requests.runtime import ServingRuntime
 
 __all__ = ["create_serving_app", "main", "run_replica"]
 
@@ -58,6 +59,7 @@ def create_serving_app(
         return runtime
 
     install_serving(app, runtime_for)
+    app.include_router(status_router)  # GET /v1/deployments/{name}: this replica's view
     public = {"/healthz", "/readyz", *PUBLIC_PATHS}
     app.add_route("/healthz", _healthz, methods=["GET"])
     # The replica listens only once its deployment is loaded and warm (open_replica).

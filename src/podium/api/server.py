@@ -16,8 +16,8 @@ from podium.api.stopping import sigterm_as_interrupt
 from podium.events import EventDispatcher
 from podium.monitoring.alerts import AlertScheduler, projects_with_rules
 from podium.platform import Installation
-from podium.serving.events import ServingEvents
-from podium.serving.warmup import Warmup
+from podium.serving.control.events import ServingEvents
+from podium.serving.requests.warmup import Warmup
 from podium.store.periodic import Periodic
 
 __all__ = ["bootstrap_admin_key", "serve", "write_credentials"]

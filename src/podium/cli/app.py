@@ -98,6 +98,16 @@ COMMANDS = {
         "Monitoring: drift, quality, performance, accuracy, fairness, alerts and reports.",
         connection=_REMOTE,
     ),
+    "pipelines": LazyCommand(
+        "podium.cli.pipelines:app",
+        "Pipelines: ls, run (with --param), runs, show (steps, cached), logs, resume.",
+        connection=_REMOTE,
+    ),
+    "tune": LazyCommand(
+        "podium.cli.tune:tune",
+        "Search params for the best metric (Optuna); every trial is a tracked run.",
+        connection=_REMOTE,
+    ),
     "webhooks": LazyCommand(
         "podium.cli.webhooks:app",
         "Webhooks: add (the secret is shown once), ls, rm, test, deliveries, events.",

@@ -22,7 +22,7 @@ from rich.console import Group
 from podium.cli.context import cli_state
 from podium.cli.render import console, format_datetime, table
 from podium.errors import InvalidInputError
-from podium.serving.spec import BatchingSpec, BreakerSpec, CacheSpec, Deployment, Traffic
+from podium.serving.control.spec import BatchingSpec, BreakerSpec, CacheSpec, Deployment, Traffic
 
 __all__ = ["app"]
 

@@ -9,7 +9,7 @@ the ONNX conversion of a scikit-learn version beside it (see
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Group, RenderableType
@@ -28,7 +28,7 @@ from podium.cli.render import (
     table,
 )
 from podium.data.catalog.models import MAX_DEPTH
-from podium.registry.types import ModelVersion, TransitionRequest
+from podium.registry.types import ModelLineage, ModelVersion, TransitionRequest
 
 __all__ = ["app"]
 
@@ -214,7 +214,7 @@ def lineage(
 _KIND_SHOWN = {"table_version": "table", "feature_view": "feature view"}
 
 
-def lineage_tree(graph: dict[str, Any]) -> Tree:
+def lineage_tree(graph: ModelLineage) -> Tree:
     """The lineage graph as a tree rooted at the version: its sources below it (and
     theirs below them), then a ``used by`` branch with what it feeds."""
     nodes = {node["id"]: node for node in graph["nodes"]}

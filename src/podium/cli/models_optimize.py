@@ -12,7 +12,6 @@ import contextlib
 import importlib
 import logging
 import os
-import re
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
@@ -22,16 +21,16 @@ from rich.table import Table
 
 from podium.cli.context import cli_state
 from podium.cli.render import console, table, working
+from podium.data.names import TableRef
 from podium.errors import InvalidInputError
 from podium.platform import Platform
+from podium.registry.conversion import Comparison
 from podium.registry.optimization import check_optimizable, optimize_version
-from podium.registry.optimize import Comparison
 from podium.registry.types import ModelVersion
 
 __all__ = ["SAMPLE_ROWS", "comparison_table", "optimize", "read_sample"]
 
 SAMPLE_ROWS = 1_000
-_TABLE_REF = re.compile(r"^([a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)(?:@(\d+))?$")
 
 
 def optimize(
@@ -112,23 +111,22 @@ def read_sample(
     platform: Platform, source: ModelVersion, sample: str | None
 ) -> tuple[pd.DataFrame, pd.Series[int] | None]:
     """Up to :data:`SAMPLE_ROWS` rows of the signature's columns, and labels if known."""
-    ref = sample or next((r for r in source.inputs if _TABLE_REF.match(r)), None)
+    ref = sample or next((r for r in source.inputs if TableRef.find(r)), None)
     if ref is None:
         raise InvalidInputError(
             f"{source.ref} records no table it was trained on, so there is no default sample",
             field="sample",
             remedy="pass --sample TABLE, a lake table with the model's input columns",
         )
-    match = _TABLE_REF.match(ref)
-    if match is None:
+    found = TableRef.find(ref)
+    if found is None:
         raise InvalidInputError(
             f"the sample must be a lake table like raw.customers or raw.customers@3; "
             f"got {ref!r} instead",
             field="sample",
             remedy="pass --sample TABLE or --sample TABLE@VERSION",
         )
-    version = int(match.group(2)) if match.group(2) else None
-    frame = platform.data.read(match.group(1), version=version).to_pandas()
+    frame = platform.data.read(found.table, version=found.version).to_pandas()
     if len(frame) > SAMPLE_ROWS:
         frame = frame.sample(n=SAMPLE_ROWS, random_state=0)
     columns = [spec["name"] for spec in (source.signature or {}).get("inputs", [])]

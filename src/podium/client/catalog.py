@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
 
 from pydantic import TypeAdapter
 
-from podium.client.http import ApiClient
+from podium.client.http import ApiClient, url_path
 from podium.data.catalog.models import MAX_DEPTH, CatalogHit, LineageGraph, TableDescription
 from podium.data.names import parse_table_name
 
@@ -25,7 +24,7 @@ class HttpCatalog:
 
     def describe(self, name: str) -> TableDescription:
         """Everything known about table ``name``: schema with column docs, size, lineage."""
-        answer = self._api.json("GET", f"/v1/tables/{parse_table_name(name)}")
+        answer = self._api.json("GET", url_path("/v1/tables/{}", parse_table_name(name)))
         return TableDescription.model_validate(answer)
 
     def update(
@@ -46,7 +45,9 @@ class HttpCatalog:
             if column_descriptions is None
             else dict(column_descriptions),
         }
-        answer = self._api.json("PATCH", f"/v1/tables/{parse_table_name(name)}", json=body)
+        answer = self._api.json(
+            "PATCH", url_path("/v1/tables/{}", parse_table_name(name)), json=body
+        )
         return TableDescription.model_validate(answer)
 
     def search(self, text: str, *, limit: int = 50) -> list[CatalogHit]:
@@ -58,6 +59,6 @@ class HttpCatalog:
         """The lineage graph around ``node``: ancestors and descendants, ``depth`` edges
         each way."""
         # '.' escaped too, so a node such as '..' is sent as itself, not resolved away.
-        path = quote(node, safe=":@").replace(".", "%2E")
-        answer = self._api.json("GET", f"/v1/lineage/{path}", params={"depth": depth})
+        path = url_path("/v1/lineage/{}", node)
+        answer = self._api.json("GET", path, params={"depth": depth})
         return LineageGraph.model_validate(answer)

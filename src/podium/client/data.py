@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa  # type: ignore[import-untyped]
 from pydantic import TypeAdapter
 
-from podium.client.http import ApiClient
+from podium.client.http import ApiClient, url_path
 from podium.data.inputs import WriteData, to_arrow
 from podium.data.lake import SchemaMode, WriteMode
 from podium.data.maintenance import MIN_RETAIN_HOURS, Progress
@@ -56,9 +56,8 @@ def read_arrow(body: bytes, *, what: str) -> pa.Table:
 
 
 def _url(name: str, tail: str = "") -> str:
-    # Checked here as the server checks it, so a bad name fails the same way as embedded
-    # and a validated name ([a-z0-9_.]) needs no escaping in the URL.
-    return f"/v1/tables/{parse_table_name(name)}{tail}"
+    # Checked here as the server checks it, so a bad name fails the same way as embedded.
+    return url_path("/v1/tables/{}", parse_table_name(name)) + tail
 
 
 def _version(answer: Any) -> TableVersion:

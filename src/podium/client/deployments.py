@@ -8,12 +8,11 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 
 from pydantic import TypeAdapter
 
-from podium.client.http import ApiClient
-from podium.serving.spec import (
+from podium.client.http import ApiClient, url_path
+from podium.serving.control.spec import (
     BatchingSpec,
     BreakerSpec,
     CacheSpec,
@@ -22,7 +21,7 @@ from podium.serving.spec import (
     DeploymentChange,
     FallbackSpec,
 )
-from podium.serving.status import DeploymentStatus
+from podium.serving.control.status import DeploymentStatus
 
 __all__ = ["HttpDeployments"]
 
@@ -31,7 +30,7 @@ _CHANGES = TypeAdapter(list[DeploymentChange])
 
 
 def _path(name: str, suffix: str = "") -> str:
-    return f"/v1/deployments/{quote(name, safe='').replace('.', '%2E')}{suffix}"
+    return url_path("/v1/deployments/{}", name) + suffix
 
 
 def _plain(value: Any) -> Any:

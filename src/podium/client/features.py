@@ -12,20 +12,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 import pyarrow as pa  # type: ignore[import-untyped]
 from pydantic import TypeAdapter
 
 from podium.client.data import arrow_bytes, read_arrow
-from podium.client.http import ApiClient
+from podium.client.http import ApiClient, url_path
 from podium.data.inputs import to_arrow
 from podium.data.types import TableVersion
 from podium.errors import BackendUnavailableError, InvalidInputError
 from podium.features.definitions import Definition, FeatureService, definition_from_spec
 from podium.features.historical import HistoricalFeatures, entity_table
 from podium.features.materialize import Progress
-from podium.features.online_read import OnlineFeatures
+from podium.features.online.read import OnlineFeatures
 from podium.features.protocol import (
     DefinitionDescription,
     FeatureList,
@@ -46,11 +45,6 @@ _SAVED = "x-podium-saved"
 _HITS = TypeAdapter(list[FeatureSearchHit])
 _MATERIALIZED = TypeAdapter(list[Materialized])
 _RUNS = TypeAdapter(list[MaterializationRun])
-
-
-def _seg(value: str) -> str:
-    """``value`` as one URL path segment ('.' escaped so ``..`` is never resolved away)."""
-    return quote(value, safe="").replace(".", "%2E")
 
 
 def _definition_json(item: Definition) -> dict[str, Any]:
@@ -135,7 +129,7 @@ class HttpFeatures:
         params: dict[str, Any] = {"kind": kind}
         if version is not None:
             params["version"] = version
-        url = f"{_BASE}/definitions/{_seg(name)}/stored"
+        url = url_path(_BASE + "/definitions/{}/stored", name)
         answer = self._api.json("GET", url, params=params)
         return definition_from_spec(
             answer["kind"],
@@ -148,7 +142,7 @@ class HttpFeatures:
 
     def describe(self, name: str) -> DefinitionDescription:
         """A view's (or service's, entity's) definition, versions, freshness and users."""
-        answer = self._api.json("GET", f"{_BASE}/definitions/{_seg(name)}")
+        answer = self._api.json("GET", url_path(_BASE + "/definitions/{}", name))
         return DefinitionDescription.model_validate(answer)
 
     def search(self, text: str) -> list[FeatureSearchHit]:
@@ -266,14 +260,14 @@ class HttpFeatures:
         """Append ``rows`` (a DataFrame or Arrow table) to the view's source and online store."""
         body = arrow_bytes(to_arrow(rows))
         answer = self._api.json(
-            "POST", f"{_BASE}/push/{_seg(view)}", content=body, params={"format": "arrow"}
+            "POST", url_path(_BASE + "/push/{}", view), content=body, params={"format": "arrow"}
         )
         return Pushed.model_validate(answer)
 
     def materializations(self, view: str) -> list[MaterializationRun]:
         """Every materialization of ``view``, newest first (freshness)."""
         return _RUNS.validate_python(
-            self._api.json("GET", f"{_BASE}/views/{_seg(view)}/materializations")
+            self._api.json("GET", url_path(_BASE + "/views/{}/materializations", view))
         )
 
     # -- internals ---------------------------------------------------------------------

@@ -10,16 +10,20 @@ not answer, or a gateway in front of it that says so, is a
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from podium import errors
 from podium.errors import BackendUnavailableError, PodiumError, error_for_code
 
-__all__ = ["ApiClient"]
+__all__ = ["ApiClient", "segment", "url_path"]
 
 _GATEWAY_DOWN = {502, 503, 504}
-_PROBLEM_MEMBERS = {"type", "title", "status", "detail", "code", "field", "remedy", "instance"}
+# request_id is not here: a remote error keeps the server's request id in its details.
+_PROBLEM_MEMBERS = frozenset(
+    {"type", "title", "status", "detail", "code", "field", "remedy", "instance", "details"}
+)
 
 
 def _error_classes() -> dict[str, type[PodiumError]]:
@@ -32,6 +36,19 @@ def _error_classes() -> dict[str, type[PodiumError]]:
 
 
 _BY_CODE = _error_classes()
+
+
+def segment(value: object) -> str:
+    """``value`` as one URL path segment: every character but letters, digits and ``_-~``
+    escaped, '.' too, so a '/' never splits it and a ``..`` is never resolved away."""
+    return quote(str(value), safe="").replace(".", "%2E")
+
+
+def url_path(template: str, *segments: object) -> str:
+    """``template`` with each ``{}`` replaced by the next of ``segments``, escaped:
+    ``url_path("/v1/models/{}/aliases/{}", name, alias)``. The one way clients build
+    the path of a request naming something."""
+    return template.format(*(segment(value) for value in segments))
 
 
 class ApiClient:
@@ -130,6 +147,16 @@ def _error_from(response: httpx.Response, base_url: str) -> PodiumError:
         code=code if isinstance(code, str) else None,
         remedy=None if remedy is None else str(remedy),
         field=body.get("field"),
-        details={k: v for k, v in body.items() if k not in _PROBLEM_MEMBERS},
+        details=_details(body),
     )
     return error
+
+
+def _details(body: dict[str, Any]) -> dict[str, Any]:
+    # The error's own details (nested, as the server raised them) win over a member of
+    # the answer with the same name, such as the request id of the HTTP request.
+    details = {k: v for k, v in body.items() if k not in _PROBLEM_MEMBERS}
+    nested = body.get("details")
+    if isinstance(nested, dict):
+        details.update(nested)
+    return details

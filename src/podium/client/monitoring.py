@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 import pandas as pd
 import pyarrow as pa  # type: ignore[import-untyped]
 from pydantic import TypeAdapter
 
 from podium.client.data import arrow_bytes
-from podium.client.http import ApiClient
+from podium.client.http import ApiClient, url_path
 from podium.data.inputs import to_arrow
 from podium.errors import InvalidInputError
 from podium.monitoring.alerts.rules import AlertRule, parse_rule
@@ -41,10 +40,6 @@ _RULES = TypeAdapter(list[AlertRule])
 _ALERTS = TypeAdapter(list[Alert])
 
 
-def _seg(value: str) -> str:
-    return quote(value, safe="").replace(".", "%2E")
-
-
 def _window(window: Window | None) -> dict[str, Any]:
     if window is None:
         return {}
@@ -62,7 +57,7 @@ class HttpMonitoring:
         self._api = api
 
     def _get(self, deployment: str, what: str, params: dict[str, Any]) -> Any:
-        path = f"/v1/monitoring/deployments/{_seg(deployment)}/{what}"
+        path = url_path("/v1/monitoring/deployments/{}/{}", deployment, what)
         return self._api.json("GET", path, params=params)
 
     def drift(
@@ -126,7 +121,7 @@ class HttpMonitoring:
         return FeedbackReceipt.model_validate(self._api.json("POST", "/v1/feedback", json=body))
 
     def reference(self, model: str, version: int) -> ReferenceInfo:
-        path = f"/v1/monitoring/references/{_seg(model)}/{int(version)}"
+        path = url_path("/v1/monitoring/references/{}/{}", model, int(version))
         return ReferenceInfo.model_validate(self._api.json("GET", path))
 
     def set_reference(
@@ -138,7 +133,7 @@ class HttpMonitoring:
                 field="predictions",
                 remedy="add the predictions as a column of the data, then name the column",
             )
-        path = f"/v1/monitoring/references/{_seg(model)}/{int(version)}"
+        path = url_path("/v1/monitoring/references/{}/{}", model, int(version))
         if isinstance(data, str):
             body: dict[str, Any] = {"table": data}
             if predictions is not None:
@@ -153,12 +148,12 @@ class HttpMonitoring:
         )
 
     def contract(self, model: str, version: int) -> dict[str, Any]:
-        path = f"/v1/monitoring/contracts/{_seg(model)}/{int(version)}"
+        path = url_path("/v1/monitoring/contracts/{}/{}", model, int(version))
         answer: dict[str, Any] = self._api.json("GET", path)
         return answer
 
     def set_contract(self, model: str, version: int, contract: Mapping[str, Any]) -> ReferenceInfo:
-        path = f"/v1/monitoring/contracts/{_seg(model)}/{int(version)}"
+        path = url_path("/v1/monitoring/contracts/{}/{}", model, int(version))
         return ReferenceInfo.model_validate(self._api.json("PUT", path, json=dict(contract)))
 
     def rules(self) -> list[AlertRule]:
@@ -169,7 +164,7 @@ class HttpMonitoring:
         return AlertRule.model_validate(self._api.json("POST", "/v1/monitoring/rules", json=body))
 
     def delete_rule(self, name: str) -> None:
-        self._api.request("DELETE", f"/v1/monitoring/rules/{_seg(name)}")
+        self._api.request("DELETE", url_path("/v1/monitoring/rules/{}", name))
 
     def alerts(self, *, state: str | None = None) -> list[Alert]:
         params = {} if state is None else {"state": state}

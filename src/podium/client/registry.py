@@ -11,17 +11,22 @@ import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
 
 from pydantic import TypeAdapter
 
-from podium.client.http import ApiClient
+from podium.client.http import ApiClient, url_path
 from podium.data.catalog.models import MAX_DEPTH
 from podium.errors import IntegrityError, InvalidInputError
 from podium.registry.flavors import PodiumModel, flavor_for
 from podium.registry.refs import check_model_name, parse_ref
 from podium.registry.signature import Rows, Signature, check_signature, infer_signature
-from podium.registry.types import ModelPolicy, ModelVersion, RegisteredModel, TransitionRequest
+from podium.registry.types import (
+    ModelLineage,
+    ModelPolicy,
+    ModelVersion,
+    RegisteredModel,
+    TransitionRequest,
+)
 
 __all__ = ["HttpRegistry"]
 
@@ -31,17 +36,12 @@ _REQUESTS = TypeAdapter(list[TransitionRequest])
 _SHA256_HEADER = "x-podium-sha256"
 
 
-def _seg(value: str) -> str:
-    """``value`` as URL path text: '.' escaped so ``..`` is never resolved away."""
-    return quote(value, safe="@/").replace(".", "%2E")
-
-
 def _name(name: str) -> str:
-    return _seg(check_model_name(name))  # fails here as it fails embedded
+    return check_model_name(name)  # fails here as it fails embedded
 
 
 def _ref(ref: str) -> str:
-    return _seg(str(parse_ref(ref)))
+    return str(parse_ref(ref))
 
 
 class HttpRegistry:
@@ -62,7 +62,7 @@ class HttpRegistry:
         tags: Mapping[str, str] | None = None,
         derived_from: str | None = None,
     ) -> ModelVersion:
-        path = f"/v1/models/{_name(name)}/versions"
+        path = url_path("/v1/models/{}/versions", _name(name))
         if input_example is None and signature is None:
             raise InvalidInputError(
                 "registering a model needs an input example (or a signature)",
@@ -94,22 +94,24 @@ class HttpRegistry:
         return ModelVersion.model_validate(answer)
 
     def get_model(self, name: str) -> RegisteredModel:
-        return RegisteredModel.model_validate(self._api.json("GET", f"/v1/models/{_name(name)}"))
+        return RegisteredModel.model_validate(
+            self._api.json("GET", url_path("/v1/models/{}", _name(name)))
+        )
 
     def get_version(self, ref: str) -> ModelVersion:
-        answer = self._api.json("GET", f"/v1/models/{_ref(ref)}/version")
+        answer = self._api.json("GET", url_path("/v1/models/{}/version", _ref(ref)))
         return ModelVersion.model_validate(answer)
 
     def list_models(self) -> list[RegisteredModel]:
         return _MODELS.validate_python(self._api.json("GET", "/v1/models"))
 
     def list_versions(self, name: str) -> list[ModelVersion]:
-        answer = self._api.json("GET", f"/v1/models/{_name(name)}/versions")
+        answer = self._api.json("GET", url_path("/v1/models/{}/versions", _name(name)))
         return _VERSIONS.validate_python(answer)
 
     def load(self, ref: str) -> PodiumModel:
         version = self.get_version(ref)
-        response = self._api.request("GET", f"/v1/models/{_ref(version.ref)}/artifact")
+        response = self._api.request("GET", url_path("/v1/models/{}/artifact", _ref(version.ref)))
         data = response.content
         digest = hashlib.sha256(data).hexdigest()
         sent = response.headers.get(_SHA256_HEADER, "")
@@ -126,18 +128,20 @@ class HttpRegistry:
         return PodiumModel.from_bytes(data, flavor=version.flavor, signature=signature)
 
     def set_alias(self, name: str, alias: str, version: int) -> ModelVersion:
-        path = f"/v1/models/{_name(name)}/aliases/{_seg(alias)}"
+        path = url_path("/v1/models/{}/aliases/{}", _name(name), alias)
         answer = self._api.json("PUT", path, json={"version": version})
         return ModelVersion.model_validate(answer)
 
     def delete_alias(self, name: str, alias: str) -> None:
-        self._api.request("DELETE", f"/v1/models/{_name(name)}/aliases/{_seg(alias)}")
+        self._api.request("DELETE", url_path("/v1/models/{}/aliases/{}", _name(name), alias))
 
     def request_transition(
         self, name: str, version: int, stage: str, *, comment: str = ""
     ) -> TransitionRequest:
         body = {"version": version, "stage": stage, "comment": comment}
-        answer = self._api.json("POST", f"/v1/models/{_name(name)}/transitions", json=body)
+        answer = self._api.json(
+            "POST", url_path("/v1/models/{}/transitions", _name(name)), json=body
+        )
         return TransitionRequest.model_validate(answer)
 
     def approve(self, request_id: str, *, comment: str = "") -> TransitionRequest:
@@ -147,7 +151,7 @@ class HttpRegistry:
         return self._decide(request_id, "reject", comment)
 
     def get_request(self, request_id: str) -> TransitionRequest:
-        answer = self._api.json("GET", f"/v1/transition-requests/{_seg(request_id)}")
+        answer = self._api.json("GET", url_path("/v1/transition-requests/{}", request_id))
         return TransitionRequest.model_validate(answer)
 
     def list_requests(
@@ -159,16 +163,17 @@ class HttpRegistry:
 
     def set_policy(self, name: str, policy: ModelPolicy | Mapping[str, Any]) -> RegisteredModel:
         body = policy.model_dump(mode="json") if isinstance(policy, ModelPolicy) else policy
-        answer = self._api.json("PUT", f"/v1/models/{_name(name)}/policy", json=dict(body))
+        answer = self._api.json(
+            "PUT", url_path("/v1/models/{}/policy", _name(name)), json=dict(body)
+        )
         return RegisteredModel.model_validate(answer)
 
-    def lineage(self, ref: str, *, depth: int = MAX_DEPTH) -> dict[str, Any]:
-        path = f"/v1/models/{_ref(ref)}/lineage"
-        answer: dict[str, Any] = self._api.json("GET", path, params={"depth": depth})
-        return answer
+    def lineage(self, ref: str, *, depth: int = MAX_DEPTH) -> ModelLineage:
+        path = url_path("/v1/models/{}/lineage", _ref(ref))
+        return ModelLineage.model_validate(self._api.json("GET", path, params={"depth": depth}))
 
     def _decide(self, request_id: str, decision: str, comment: str) -> TransitionRequest:
-        path = f"/v1/transition-requests/{_seg(request_id)}/{decision}"
+        path = url_path("/v1/transition-requests/{}/{}", request_id, decision)
         return TransitionRequest.model_validate(
             self._api.json("POST", path, json={"comment": comment})
         )

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 
 from pydantic import TypeAdapter
 
-from podium.client.http import ApiClient
+from podium.client.http import ApiClient, segment, url_path
 from podium.store.paths import safe_relative_path
 from podium.tracking.run import StartsRuns
 from podium.tracking.types import (
@@ -28,16 +27,12 @@ _POINTS = TypeAdapter(list[MetricPoint])
 _ARTIFACTS = TypeAdapter(list[ArtifactInfo])
 
 
-def _seg(value: str) -> str:
-    """``value`` as one URL path segment: '/' escaped, and '.' too, so that an id or key
-    such as ``..`` is sent as itself instead of being resolved away by the URL parser."""
-    return quote(value, safe="").replace(".", "%2E")
-
-
 def _artifact_url(run_id: str, path: str) -> str:
     # Checked here as the server checks it, so a bad path fails the same way as embedded
     # and never turns into another URL ("a/../../x" would otherwise be resolved).
-    return f"/v1/runs/{_seg(run_id)}/artifacts/{quote(safe_relative_path(path))}"
+    return url_path("/v1/runs/{}/artifacts/", run_id) + "/".join(
+        segment(part) for part in safe_relative_path(path).split("/")
+    )
 
 
 class HttpTracking(StartsRuns):
@@ -51,7 +46,9 @@ class HttpTracking(StartsRuns):
         return Experiment.model_validate(self._api.json("POST", "/v1/experiments", json=body))
 
     def get_experiment(self, name: str) -> Experiment:
-        return Experiment.model_validate(self._api.json("GET", f"/v1/experiments/{_seg(name)}"))
+        return Experiment.model_validate(
+            self._api.json("GET", url_path("/v1/experiments/{}", name))
+        )
 
     def list_experiments(self) -> list[Experiment]:
         return _EXPERIMENTS.validate_python(self._api.json("GET", "/v1/experiments"))
@@ -75,26 +72,26 @@ class HttpTracking(StartsRuns):
         return Run.model_validate(self._api.json("POST", "/v1/runs", json=body))
 
     def get_run(self, run_id: str) -> Run:
-        return Run.model_validate(self._api.json("GET", f"/v1/runs/{_seg(run_id)}"))
+        return Run.model_validate(self._api.json("GET", url_path("/v1/runs/{}", run_id)))
 
     def end_run(self, run_id: str, *, status: RunStatus = "FINISHED") -> Run:
-        data = self._api.json("POST", f"/v1/runs/{_seg(run_id)}/end", json={"status": status})
+        data = self._api.json("POST", url_path("/v1/runs/{}/end", run_id), json={"status": status})
         return Run.model_validate(data)
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
         body = {"params": {k: v if isinstance(v, str) else str(v) for k, v in params.items()}}
-        self._api.request("POST", f"/v1/runs/{_seg(run_id)}/params", json=body)
+        self._api.request("POST", url_path("/v1/runs/{}/params", run_id), json=body)
 
     def log_metric_points(self, run_id: str, points: Sequence[MetricPoint]) -> None:
         body = {"metrics": [p.model_dump() for p in points]}
-        self._api.request("POST", f"/v1/runs/{_seg(run_id)}/metrics", json=body)
+        self._api.request("POST", url_path("/v1/runs/{}/metrics", run_id), json=body)
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
         body = {"tags": {k: v if isinstance(v, str) else str(v) for k, v in tags.items()}}
-        self._api.request("POST", f"/v1/runs/{_seg(run_id)}/tags", json=body)
+        self._api.request("POST", url_path("/v1/runs/{}/tags", run_id), json=body)
 
     def log_inputs(self, run_id: str, refs: Sequence[str]) -> None:
-        self._api.request("POST", f"/v1/runs/{_seg(run_id)}/inputs", json={"refs": list(refs)})
+        self._api.request("POST", url_path("/v1/runs/{}/inputs", run_id), json={"refs": list(refs)})
 
     def put_artifact(self, run_id: str, path: str, data: bytes) -> ArtifactInfo:
         url = _artifact_url(run_id, path)
@@ -102,14 +99,14 @@ class HttpTracking(StartsRuns):
 
     def list_artifacts(self, run_id: str) -> list[ArtifactInfo]:
         return _ARTIFACTS.validate_python(
-            self._api.json("GET", f"/v1/runs/{_seg(run_id)}/artifacts")
+            self._api.json("GET", url_path("/v1/runs/{}/artifacts", run_id))
         )
 
     def read_artifact(self, run_id: str, path: str) -> bytes:
         return self._api.request("GET", _artifact_url(run_id, path)).content
 
     def metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
-        url = f"/v1/runs/{_seg(run_id)}/metrics/{_seg(key)}/history"
+        url = url_path("/v1/runs/{}/metrics/{}/history", run_id, key)
         return _POINTS.validate_python(self._api.json("GET", url))
 
     def search_runs(

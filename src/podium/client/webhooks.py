@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import builtins
-from urllib.parse import quote
 
 from pydantic import TypeAdapter
 
-from podium.client.http import ApiClient
+from podium.client.http import ApiClient, url_path
 from podium.events.webhooks import Delivery, EventType, Webhook, WebhookTest
 
 __all__ = ["HttpWebhooks"]
@@ -18,7 +17,7 @@ _EVENT_TYPES = TypeAdapter(list[EventType])
 
 
 def _path(webhook_id: str, suffix: str = "") -> str:
-    return f"/v1/webhooks/{quote(webhook_id, safe='').replace('.', '%2E')}{suffix}"
+    return url_path("/v1/webhooks/{}", webhook_id) + suffix
 
 
 class HttpWebhooks:

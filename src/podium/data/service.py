@@ -21,7 +21,7 @@ from podium.data.catalog.lineage import parse_node
 from podium.data.inputs import WriteData
 from podium.data.lake import DataLake, SchemaMode, WriteMode
 from podium.data.maintenance import MIN_RETAIN_HOURS, Progress
-from podium.data.names import parse_table_name
+from podium.data.names import TableRef, parse_table_name
 from podium.data.streaming import StreamBatch
 from podium.data.types import HistoryEntry, OptimizeResult, TableInfo, TableVersion
 from podium.errors import InvalidInputError, NotFoundError
@@ -255,17 +255,18 @@ class DataService:
                 f"'raw.customers@3'; got {ref!r} instead",
                 field="ref",
             )
-        name, _, version = node.removeprefix("table:").partition("@")
+        table = TableRef.parse(node.removeprefix("table:"), field="ref")
+        name, version = table.table, table.version
         latest = self._lake.version(name)
-        if not version:
+        if version is None:
             return f"{name}@{latest}"
-        if int(version) > latest:
+        if version > latest:
             raise NotFoundError(
                 f"table '{name}' has versions 0 to {latest}; there is no version {version}",
                 field="ref",
                 remedy=f"use '{name}' for the current version or '{name}@{latest}'",
             )
-        return f"{name}@{int(version)}"
+        return str(table)
 
     def record_run_input(self, run_id: str, ref: str) -> str:
         """Record that run ``run_id`` read ``ref``; returns the exact version recorded."""

@@ -11,16 +11,26 @@ from __future__ import annotations
 from podium.events.dispatcher import EventDispatcher, Subscriber
 from podium.events.outbox import Event, record_event
 from podium.events.signing import SIGNATURE_HEADER, sign, verify_signature
-from podium.events.webhooks import Delivery, Webhook, WebhookService
+from podium.events.webhooks import (
+    Delivery,
+    EventType,
+    Webhook,
+    Webhooks,
+    WebhookService,
+    WebhookTest,
+)
 
 __all__ = [
     "SIGNATURE_HEADER",
     "Delivery",
     "Event",
     "EventDispatcher",
+    "EventType",
     "Subscriber",
     "Webhook",
     "WebhookService",
+    "WebhookTest",
+    "Webhooks",
     "record_event",
     "sign",
     "verify_signature",

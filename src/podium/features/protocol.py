@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from podium.features.definitions import Definition, FeatureService
 from podium.features.historical import HistoricalFeatures
 from podium.features.materialize import Progress
-from podium.features.online_read import OnlineFeatures
+from podium.features.online.read import OnlineFeatures
 from podium.features.stored import Change, StoredDefinition
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 It only delegates: planning to :mod:`~podium.features.planning`, training sets to
 :mod:`~podium.features.historical`, materialization to :mod:`~podium.features.materialize`,
-online reads to :mod:`~podium.features.online_read`, metadata to
+online reads to :mod:`~podium.features.online.read`, metadata to
 :mod:`~podium.features.catalog`.
 """
 
@@ -30,7 +30,7 @@ from podium.features.definitions import Definition, FeatureService, is_query_sou
 from podium.features.historical import HistoricalFeatures, build_historical
 from podium.features.materialize import Progress, load_latest
 from podium.features.online.protocol import OnlineStore
-from podium.features.online_read import OnlineFeatures, read_online
+from podium.features.online.read import OnlineFeatures, read_online
 from podium.features.planning import make_plan
 from podium.features.protocol import (
     DefinitionDescription,

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 
 from podium.data.protocol import Data
 from podium.errors import InvalidInputError, NotFoundError
-from podium.monitoring.inference import FEEDBACK_TABLE, InferenceLog
+from podium.monitoring.inference import FEEDBACK_TABLE, InferenceLogReader
 
 __all__ = ["FEEDBACK_SCHEMA", "FeedbackReceipt", "FeedbackStore", "Label"]
 
@@ -89,7 +89,7 @@ def _check_id(request_id: object, *, field: str) -> str:
 class FeedbackStore:
     """Check and store the labels of one project's logged predictions."""
 
-    def __init__(self, data: Data, log: InferenceLog) -> None:
+    def __init__(self, data: Data, log: InferenceLogReader) -> None:
         self._data = data
         self._log = log
 

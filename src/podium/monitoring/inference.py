@@ -3,7 +3,7 @@
 The serving runtime appends every prediction to the Delta table ``monitoring.inference_log``
 (request_id, ts, deployment, model, version, served_by, cached, latency_ms, features and
 prediction as JSON text, probability, status ``ok``/``degraded``/``error``; see
-:mod:`podium.serving.inference_log`). Shadow predictions (``served_by = 'shadow'``) were
+:mod:`podium.serving.log.writer`). Shadow predictions (``served_by = 'shadow'``) were
 never returned to anyone and are left out of everything here; feedback labels go to
 ``monitoring.feedback`` (request_id, label as JSON text, ts). Everything here is one DuckDB
 query through ``p.data.sql``: the features JSON is parsed into typed columns by DuckDB
@@ -31,7 +31,7 @@ __all__ = [
     "INFERENCE_LOG_TABLE",
     "PRIMARY",
     "ColumnKind",
-    "InferenceLog",
+    "InferenceLogReader",
     "TimeWindow",
     "Window",
     "sql_text",
@@ -140,7 +140,7 @@ def _typed(name: str, kind: ColumnKind) -> str:
     return f"{value} AS {_ident(name)}"
 
 
-class InferenceLog:
+class InferenceLogReader:
     """Queries over one project's inference log and feedback labels.
 
     ``refresh`` is called (at most once a second) before the log is read: the platform

@@ -1,6 +1,6 @@
 """From labeled predictions to accuracy and fairness results.
 
-The input is what :meth:`InferenceLog.labeled` returns: one row per prediction that got
+The input is what :meth:`InferenceLogReader.labeled` returns: one row per prediction that got
 a feedback label, with prediction and label as text plus their JSON types. A model whose
 predictions include a fractional number is a regressor (MAE, RMSE, R²); any other is a
 classifier (accuracy, precision, recall, F1, AUC and log loss when probabilities were

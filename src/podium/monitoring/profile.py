@@ -3,7 +3,7 @@
 A profile of the training set is the reference that live data is compared with: its
 null rates and ranges become a :class:`~podium.monitoring.contract.DataContract`, and
 its quantile sketches and category counts feed
-:func:`~podium.monitoring.drift.drift_from_profiles`::
+:func:`~podium.monitoring.drift.detect.drift_from_profiles`::
 
     profile = build_profile(train_df)
     profile.columns["tenure_months"].quantiles[0.5]   # the median

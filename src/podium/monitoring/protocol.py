@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from podium.monitoring.alerts.rules import AlertRule
 from podium.monitoring.alerts.state import Alert
-from podium.monitoring.drift_status import DriftStatus, drift_status
+from podium.monitoring.drift.status import DriftStatus, drift_status
 from podium.monitoring.feedback import FeedbackReceipt, Label
 from podium.monitoring.inference import Window
 

@@ -13,7 +13,6 @@ replaces the contract with an edited one.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +22,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 
 from podium.access.projects import Project
+from podium.data.names import TableRef
 from podium.data.protocol import Data
 from podium.errors import InvalidInputError, NotFoundError, PodiumError
 from podium.monitoring.contract import DataContract, derive_contract
@@ -40,7 +40,6 @@ from podium.store.database import Database
 
 __all__ = ["Reference", "ReferenceStore"]
 
-_TABLE_REF = re.compile(r"^([a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)(?:@(\d+))?$")
 # Columns of a table without a signature to go by that are taken for labels, not inputs.
 _NOT_INPUTS = {"label", "target", "y", "event_timestamp"}
 
@@ -92,7 +91,7 @@ class ReferenceStore:
         """
         stored = self._stored(model, version)
         if stored is not None:
-            if stored.predictions is None and _TABLE_REF.match(stored.source):
+            if stored.predictions is None and TableRef.find(stored.source):
                 return self._add_predictions(stored)
             return stored
         source, frame = self._training_frame(model, version)
@@ -231,7 +230,7 @@ class ReferenceStore:
         while not found.inputs and found.derived_from and found.derived_from not in seen:
             seen.add(found.derived_from)
             found = self._registry.get_version(found.derived_from)
-        tables = [ref for ref in found.inputs if _TABLE_REF.match(ref)]
+        tables = [ref for ref in found.inputs if TableRef.find(ref)]
         if not tables:
             raise NotFoundError(
                 f"model version {found.ref} has no training table recorded, so it has no "
@@ -258,16 +257,15 @@ class ReferenceStore:
         columns: list[str] | None = None,
         keep: list[str] | None = None,
     ) -> Any:
-        match = _TABLE_REF.match(ref)
-        if match is None:
+        table = TableRef.find(ref)
+        if table is None:
             raise InvalidInputError(
                 f"a reference table must be named like 'raw.customers' or 'raw.customers@3'; "
                 f"got {ref!r} instead",
                 field=field,
                 remedy="name a lake table, optionally at a version",
             )
-        name, version = match.group(1), match.group(2)
-        frame = self._data.read(name, version=int(version) if version else None)
+        frame = self._data.read(table.table, version=table.version)
         present = column_names(frame)
         if columns:  # the signature's inputs
             inputs = [c for c in columns if c in present]

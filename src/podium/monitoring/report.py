@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 
-from podium.monitoring.drift_status import DriftStatus, drift_status
+from podium.monitoring.drift.status import DriftStatus, drift_status
 from podium.monitoring.report_svg import PAGE, bar_pairs, line_chart, score_bars
 
 __all__ = ["distributions", "render_html", "report_document", "write_report"]

@@ -17,7 +17,7 @@ DRIFT_COLOUR = "#c0392b"
 OK_COLOUR = "#2e8b57"
 NOTE_COLOUR = "#5b6b7c"
 STATUS_COLOURS = {"drift": DRIFT_COLOUR, "ok": OK_COLOUR, "n/a": NOTE_COLOUR}
-"""The colour of each drift status (:mod:`podium.monitoring.drift_status`)."""
+"""The colour of each drift status (:mod:`podium.monitoring.drift.status`)."""
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -13,22 +13,22 @@ accuracy, fairness). Alert rules and alerts live in :mod:`.alerts`. A window is 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from podium.access.projects import Project
 from podium.access.roles import Principal, Role
+from podium.data.names import TableRef
 from podium.data.protocol import Data
 from podium.errors import InvalidInputError
 from podium.monitoring.alerts.evaluator import evaluate_rules
 from podium.monitoring.alerts.rules import AlertRule, parse_rule
 from podium.monitoring.alerts.state import Alert, AlertStore
-from podium.monitoring.drift import detect_drift, drift_from_profiles
+from podium.monitoring.drift.detect import detect_drift, drift_from_profiles
 from podium.monitoring.feedback import FeedbackReceipt, FeedbackStore, Label
 from podium.monitoring.frames import Frame
-from podium.monitoring.inference import ColumnKind, InferenceLog, TimeWindow, Window
+from podium.monitoring.inference import ColumnKind, InferenceLogReader, TimeWindow, Window
 from podium.monitoring.labels import accuracy_metrics, fairness_result
 from podium.monitoring.profile import Profile, build_profile
 from podium.monitoring.protocol import (
@@ -53,7 +53,6 @@ __all__ = ["BreakerProbe", "Monitoring"]
 BreakerProbe = Callable[[str], bool | None]
 """Whether the breaker of a deployment's primary model is open (``None``: unknown)."""
 
-_TABLE_REF = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*(@\d+)?$")
 _PROFILE_KINDS: dict[str, ColumnKind] = {
     "numeric": "numeric",
     "categorical": "categorical",
@@ -151,7 +150,7 @@ class Monitoring:
         self._data = data
         self._registry = registry
         self._principal = Principal(actor, project.id, project.name, role)
-        self.log = InferenceLog(data, refresh=refresh)
+        self.log = InferenceLogReader(data, refresh=refresh)
         self._feedback = FeedbackStore(data, self.log)
         self._references = ReferenceStore(db, project, data=data, registry=registry)
         self._alerts = AlertStore(db, project, actor=actor)
@@ -239,9 +238,9 @@ class Monitoring:
             label = f"{model}/{found.version} ({found.source})"
             return label, found.profile, found.predictions
         if isinstance(reference, str):
-            if "/" not in reference and _TABLE_REF.match(reference):
-                name, _, at = reference.partition("@")
-                frame = self._data.read(name, version=int(at) if at else None)
+            table = TableRef.find(reference)
+            if table is not None:
+                frame = self._data.read(table.table, version=table.version)
                 return reference, build_profile(frame), None
             ref = self._registry.get_version(reference)
             found = self._references.get(ref.name, ref.version)

@@ -18,7 +18,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from podium.errors import InvalidInputError
-from podium.monitoring.drift_tests import Floats
+from podium.monitoring.drift.statistics import Floats
 from podium.monitoring.frames import finite_values
 
 __all__ = [

@@ -16,20 +16,19 @@ inputs and sources), and describes each model version with its stage and flavor.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from podium.data.catalog.models import MAX_DEPTH, LineageEdge, LineageGraph
+from podium.data.names import TableRef
 from podium.errors import NotFoundError
-from podium.registry.types import ModelVersion
+from podium.registry.types import ModelLineage, ModelVersion
 
 __all__ = ["MAX_ANCESTORS", "LineageStore", "record_version_edges", "version_lineage"]
 
 MAX_ANCESTORS = 50
 """How many ``derived_from`` steps of a version's own record are followed at most."""
 
-_TABLE_REF = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*(@\d+)?$")
 
 Edge = tuple[str, str, str]
 
@@ -61,8 +60,8 @@ def version_lineage(
     *,
     store: LineageStore | None = None,
     depth: int = MAX_DEPTH,
-) -> dict[str, Any]:
-    """The graph around ``version``: ``{"root", "nodes", "edges", "truncated"}`` as JSON.
+) -> ModelLineage:
+    """The graph around ``version``, each model version met described.
 
     ``get_version`` looks up the other versions met (to describe them).
     """
@@ -85,12 +84,14 @@ def version_lineage(
             found = version if node_id == root else _find(get_version, str(node["label"]))
             if found is not None:
                 nodes[node_id] = _model_node(found)
-    return {
-        "root": root,
-        "nodes": [nodes[key] for key in sorted(nodes)],
-        "edges": [{"source": s, "target": t, "kind": k} for s, t, k in sorted(edges)],
-        "truncated": truncated,
-    }
+    return ModelLineage.model_validate(
+        {
+            "root": root,
+            "nodes": [nodes[key] for key in sorted(nodes)],
+            "edges": [{"source": s, "target": t, "kind": k} for s, t, k in sorted(edges)],
+            "truncated": truncated,
+        }
+    )
 
 
 def _add_recorded(
@@ -115,8 +116,10 @@ def _add_recorded(
             nodes.setdefault(run, {"id": run, "kind": "run", "label": current.run_id})
             edges.add((run, node, "produced"))
             for ref in current.inputs if distance + 1 < depth else ():
-                if _TABLE_REF.match(ref):
-                    table, kind = f"table:{ref}", "table_version" if "@" in ref else "table"
+                found = TableRef.find(ref)
+                if found is not None:
+                    kind = "table" if found.version is None else "table_version"
+                    table = f"table:{ref}"
                 else:
                     table, kind = f"input:{ref}", "input"
                 nodes.setdefault(table, {"id": table, "kind": kind, "label": ref})

@@ -1,11 +1,11 @@
 """Optimizing a registered version: convert it to ONNX, compare, and register the result.
 
 :func:`optimize_version` is what ``podium models optimize`` and the quickstart run: the
-scikit-learn version ``ref`` is converted with :func:`~podium.registry.optimize.to_onnx`
+scikit-learn version ``ref`` is converted with :func:`~podium.registry.conversion.to_onnx`
 (optionally quantized to int8), compared with its source on a held-out sample, and
 registered as the next version of the same model, ``derived_from`` the source, only when
 the two agree on at least ``threshold`` of the sample. The conversion itself lives in
-:mod:`podium.registry.optimize`; this module only wires it to a registry, embedded or
+:mod:`podium.registry.conversion`; this module only wires it to a registry, embedded or
 remote (any :class:`~podium.registry.protocol.Registry`).
 """
 
@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from podium.errors import InvalidInputError, MissingDependencyError
+from podium.registry.conversion import Comparison, check_agreement, compare, to_onnx
 from podium.registry.flavors import PodiumModel
-from podium.registry.optimize import Comparison, check_agreement, compare, to_onnx
 from podium.registry.protocol import Registry
 from podium.registry.types import ModelVersion
 

@@ -8,7 +8,13 @@ from typing import Any, Protocol
 from podium.data.catalog.models import MAX_DEPTH
 from podium.registry.flavors import PodiumModel
 from podium.registry.signature import Rows, Signature
-from podium.registry.types import ModelPolicy, ModelVersion, RegisteredModel, TransitionRequest
+from podium.registry.types import (
+    ModelLineage,
+    ModelPolicy,
+    ModelVersion,
+    RegisteredModel,
+    TransitionRequest,
+)
 
 __all__ = ["Registry"]
 
@@ -173,7 +179,7 @@ class Registry(Protocol):
         """
         ...
 
-    def lineage(self, ref: str, *, depth: int = MAX_DEPTH) -> dict[str, Any]:
+    def lineage(self, ref: str, *, depth: int = MAX_DEPTH) -> ModelLineage:
         """The lineage graph around the version ``ref`` names, ``depth`` edges each way
         (0 to 10).
 

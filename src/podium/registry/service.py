@@ -41,7 +41,13 @@ from podium.registry.refs import check_alias, check_model_name, check_version, p
 from podium.registry.registration import ALLOCATION_ATTEMPTS, add_version, check_tags, provenance
 from podium.registry.signature import Rows, Signature, check_signature, infer_signature
 from podium.registry.tables import ModelAliasRow, ModelVersionRow, RegisteredModelRow
-from podium.registry.types import ModelPolicy, ModelVersion, RegisteredModel, TransitionRequest
+from podium.registry.types import (
+    ModelLineage,
+    ModelPolicy,
+    ModelVersion,
+    RegisteredModel,
+    TransitionRequest,
+)
 from podium.store.artifacts import ArtifactStore
 from podium.store.base import utcnow
 from podium.store.database import Database
@@ -358,13 +364,13 @@ class RegistryService:
             session.flush()
             return to_model(session, row)
 
-    def lineage(self, ref: str, *, depth: int = MAX_DEPTH) -> dict[str, Any]:
+    def lineage(self, ref: str, *, depth: int = MAX_DEPTH) -> ModelLineage:
         """The lineage graph around the version ``ref`` names, ``depth`` edges each way.
 
         Upstream: the run that trained it, the training set it read, what that table was
         derived from down to the raw tables, the versions it derives from. Downstream:
-        versions derived from it, the deployments serving it. ``{"root", "nodes",
-        "edges", "truncated"}``; node ids as in the catalog (``model:churn/3``).
+        versions derived from it, the deployments serving it. Node ids as in the catalog
+        (``model:churn/3``).
         """
         return version_lineage(
             self.get_version, self.get_version(ref), store=self._lineage, depth=depth

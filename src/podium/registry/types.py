@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from podium.data.catalog.models import LineageGraph, LineageNode
 
 __all__ = [
     "STAGES",
     "Approval",
     "Decision",
+    "ModelLineage",
     "ModelPolicy",
     "ModelVersion",
+    "ModelVersionNode",
     "RegisteredModel",
     "RequestStatus",
     "Stage",
@@ -134,3 +138,22 @@ class TransitionRequest(_Frozen):
     approvals: list[Approval] = Field(default_factory=list)
     created_at: datetime
     decided_at: datetime | None = None
+
+
+class ModelVersionNode(LineageNode):
+    """A model version in a lineage graph, described: its stage, flavor and metrics."""
+
+    stage: Stage
+    flavor: str
+    code_version: str | None = None
+    metrics: dict[str, float] = Field(default_factory=dict)
+
+
+class ModelLineage(LineageGraph):
+    """The lineage graph around a model version (``root``, ``model:churn/3``), as the
+    catalog walks it, with every model version met described (:class:`ModelVersionNode`).
+
+    Reads as the dict it was before, too: ``graph["nodes"]``, ``node["kind"]``.
+    """
+
+    nodes: list[Annotated[ModelVersionNode | LineageNode, Field(union_mode="left_to_right")]]

@@ -6,7 +6,7 @@ import builtins
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from podium.serving.spec import (
+from podium.serving.control.spec import (
     BatchingSpec,
     BreakerSpec,
     CacheSpec,
@@ -15,7 +15,7 @@ from podium.serving.spec import (
     DeploymentChange,
     FallbackSpec,
 )
-from podium.serving.status import DeploymentStatus
+from podium.serving.control.status import DeploymentStatus
 
 __all__ = ["DeploymentsAPI"]
 

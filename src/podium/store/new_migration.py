@@ -25,9 +25,10 @@ TABLE_MODULES = (
     "podium.events.tables",
     "podium.registry.tables",
     "podium.features.tables",
-    "podium.serving.tables",
-    "podium.serving.spool_tables",
+    "podium.serving.control.tables",
+    "podium.serving.log.spool_tables",
     "podium.monitoring.tables",
+    "podium.pipelines.tables",
 )
 
 

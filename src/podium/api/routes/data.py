@@ -28,6 +28,7 @@ from podium.api.tabular import (
     parse_upload,
     upload_format,
 )
+from podium.data import names
 from podium.data.lake import SchemaMode, WriteMode
 from podium.data.maintenance import MIN_RETAIN_HOURS
 from podium.data.names import parse_table_name
@@ -122,15 +123,18 @@ def _table(name: str) -> str:
 def list_tables(request: Request, who: Reader) -> list[TableRef]:
     data = platform_of(request, who).data
     refs = [data.ref(name) for name in data.tables()]
-    return [
-        TableRef(name=r.partition("@")[0], version=int(r.partition("@")[2]), ref=r) for r in refs
-    ]
+    return [_table_ref(ref) for ref in refs]
 
 
 @router.get("/tables/{name}/version")
 def table_version(name: str, request: Request, who: Reader) -> TableRef:
     ref = platform_of(request, who).data.ref(_table(name))
-    return TableRef(name=ref.partition("@")[0], version=int(ref.partition("@")[2]), ref=ref)
+    return _table_ref(ref)
+
+
+def _table_ref(ref: str) -> TableRef:
+    parsed = names.TableRef.parse(ref)
+    return TableRef(name=parsed.table, version=parsed.version or 0, ref=ref)
 
 
 @router.get("/tables/{name}/info")

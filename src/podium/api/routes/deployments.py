@@ -1,8 +1,10 @@
-"""``/v1/deployments``: create deployments and roll versions out over HTTP.
+"""``/v1/deployments``: every deployment route, to list, read, create and roll out.
 
-``GET /v1/deployments/{name}`` (the stored deployment plus its live status) belongs to
-the prediction routes of :mod:`podium.serving.app`, which ``podium serve`` runs too.
-Reading needs the reader role; every change needs the writer role and is audited.
+:data:`router` holds the routes of the platform API, which go through ``p.deployments``;
+:data:`status_router` holds ``GET /v1/deployments/{name}``, the stored deployment plus
+its live status in the serving runtime that answers the request, which ``podium serve``
+replicas mount too (they have the runtime, not the platform). Reading needs the reader
+role; every change needs the writer role and is audited.
 """
 
 from __future__ import annotations
@@ -11,14 +13,19 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import Field
+from starlette.concurrency import run_in_threadpool
 
 from podium.api.bodies import RequestBody
 from podium.api.deps import Reader, Writer, platform_of, set_audit_target
-from podium.serving.spec import Deployment, DeploymentChange
+from podium.serving.control.spec import Deployment, DeploymentChange
+from podium.serving.control.status import deployment_status
+from podium.serving.http.app import runtime_of
+from podium.serving.http.body import dump_json
 
-__all__ = ["router"]
+__all__ = ["router", "status_router"]
 
 router = APIRouter(prefix="/v1", tags=["deployments"])
+status_router = APIRouter(prefix="/v1", tags=["deployments"])
 
 
 class CreateIn(RequestBody):
@@ -78,6 +85,15 @@ class StageIn(RequestBody):
 @router.get("/deployments")
 def list_deployments(request: Request, who: Reader) -> list[Deployment]:
     return platform_of(request, who).deployments.list()
+
+
+@status_router.get("/deployments/{name}", summary="Get a deployment and its live status")
+async def get_deployment(name: str, request: Request) -> Response:
+    """The stored deployment (spec, traffic, generation) and, under ``status``, what this
+    server has loaded: versions, circuit breakers, shadow agreement, cache, canary verdict."""
+    runtime = await runtime_of(request)  # checks the caller's key: any role of the project
+    status = await run_in_threadpool(deployment_status, runtime, name)
+    return Response(dump_json(status), media_type="application/json")
 
 
 @router.post("/deployments", status_code=201)

@@ -36,7 +36,7 @@ from podium.data.catalog.models import (
     NodeKind,
 )
 from podium.data.catalog.rows import LineageEdgeRow
-from podium.data.names import parse_table_name
+from podium.data.names import TableRef, parse_table_name
 from podium.errors import InvalidInputError
 from podium.store.base import utcnow
 
@@ -125,8 +125,8 @@ def table_of(node: str) -> tuple[str, int | None] | None:
     """``("raw.customers", 3)`` for ``table:raw.customers@3``; ``None`` for a non-table node."""
     if not node.startswith("table:"):
         return None
-    name, at, version = node.removeprefix("table:").partition("@")
-    return name, int(version) if at else None
+    table = TableRef.find(node.removeprefix("table:"))
+    return None if table is None else (table.table, table.version)
 
 
 def lineage_node(node: str) -> LineageNode:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -24,12 +25,44 @@ MAX_DEPTH = 10
 
 MatchedField = Literal["name", "description", "tag", "column"]
 NodeKind = Literal[
-    "table", "table_version", "run", "job", "feature_view", "model_version", "deployment"
+    "table",
+    "table_version",
+    "run",
+    "job",
+    "feature_view",
+    "model_version",
+    "deployment",
+    "input",  # a run's recorded input that names no table (the registry's graph only)
 ]
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+
+class _ReadAsDict(_Frozen):
+    # Lineage graphs were plain dicts before (``graph["nodes"]``, ``node["kind"]``,
+    # ``{"source": ..., ...} in graph["edges"]``): they still read, and compare, as one.
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in type(self).model_fields:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The field ``key``, or ``default`` when it is None or not a field."""
+        value = getattr(self, key) if key in type(self).model_fields else None
+        return default if value is None else value
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key in type(self).model_fields
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return self.model_dump() == dict(other)
+        return super().__eq__(other)
+
+    __hash__ = _Frozen.__hash__
 
 
 class ColumnDescription(_Frozen):
@@ -74,7 +107,7 @@ class CatalogHit(_Frozen):
     matched: list[MatchedField]
 
 
-class LineageNode(_Frozen):
+class LineageNode(_ReadAsDict):
     """A node of the lineage graph: ``id`` as stored (``table:raw.customers@3``)."""
 
     id: str
@@ -82,7 +115,7 @@ class LineageNode(_Frozen):
     label: str
 
 
-class LineageEdge(_Frozen):
+class LineageEdge(_ReadAsDict):
     """``source`` fed ``target``; ``kind`` says how (``derived_from``, ``read_by``, ...)."""
 
     source: str
@@ -90,7 +123,7 @@ class LineageEdge(_Frozen):
     kind: str
 
 
-class LineageGraph(_Frozen):
+class LineageGraph(_ReadAsDict):
     """The nodes around a node and the edges between them: its ancestors (upstream) and
     descendants (downstream), from raw tables through runs and model versions to the
     deployments serving them.

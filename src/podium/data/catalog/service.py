@@ -7,10 +7,12 @@ descriptions) and the lineage graph live in the metadata DB, every row under the
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Mapping
 
 from sqlalchemy import or_, select
 
+from podium.access.audit import Auditor
 from podium.access.projects import Project
 from podium.data.catalog.entries import column_docs, ensure_entry, entry, set_column_docs
 from podium.data.catalog.lineage import (
@@ -58,14 +60,27 @@ class Catalog:
         project: Project,
         *,
         live_edges: Callable[[], Iterable[LineageEdge]] | None = None,
+        audit: Auditor | None = None,
     ) -> None:
         """``live_edges`` gives the edges other areas derive from their current state at
-        read time (what each deployment serves now); the walk treats them as stored."""
+        read time (what each deployment serves now); the walk treats them as stored.
+        ``audit`` records the changes people make (``catalog.update``)."""
         self._db = db
         self._lake = lake
         self._project = project
         self._live_edges = live_edges
         self._registered: set[str] = set()
+        self._audit = audit or Auditor.disabled()
+
+    def with_audit(self, audit: Auditor) -> Catalog:
+        """This catalog, for one caller: its changes are recorded through ``audit``.
+
+        The project's catalog is shared by every caller (as its lake is); each caller's
+        platform gets a view of it that shares everything but the auditor.
+        """
+        view = copy.copy(self)
+        view._audit = audit
+        return view
 
     # -- describing ----------------------------------------------------------------
     def describe(self, name: str) -> TableDescription:
@@ -121,6 +136,33 @@ class Catalog:
         column_descriptions: Mapping[str, str] | None = None,
     ) -> TableDescription:
         """Set the owner, description, tags or column descriptions (see the protocol)."""
+        given = {
+            "owner": owner,
+            "description": description,
+            "tags": tags,
+            "column_descriptions": column_descriptions,
+        }
+        with self._audit.attempt("catalog.update", f"table:{name}") as attempt:
+            attempt.detail["fields"] = [key for key, value in given.items() if value is not None]
+            described = self._update(
+                name,
+                owner=owner,
+                description=description,
+                tags=tags,
+                column_descriptions=column_descriptions,
+            )
+            attempt.target = f"table:{described.name}"
+        return described
+
+    def _update(
+        self,
+        name: str,
+        *,
+        owner: str | None,
+        description: str | None,
+        tags: list[str] | None,
+        column_descriptions: Mapping[str, str] | None,
+    ) -> TableDescription:
         table = str(parse_table_name(name))
         check_text("owner", owner, max_length=MAX_OWNER)
         check_text("description", description)

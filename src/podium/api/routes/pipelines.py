@@ -1,0 +1,85 @@
+"""``/v1/pipelines``: run, resume and inspect the project's pipelines.
+
+The server runs a pipeline it can import: the request names it by ``module:qualname``
+and gives JSON params; the request waits for the run to end. The routes are the remote
+side of ``p.pipelines`` (:class:`podium.pipelines.protocol.Pipelines`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import PlainTextResponse
+from pydantic import Field
+
+from podium.access.roles import Principal
+from podium.api.bodies import RequestBody
+from podium.api.deps import Reader, Writer, platform_of, set_audit_target
+from podium.pipelines.protocol import Pipelines
+from podium.pipelines.types import PipelineInfo, PipelineRun
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["pipelines"])
+
+
+class RunIn(RequestBody):
+    target: str = Field(description="The pipeline as 'module:qualname', importable on the server.")
+    params: dict[str, Any] = Field(default_factory=dict)
+    runner: str = "local"
+
+
+class ResumeIn(RequestBody):
+    runner: str | None = None
+
+
+def _pipelines(request: Request, who: Principal) -> Pipelines:
+    return platform_of(request, who).pipelines
+
+
+@router.get("/pipelines")
+def list_pipelines(request: Request, who: Reader) -> list[PipelineInfo]:
+    """Every pipeline the project has run, with its latest run."""
+    return _pipelines(request, who).list()
+
+
+@router.get("/pipelines/runs")
+def list_pipeline_runs(
+    request: Request,
+    who: Reader,
+    pipeline: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 20,
+) -> list[PipelineRun]:
+    """The newest runs, of one pipeline or of all."""
+    return _pipelines(request, who).runs(pipeline, limit=limit)
+
+
+@router.post("/pipelines/runs", status_code=201)
+def run_pipeline(body: RunIn, request: Request, who: Writer) -> PipelineRun:
+    """Run the pipeline at ``target`` with ``params``; answers when the run has ended."""
+    run = _pipelines(request, who).run(body.target, params=body.params, runner=body.runner)
+    set_audit_target(request, f"/v1/pipelines/runs/{run.id}")
+    return run
+
+
+@router.get("/pipelines/runs/{run_id}")
+def get_pipeline_run(run_id: str, request: Request, who: Reader) -> PipelineRun:
+    return _pipelines(request, who).get(run_id)
+
+
+@router.post("/pipelines/runs/{run_id}/resume")
+def resume_pipeline_run(
+    run_id: str, request: Request, who: Writer, body: ResumeIn | None = None
+) -> PipelineRun:
+    """Continue a failed run: reuse its succeeded steps, rerun the rest."""
+    set_audit_target(request, f"/v1/pipelines/runs/{run_id}")
+    return _pipelines(request, who).resume(run_id, runner=body.runner if body else None)
+
+
+@router.get("/pipelines/runs/{run_id}/logs", response_class=PlainTextResponse)
+def pipeline_run_logs(
+    run_id: str, request: Request, who: Reader, step: str | None = None
+) -> PlainTextResponse:
+    """What the run's steps printed, as text."""
+    return PlainTextResponse(_pipelines(request, who).logs(run_id, step=step))

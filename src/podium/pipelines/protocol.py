@@ -1,0 +1,92 @@
+"""The pipelines interface (``p.pipelines``): the embedded service and the HTTP client.
+
+Embedded, ``run`` takes a pipeline object and runs its steps in this process. Over HTTP
+the server runs it, so the pipeline must be importable on the server: ``run`` sends its
+``module:qualname`` (a string works too), and the returned run has no ``output`` (it is
+stored on the server; ``output_digest`` names it).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from podium.pipelines.definitions import Pipeline
+from podium.pipelines.types import PipelineInfo, PipelineRun
+
+__all__ = ["Pipelines"]
+
+
+class Pipelines(Protocol):
+    """Run, resume and inspect pipelines of the project.
+
+    Over HTTP any method may also raise :class:`~podium.errors.AuthenticationError`,
+    :class:`~podium.errors.PermissionDeniedError` (a ``reader`` key running a pipeline)
+    or :class:`~podium.errors.BackendUnavailableError` (the server cannot be reached).
+    """
+
+    def run(
+        self,
+        pipeline: Pipeline[..., Any] | str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        runner: str = "local",
+        on_step: Callable[[str, str], None] | None = None,
+    ) -> PipelineRun:
+        """Run ``pipeline`` (a ``@podium.pipeline`` or its ``"module:qualname"``) with
+        ``params`` (completed by the function's defaults) and wait for the end.
+
+        Steps whose code, parameters, inputs and lake table versions are unchanged since
+        an earlier run are ``cached`` (not run); independent steps run in parallel within
+        the cores and memory they ask for. The run is a tracked run of the experiment
+        named after the pipeline, with one child run per step. ``on_step(name, status)``
+        is called as each step ends. A step that raises makes the run ``failed`` (the
+        steps after it ``skipped``); that is a result, not an exception. Raises
+        :class:`~podium.errors.InvalidInputError` before anything runs for unknown or
+        unpicklable params, a cycle, an unknown runner, or a step asking for more than
+        the runner's machine has; :class:`~podium.errors.MissingDependencyError` for
+        ``runner="ray"`` without ``podium[ray]``; and
+        :class:`~podium.errors.NotFoundError` for a target that cannot be imported.
+        """
+        ...
+
+    def resume(
+        self,
+        run_id: str,
+        *,
+        runner: str | None = None,
+        on_step: Callable[[str, str], None] | None = None,
+    ) -> PipelineRun:
+        """Continue the failed run ``run_id`` in place: its succeeded and cached steps are
+        reused, not rerun; the failed step and what depends on it run again (with the
+        pipeline's current code, re-imported from the run's ``module:qualname``, or the
+        definition in this process), reading the table versions the run first pinned.
+
+        ``runner`` defaults to the run's. Raises :class:`~podium.errors.NotFoundError` for
+        an unknown run or a definition that cannot be imported, and
+        :class:`~podium.errors.ConflictError` for a run that did not fail.
+        """
+        ...
+
+    def get(self, run_id: str) -> PipelineRun:
+        """The run with its steps (status, duration, tracked run id, output digest) and,
+        embedded, its ``output``. Raises :class:`~podium.errors.NotFoundError` for an
+        unknown run."""
+        ...
+
+    def runs(self, pipeline: str | None = None, *, limit: int = 20) -> builtins.list[PipelineRun]:
+        """The newest ``limit`` (1 to 1,000) runs of ``pipeline`` (a name), or of every
+        pipeline, newest first, without outputs. Raises
+        :class:`~podium.errors.InvalidInputError` for a bad limit."""
+        ...
+
+    def list(self) -> builtins.list[PipelineInfo]:
+        """Every pipeline the project has run, by name, with its latest run and status."""
+        ...
+
+    def logs(self, run_id: str, *, step: str | None = None) -> str:
+        """What each step of the run printed (stdout and stderr, and the traceback of a
+        failure), under a ``== step (status) ==`` header; only ``step`` when given.
+        Raises :class:`~podium.errors.NotFoundError` for an unknown run or step."""
+        ...

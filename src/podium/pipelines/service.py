@@ -1,0 +1,248 @@
+"""PipelineService: run, resume and inspect pipelines of one project (``p.pipelines``).
+
+A run is checked completely before anything runs (the graph, the arguments, the
+runner, the resources), then recorded as a tracked run of the experiment named after
+the pipeline, with one child run per step, and as rows of the pipeline tables (the
+state a resume needs: the definition's ``module:qualname``, the params, each step's
+output reference). Runs execute in the caller's thread, which waits for the end.
+"""
+
+from __future__ import annotations
+
+import builtins
+import pickle
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from podium.access.audit import Auditor
+from podium.access.projects import Project
+from podium.errors import ConflictError, InvalidInputError, NotFoundError
+from podium.pipelines.definitions import Pipeline
+from podium.pipelines.execution import LOGS_ARTIFACT, RunHooks, StepListener
+from podium.pipelines.logs import routing
+from podium.pipelines.outputs import load_output, store_output
+from podium.pipelines.plan import Plan, Ref, build_plan, substitute
+from podium.pipelines.records import CacheEntry, PipelineRecords
+from podium.pipelines.runner import Runner, StepResult, runner_named
+from podium.pipelines.targets import resolve_target
+from podium.pipelines.types import PipelineInfo, PipelineRun
+from podium.store.artifacts import ArtifactStore
+from podium.store.database import Database
+from podium.tracking.protocol import Tracking
+
+__all__ = ["PipelineService", "TableVersions"]
+
+TableVersions = Callable[[str], "int | None"]
+"""``zone.name -> its current version``, or None when the project has no such table."""
+
+_DONE_OK = ("succeeded", "cached")
+_PARAM_CHARS = 500
+
+
+class PipelineService:
+    """Pipelines of one project, embedded: steps run in this process (or on Ray)."""
+
+    def __init__(
+        self,
+        db: Database,
+        artifacts: ArtifactStore,
+        project: Project,
+        *,
+        tracking: Tracking,
+        table_versions: TableVersions,
+        actor: str = "",
+        audit: Auditor | None = None,
+    ) -> None:
+        self._records = PipelineRecords(db, project)
+        self._artifacts = artifacts
+        self._tracking = tracking
+        self._table_versions = table_versions
+        self._actor = actor
+        self._audit = audit or Auditor.disabled()
+
+    # -- running --------------------------------------------------------------------------
+    def run(
+        self,
+        pipeline: Pipeline[..., Any] | str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        runner: str = "local",
+        on_step: StepListener | None = None,
+    ) -> PipelineRun:
+        """Run ``pipeline`` (or the one at ``module:qualname``) with ``params``; see
+        :meth:`podium.pipelines.protocol.Pipelines.run`."""
+        found = pipeline if isinstance(pipeline, Pipeline) else resolve_target(pipeline)
+        chosen = runner_named(runner)
+        plan = build_plan(found, params, pin=self._table_versions)
+        chosen.check(plan)
+        with self._audit.attempt("pipelines.run", f"pipeline:{found.name}") as attempt:
+            run_id = self._start(plan, chosen)
+            attempt.target = f"pipeline-run:{run_id}"
+        return self._execute(plan, chosen, run_id, reuse={}, on_step=on_step)
+
+    def resume(
+        self, run_id: str, *, runner: str | None = None, on_step: StepListener | None = None
+    ) -> PipelineRun:
+        """Continue a failed run; see :meth:`podium.pipelines.protocol.Pipelines.resume`."""
+        row, steps = self._records.raw(run_id)
+        if row.status != "failed":
+            raise ConflictError(
+                f"pipeline run {run_id!r} is {row.status}; only a failed run can be resumed",
+                remedy="start a new run with p.pipelines.run(...) (unchanged steps are cached)",
+            )
+        found = resolve_target(row.target)
+        params = pickle.loads(self._artifacts.get(row.params_digest))  # our own blob
+        pinned = {
+            ref.rpartition("@")[0]: int(ref.rpartition("@")[2])
+            for step in steps
+            for ref in step.inputs or []
+        }
+        chosen = runner_named(runner or row.runner)
+
+        def pin(name: str) -> int | None:  # the versions the run first read
+            return pinned[name] if name in pinned else self._table_versions(name)
+
+        plan = build_plan(found, params, pin=pin)
+        chosen.check(plan)
+        names = {planned.name for planned in plan.steps}
+        reuse = {
+            step.name: StepResult(step.name, step.status, step.output_digest, step.output_format)  # type: ignore[arg-type]
+            for step in steps
+            if step.status in _DONE_OK
+            and step.name in names
+            and step.output_digest is not None
+            and self._artifacts.exists(step.output_digest)
+        }
+        with self._audit.attempt("pipelines.resume", f"pipeline-run:{run_id}"):
+            self._records.restart(run_id, keep=list(reuse), runner=chosen.name)
+        return self._execute(plan, chosen, run_id, reuse=reuse, on_step=on_step)
+
+    def _start(self, plan: Plan, runner: Runner) -> str:
+        pipeline = plan.pipeline
+        shown = {key: _shown(value) for key, value in plan.params.items()}
+        tags = {
+            "podium.pipeline": pipeline.name,
+            "podium.target": pipeline.target,
+            "podium.runner": runner.name,
+        }
+        run_id = self._tracking.create_run(pipeline.name, name=pipeline.name, tags=tags).id
+        if shown:
+            self._tracking.log_params(run_id, shown)
+        params_digest = self._artifacts.put(pickle.dumps(plan.params, protocol=5)).digest
+        self._records.start(
+            run_id,
+            pipeline=pipeline.name,
+            target=pipeline.target,
+            runner=runner.name,
+            params=shown,
+            params_digest=params_digest,
+            created_by=self._actor,
+            steps=[(s.name, s.step.name, s.depends_on, s.tables) for s in plan.steps],
+        )
+        return run_id
+
+    def _execute(
+        self,
+        plan: Plan,
+        runner: Runner,
+        run_id: str,
+        *,
+        reuse: Mapping[str, StepResult],
+        on_step: StepListener | None,
+    ) -> PipelineRun:
+        hooks = RunHooks(
+            plan, run_id, self._records, self._tracking, self._artifacts, reuse, on_step
+        )
+        try:
+            with routing():
+                results = runner.run(plan, hooks)
+        except BaseException as exc:
+            self._records.finish(run_id, status="failed", error=f"podium failed: {exc}")
+            self._tracking.end_run(run_id, status="FAILED")
+            raise
+        failed = [r for r in results.values() if r.status == "failed"]
+        if failed:
+            first = failed[0]
+            error = f"step {first.name!r} failed: {first.error}"
+            self._records.finish(run_id, status="failed", error=error)
+            self._tracking.end_run(run_id, status="FAILED")
+            return self._records.get(run_id)
+        output = substitute(plan.output, lambda ref: self._load(results[ref.name]))
+        stored = self._store_run_output(plan.output, output, results)
+        self._records.finish(run_id, status="succeeded", output=stored)
+        self._tracking.end_run(run_id, status="FINISHED")
+        done = self._records.get(run_id)
+        done.output = output
+        return done
+
+    def _load(self, result: StepResult) -> Any:
+        assert result.output_digest is not None, "a succeeded step has an output"
+        return load_output(self._artifacts, result.output_digest, result.output_format or "pickle")
+
+    def _store_run_output(
+        self, shape: Any, output: Any, results: Mapping[str, StepResult]
+    ) -> CacheEntry | None:
+        if isinstance(shape, Ref):  # one step's output: it is stored already
+            result = results[shape.name]
+            assert result.output_digest is not None
+            return result.output_digest, result.output_format or "pickle"
+        if output is None:
+            return None
+        stored = store_output(self._artifacts, output, step="(the pipeline's return value)")
+        return stored.digest, stored.format
+
+    # -- reading --------------------------------------------------------------------------
+    def get(self, run_id: str) -> PipelineRun:
+        """The run, its steps and its output; see :meth:`Pipelines.get`."""
+        row, _ = self._records.raw(run_id)
+        run = self._records.get(run_id)
+        if row.output_digest is not None:
+            run.output = load_output(self._artifacts, row.output_digest, row.output_format or "")
+        return run
+
+    def runs(self, pipeline: str | None = None, *, limit: int = 20) -> builtins.list[PipelineRun]:
+        """The newest runs; see :meth:`Pipelines.runs`."""
+        return self._records.runs(pipeline, limit=_limit(limit))
+
+    def list(self) -> builtins.list[PipelineInfo]:
+        """Every pipeline the project ran; see :meth:`Pipelines.list`."""
+        return self._records.pipelines()
+
+    def logs(self, run_id: str, *, step: str | None = None) -> str:
+        """What the steps printed; see :meth:`Pipelines.logs`."""
+        run = self._records.get(run_id)
+        steps = run.steps if step is None else [s for s in run.steps if s.name == step]
+        if not steps:
+            raise NotFoundError(
+                f"pipeline run {run_id!r} has no step {step!r}",
+                remedy=f"name one of its steps: {', '.join(s.name for s in run.steps)}",
+            )
+        parts = []
+        for found in steps:
+            text = ""
+            if found.run_id is not None and found.status != "cached":
+                try:
+                    text = self._tracking.read_artifact(found.run_id, LOGS_ARTIFACT).decode(
+                        errors="replace"
+                    )
+                except NotFoundError:
+                    text = ""  # still running, or never started
+            if text and not text.endswith("\n"):
+                text += "\n"
+            parts.append(f"== {found.name} ({found.status}) ==\n{text}")
+        return "".join(parts)
+
+
+def _shown(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= _PARAM_CHARS else text[: _PARAM_CHARS - 3] + "..."
+
+
+def _limit(limit: int) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+        raise InvalidInputError(
+            f"limit must be an int from 1 to 1000; got {limit!r} instead",
+            field="limit",
+            remedy="pass e.g. limit=20",
+        )
+    return limit

@@ -1,0 +1,489 @@
+"""Hyperparameter tuning on Optuna, every trial a tracked run (``p.tune``, ``podium tune``).
+
+::
+
+    study = p.tune(objective, space={"C": podium.loguniform(1e-3, 10.0)}, trials=20,
+                   parallel=2, experiment="churn", metric="auc", direction="maximize")
+    study.best_params; study.best_value; study.best_run_id
+
+The study is a tracked run tagged ``podium.study=<name>``; each trial is a child run of
+it (:mod:`podium.pipelines.tuning_trial`). Everything is logged through the
+:class:`~podium.tracking.protocol.Tracking` protocol only, so the same code tunes
+embedded and against a server (ADR 0020).
+
+Where Optuna keeps its studies: :mod:`podium.pipelines.tuning_storage` (never among
+podium's tables). A study so survives a restart, and ``study="name"`` resumes it.
+
+``parallel=N`` runs N trials at once. Embedded, in N worker processes (spawned, each
+with its own connection to the same database: CPU-bound objectives scale past the GIL;
+the objective must be picklable, i.e. a module-level function). Against a server, in N
+threads of the client. The sampler runs in the calling process (ask and tell), so the
+number of trials is exact; pruning is asked from the worker through the storage.
+"""
+
+from __future__ import annotations
+
+import atexit
+import concurrent.futures as futures
+import json
+import logging
+import multiprocessing
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, cast
+
+from podium.errors import ConflictError, InvalidInputError, MissingDependencyError, PodiumError
+from podium.pipelines.space import Choice, Dimension, IntUniform, LogUniform, check_space, describe
+from podium.pipelines.tuning_checks import (
+    check_count,
+    check_direction,
+    check_picklable,
+    new_study_name,
+    takes_trial,
+    usable_cpus,
+)
+from podium.pipelines.tuning_results import Direction, Study, StudyTrial, TrialState
+from podium.pipelines.tuning_storage import TuningStorage
+from podium.pipelines.tuning_trial import (
+    STUDY_TAG,
+    TrialJob,
+    TrialOutcome,
+    execute_trial,
+)
+from podium.tracking.validation import check_key, check_name
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from optuna.study import Study as OptunaStudy
+    from optuna.trial import FrozenTrial
+    from optuna.trial import Trial as OptunaTrial
+
+    from podium.tracking.protocol import Tracking
+
+__all__ = ["OnTrial", "TrackingOpener", "Tuning", "TuningStorage"]
+
+TrackingOpener = Callable[[], "tuple[Tracking, Callable[[], None]]"]
+"""Opens, in a worker process, its own tracking connection and a function closing it."""
+
+OnTrial = Callable[[StudyTrial, int, int], None]
+"""Called as each trial ends: the trial, how many trials are done and the study's total."""
+
+RUN_ID_ATTR = "podium.run_id"
+ERROR_ATTR = "podium.error"
+_KIND_TAG = "podium.kind"
+_RUNNERS = ("local",)
+_STATES: dict[str, TrialState] = {
+    "COMPLETE": "complete",
+    "PRUNED": "pruned",
+    "FAIL": "failed",
+    "RUNNING": "running",
+    "WAITING": "running",
+}
+
+
+def _optuna() -> ModuleType:
+    try:
+        import optuna
+    except ImportError:
+        raise MissingDependencyError("optuna", extra="tune") from None
+    return optuna
+
+
+class Tuning:
+    """Hyperparameter search for one project, on any :class:`Tracking` (embedded or remote).
+
+    ``worker_tracking`` (embedded only) lets worker processes open their own connection;
+    without it parallel trials run in threads. ``cpus`` bounds ``parallel`` (default: the
+    cores this process may use).
+    """
+
+    def __init__(
+        self,
+        tracking: Tracking,
+        *,
+        project: str,
+        storage: TuningStorage | None = None,
+        worker_tracking: TrackingOpener | None = None,
+        cpus: int | None = None,
+    ) -> None:
+        self._tracking = tracking
+        self._project = project
+        self._storage = storage or TuningStorage()
+        self._worker_tracking = worker_tracking
+        self._cpus = cpus or usable_cpus()
+
+    def tune(
+        self,
+        objective: Callable[..., Any],
+        space: Mapping[str, Dimension],
+        *,
+        trials: int = 20,
+        parallel: int = 1,
+        experiment: str = "default",
+        metric: str = "value",
+        direction: str = "minimize",
+        study: str | None = None,
+        seed: int | None = None,
+        sampler: Any = None,
+        pruner: Any = None,
+        runner: str = "local",
+        storage: str | None = None,
+        on_trial: OnTrial | None = None,
+    ) -> Study:
+        """Search ``space`` for the params that optimise ``metric``; see :meth:`Platform.tune
+        <podium.platform.Platform.tune>`. Every argument is checked before anything runs."""
+        dims = check_space(space)
+        with_trial = takes_trial(objective)
+        checked_direction = check_direction(direction)
+        check_count("trials", trials, 1, None, "the number of trials to run in total")
+        check_count("parallel", parallel, 1, self._cpus, "trials at once, one per core")
+        if runner not in _RUNNERS:
+            raise InvalidInputError(
+                f"the runner must be 'local'; got {runner!r} instead (the Ray runner of "
+                "tuning is not available yet)",
+                field="runner",
+                remedy="pass runner='local' (the default)",
+            )
+        check_name(experiment, kind="experiment")
+        check_key(metric, kind="metric")
+        name = check_name(study, kind="study") if study is not None else new_study_name()
+        in_processes = parallel > 1 and self._worker_tracking is not None
+        if in_processes:
+            check_picklable(objective)
+        optuna = _optuna()
+        target = TuningStorage(storage) if storage is not None else self._storage
+        search = _Search(
+            optuna, target, self._tracking, self._project, name, experiment, metric,
+            checked_direction, dims, sampler or optuna.samplers.TPESampler(seed=seed),
+            pruner or optuna.pruners.MedianPruner(),
+        )  # fmt: skip
+        verbosity = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(logging.WARNING)  # each trial is a run: no log line each
+        try:
+            search.open()
+            remaining = trials - search.finished()
+            if remaining > 0:
+                if in_processes:
+                    assert self._worker_tracking is not None
+                    pool: futures.Executor = futures.ProcessPoolExecutor(
+                        max_workers=min(parallel, remaining),
+                        mp_context=multiprocessing.get_context("spawn"),
+                        initializer=_start_worker,
+                        initargs=(self._worker_tracking, target, search.optuna_name, search.pruner),
+                    )
+                else:
+                    pool = futures.ThreadPoolExecutor(max_workers=parallel)
+                with pool:
+                    search.run(
+                        objective,
+                        with_trial,
+                        remaining,
+                        parallel,
+                        pool,
+                        in_processes,
+                        trials,
+                        on_trial,
+                    )
+            return search.finish()
+        finally:
+            optuna.logging.set_verbosity(verbosity)
+
+
+class _Search:
+    """One ``tune`` call: the Optuna study, its tracked run, asking and telling."""
+
+    def __init__(
+        self,
+        optuna: ModuleType,
+        storage: TuningStorage,
+        tracking: Tracking,
+        project: str,
+        name: str,
+        experiment: str,
+        metric: str,
+        direction: Direction,
+        space: dict[str, Dimension],
+        sampler: Any,
+        pruner: Any,
+    ) -> None:
+        self.optuna = optuna
+        self.storage = storage
+        self.tracking = tracking
+        self.name = name
+        self.optuna_name = f"{project}/{name}"  # one storage serves every project
+        self.experiment = experiment
+        self.metric = metric
+        self.direction = direction
+        self.space = space
+        self.distributions = {key: _distribution(optuna, dim) for key, dim in space.items()}
+        self.sampler = sampler
+        self.pruner = pruner
+        self.run_id = ""
+        self.study: OptunaStudy | None = None
+
+    def open(self) -> None:
+        """Create the study, or load it by name and check it is the same search."""
+        optuna = self.optuna
+        study = optuna.create_study(
+            storage=self.storage.open(optuna),
+            study_name=self.optuna_name,
+            direction=self.direction,
+            sampler=self.sampler,
+            pruner=self.pruner,
+            load_if_exists=True,
+        )
+        self.study = study
+        wanted = {
+            "podium.experiment": self.experiment,
+            "podium.metric": self.metric,
+            "podium.space": json.dumps(describe(self.space), sort_keys=True),
+        }
+        attrs = study.user_attrs
+        if RUN_ID_ATTR in attrs:
+            differs = {k: (attrs.get(k), v) for k, v in wanted.items() if attrs.get(k) != v}
+            if study.direction.name.lower() != self.direction:
+                differs["direction"] = (study.direction.name.lower(), self.direction)
+            if differs:
+                raise ConflictError(
+                    f"the study {self.name!r} exists with other settings: "
+                    + "; ".join(
+                        f"{k} was {old!r}, now {new!r}" for k, (old, new) in differs.items()
+                    ),
+                    field="study",
+                    remedy="resume it with the same experiment, metric, direction and space, "
+                    "or pass another study name",
+                )
+            self.run_id = str(attrs[RUN_ID_ATTR])
+            self._fail_interrupted()
+            return
+        run = self.tracking.create_run(
+            self.experiment,
+            name=f"study-{self.name}",
+            tags={
+                STUDY_TAG: self.name,
+                _KIND_TAG: "study",
+                "podium.study.metric": self.metric,
+                "podium.study.direction": self.direction,
+                "podium.study.space": wanted["podium.space"],
+            },
+        )
+        self.run_id = run.id
+        for key, value in {**wanted, RUN_ID_ATTR: run.id}.items():
+            study.set_user_attr(key, value)
+
+    def _fail_interrupted(self) -> None:
+        """Trials left running by a process that stopped are failed (one tune per study
+        at a time), and so are their runs."""
+        assert self.study is not None
+        running = self.optuna.trial.TrialState.RUNNING
+        for frozen in self.study.get_trials(deepcopy=False, states=(running,)):
+            error = "interrupted: the process running it stopped"
+            self.study._storage.set_trial_user_attr(frozen._trial_id, ERROR_ATTR, error)
+            self.study.tell(frozen.number, state=self.optuna.trial.TrialState.FAIL)
+            run_id = frozen.user_attrs.get(RUN_ID_ATTR)
+            if run_id and self.tracking.get_run(run_id).status == "RUNNING":
+                self.tracking.set_tags(run_id, {"podium.trial.state": "failed"})
+                self.tracking.end_run(run_id, status="FAILED")
+
+    def finished(self) -> int:
+        """How many trials of the study have ended."""
+        assert self.study is not None
+        state = self.optuna.trial.TrialState
+        return len(self.study.get_trials(deepcopy=False, states=_ended(state)))
+
+    def run(
+        self,
+        objective: Callable[..., Any],
+        with_trial: bool,
+        remaining: int,
+        parallel: int,
+        pool: futures.Executor,
+        in_processes: bool,
+        total: int,
+        on_trial: OnTrial | None,
+    ) -> None:
+        """Run ``remaining`` trials, ``parallel`` at once, telling Optuna as each ends."""
+        assert self.study is not None
+        asked = 0
+        done = total - remaining
+        running: dict[futures.Future[TrialOutcome], OptunaTrial] = {}
+        while asked < remaining or running:
+            while asked < remaining and len(running) < parallel:
+                trial = self.study.ask(self.distributions)
+                job = TrialJob(
+                    number=trial.number,
+                    trial_id=trial._trial_id,
+                    params=dict(trial.params),
+                    experiment=self.experiment,
+                    study=self.name,
+                    study_run_id=self.run_id,
+                    metric=self.metric,
+                    with_trial=with_trial,
+                )
+                if in_processes:
+                    future = pool.submit(_run_in_worker, job, objective)
+                else:
+                    link = _OptunaLink(trial)
+                    pruned = (self.optuna.TrialPruned,)
+                    future = pool.submit(
+                        execute_trial, job, objective, self.tracking, link, pruned=pruned
+                    )
+                running[future] = trial
+                asked += 1
+            ended, _ = futures.wait(running, return_when=futures.FIRST_COMPLETED)
+            for future in ended:
+                trial = running.pop(future)
+                outcome = self._tell(trial, future)
+                done += 1
+                if on_trial is not None:
+                    on_trial(_study_trial(outcome, trial), done, total)
+
+    def _tell(self, trial: OptunaTrial, future: futures.Future[TrialOutcome]) -> TrialOutcome:
+        assert self.study is not None
+        state = self.optuna.trial.TrialState
+        try:
+            outcome = future.result()
+        except futures.process.BrokenProcessPool as exc:
+            raise PodiumError(
+                f"a tuning worker process died ({exc})",
+                code="tuning-worker-died",
+                remedy="check the objective does not exit the process or run out of memory; "
+                "resume the study by name to continue it",
+            ) from exc
+        except Exception as exc:  # logging the trial failed (not the objective): recorded
+            error = f"{type(exc).__name__}: {exc}"
+            outcome = TrialOutcome(trial.number, "failed", None, {}, None, error)
+        if outcome.state == "complete":
+            self.study.tell(trial, outcome.value)
+        elif outcome.state == "pruned":
+            self.study.tell(trial, state=state.PRUNED)
+        else:
+            trial.set_user_attr(ERROR_ATTR, outcome.error or "failed")
+            self.study.tell(trial, state=state.FAIL)
+        return outcome
+
+    def finish(self) -> Study:
+        """The study's result; its run ends FINISHED (FAILED when no trial completed)."""
+        assert self.study is not None
+        trials = [_frozen_trial(t) for t in self.study.get_trials(deepcopy=False)]
+        complete = [t for t in trials if t.state == "complete"]
+        if not complete:
+            self.tracking.end_run(self.run_id, status="FAILED")
+            errors = [t.error for t in trials if t.error]
+            raise InvalidInputError(
+                f"every trial of the study {self.name!r} failed"
+                + (f"; the first error: {errors[0]}" if errors else ""),
+                field="objective",
+                remedy="fix the objective (each trial's error is in its run's tag "
+                "podium.trial.error), then resume the study by name",
+            )
+        best = self.study.best_trial
+        best_run = str(best.user_attrs.get(RUN_ID_ATTR, ""))
+        value = float(cast(float, best.value))
+        self.tracking.set_tags(
+            self.run_id, {"podium.study.best_run_id": best_run, "podium.study.best_value": value}
+        )
+        self.tracking.end_run(self.run_id, status="FINISHED")
+        return Study(
+            name=self.name,
+            experiment=self.experiment,
+            metric=self.metric,
+            direction=self.direction,
+            run_id=self.run_id,
+            best_params=dict(best.params),
+            best_value=value,
+            best_run_id=best_run,
+            trials=trials,
+        )
+
+
+def _ended(state: Any) -> tuple[Any, ...]:
+    """Optuna's trial states that mean "ended"."""
+    return (state.COMPLETE, state.PRUNED, state.FAIL)
+
+
+class _OptunaLink:
+    """A :class:`~podium.pipelines.tuning_trial.TrialLink` onto an Optuna trial."""
+
+    def __init__(self, trial: OptunaTrial) -> None:
+        self._trial = trial
+
+    def report(self, value: float, step: int) -> None:
+        self._trial.report(value, step)
+
+    def should_prune(self) -> bool:
+        return self._trial.should_prune()
+
+    def set_run_id(self, run_id: str) -> None:
+        self._trial.set_user_attr(RUN_ID_ATTR, run_id)
+
+
+def _study_trial(outcome: TrialOutcome, trial: OptunaTrial) -> StudyTrial:
+    return StudyTrial(
+        number=outcome.number,
+        run_id=outcome.run_id,
+        state=outcome.state,
+        value=outcome.value,
+        params=dict(trial.params),
+        error=outcome.error,
+    )
+
+
+def _frozen_trial(frozen: FrozenTrial) -> StudyTrial:
+    state = _STATES.get(frozen.state.name, "running")
+    value = frozen.value if state == "complete" else None
+    if state == "pruned" and frozen.intermediate_values:
+        value = frozen.intermediate_values[max(frozen.intermediate_values)]
+    return StudyTrial(
+        number=frozen.number,
+        run_id=frozen.user_attrs.get(RUN_ID_ATTR),
+        state=state,
+        value=value,
+        params=dict(frozen.params),
+        error=frozen.user_attrs.get(ERROR_ATTR),
+    )
+
+
+def _distribution(optuna: ModuleType, dimension: Dimension) -> Any:
+    dist = optuna.distributions
+    if isinstance(dimension, LogUniform):
+        return dist.FloatDistribution(dimension.low, dimension.high, log=True)
+    if isinstance(dimension, IntUniform):
+        return dist.IntDistribution(
+            dimension.low, dimension.high, log=dimension.log, step=dimension.step
+        )
+    if isinstance(dimension, Choice):
+        return dist.CategoricalDistribution(dimension.options)
+    return dist.FloatDistribution(dimension.low, dimension.high)
+
+
+# -- worker processes ------------------------------------------------------------------
+# Each worker process holds its own tracking connection and Optuna study, opened once by
+# the pool's initializer; these globals exist only inside those processes.
+_worker_tracking: Tracking | None = None
+_worker_study: Any = None
+
+
+def _start_worker(
+    opener: TrackingOpener, storage: TuningStorage, optuna_name: str, pruner: Any
+) -> None:
+    global _worker_tracking, _worker_study
+    optuna = _optuna()
+    optuna.logging.set_verbosity(logging.WARNING)
+    tracking, close = opener()
+    atexit.register(close)
+    _worker_tracking = tracking
+    # The sampler runs in the parent; the worker's only asks the pruner.
+    _worker_study = optuna.load_study(
+        study_name=optuna_name,
+        storage=storage.open(optuna),
+        pruner=pruner,
+        sampler=optuna.samplers.RandomSampler(),
+    )
+
+
+def _run_in_worker(job: TrialJob, objective: Callable[..., Any]) -> TrialOutcome:
+    assert _worker_tracking is not None, "started by _start_worker"
+    optuna = _optuna()
+    link = _OptunaLink(optuna.trial.Trial(_worker_study, job.trial_id))
+    return execute_trial(job, objective, _worker_tracking, link, pruned=(optuna.TrialPruned,))

@@ -1,0 +1,107 @@
+"""Keeping serving processes in step with the platform, without restarts.
+
+Two ways, for two kinds of process:
+
+- :class:`ServingEvents` subscribes to the platform event stream of a server (the
+  :class:`~podium.events.dispatcher.EventDispatcher` that ``podium up`` runs). A
+  ``deployment.updated`` or ``deployment.deleted`` event reloads that deployment in the
+  background; a ``model.stage_changed`` or ``model.alias_changed`` event makes every
+  deployment that follows the model's stage or alias (``churn@production``) move to the
+  version it names now (:meth:`~podium.serving.control.deployments.Deployments.sync`), which in
+  turn is a deployment change every process follows. A sync moves a deployment only
+  when its ref names another version than when it last followed it, so the backlog of
+  stage events a server delivers when it starts never undoes a rollout or a rollback.
+- :class:`GenerationWatcher` serves ``podium serve`` replicas, which do not claim the
+  outbox (the server's dispatcher does): every ``interval`` seconds it reads the
+  deployment's generation and the version its ref names, and reloads on a change. That is
+  one small query per interval, never one per request.
+
+A reload builds the new state beside the old one and swaps it in with one assignment,
+so requests in flight finish on the old version and none is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from podium.errors import PodiumError
+from podium.events.outbox import Event
+from podium.serving.control.deployments import Deployments
+from podium.serving.requests.runtime import ServingRuntime
+from podium.store.periodic import Periodic
+
+__all__ = ["DEPLOYMENT_EVENTS", "MODEL_EVENTS", "GenerationWatcher", "ServingEvents"]
+
+DEPLOYMENT_EVENTS = frozenset({"deployment.updated", "deployment.deleted"})
+MODEL_EVENTS = frozenset({"model.stage_changed", "model.alias_changed"})
+
+_log = logging.getLogger(__name__)
+
+RuntimeOf = Callable[[str], ServingRuntime]
+"""The runtime of a project (built on first use; building loads no model)."""
+
+
+class ServingEvents:
+    """An event subscriber: ``dispatcher.subscribe(ServingEvents(...))``."""
+
+    def __init__(self, runtime_of: RuntimeOf) -> None:
+        self._runtime_of = runtime_of
+
+    def __call__(self, event: Event) -> None:
+        if event.type in DEPLOYMENT_EVENTS:
+            runtime = self._runtime_of(event.project)
+            if event.subject in runtime.names():  # the others load fresh when first asked
+                runtime.reload(event.subject)
+        elif event.type in MODEL_EVENTS:
+            self._follow(event.project, str(event.payload.get("model", "")))
+
+    def _follow(self, project: str, model: str) -> None:
+        deployments = self._runtime_of(project).deployments
+        for deployment in deployments.list():
+            if deployment.model_name != model or "@" not in deployment.spec.model:
+                continue
+            try:
+                deployments.sync(deployment.name)
+            except PodiumError as exc:  # e.g. the stage is empty now; keep serving
+                _log.warning("deployment %r did not follow %s: %s", deployment.name, model, exc)
+
+
+class GenerationWatcher:
+    """Polls one deployment's generation (and its ref) and reloads the runtime on a change."""
+
+    def __init__(
+        self,
+        runtime: ServingRuntime,
+        deployments: Deployments,
+        name: str,
+        *,
+        interval: float = 1.0,
+    ) -> None:
+        self._runtime = runtime
+        self._deployments = deployments
+        self._name = name
+        self._loop = Periodic("podium-watch", interval, self.check, on_error=self._check_failed)
+
+    def check(self) -> bool:
+        """Compare once; reload (and wait for it) when the stored deployment moved on."""
+        current = self._runtime.state(self._name).deployment
+        stored = self._deployments.get(self._name)
+        if "@" in stored.spec.model:
+            stored = self._deployments.sync(self._name)
+        if stored.generation == current.generation:
+            return False
+        self._runtime.reload(self._name).result()
+        return True
+
+    def start(self) -> None:
+        """Check every ``interval`` seconds in a background thread (idempotent)."""
+        self._loop.start()
+
+    def stop(self) -> None:
+        """Stop checking, waiting up to 5 s for the current check."""
+        self._loop.stop(timeout=5)
+
+    def _check_failed(self, exc: Exception) -> None:
+        # Logged with its traceback; a database hiccup must not end the watcher.
+        _log.exception("checking deployment %r for changes failed", self._name)
