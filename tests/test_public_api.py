@@ -84,6 +84,8 @@ RESULTS = {
     "PipelineInfo",
     "PipelineRun",
     "StepRun",
+    "Schedule",
+    "Trigger",
     # tuning
     "Study",
     "StudyTrial",

@@ -68,6 +68,7 @@ if TYPE_CHECKING:
         ReferenceInfo,
     )
     from podium.pipelines.definitions import map, pipeline, step
+    from podium.pipelines.schedules import Schedule, Trigger
     from podium.pipelines.space import choice, intuniform, loguniform, uniform
     from podium.pipelines.tuning_results import Study, StudyTrial
     from podium.pipelines.types import PipelineInfo, PipelineRun, StepRun
@@ -164,6 +165,8 @@ __getattr__, __dir__ = lazy_exports(
         "PipelineInfo": "podium.pipelines.types",
         "PipelineRun": "podium.pipelines.types",
         "StepRun": "podium.pipelines.types",
+        "Schedule": "podium.pipelines.schedules",
+        "Trigger": "podium.pipelines.schedules",
         # tuning: search-space helpers and what p.tune returns
         "loguniform": "podium.pipelines.space",
         "uniform": "podium.pipelines.space",
@@ -228,6 +231,7 @@ __all__ = [
     "Run",
     "RunComparison",
     "RunPage",
+    "Schedule",
     "StepRun",
     "StoredDefinition",
     "Study",
@@ -236,6 +240,7 @@ __all__ = [
     "TableInfo",
     "TableVersion",
     "TransitionRequest",
+    "Trigger",
     "__version__",
     "choice",
     "connect",

@@ -10,7 +10,7 @@ SQLite metadata, a local artifact folder. Production backends are chosen by URL:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,6 +44,14 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024 * 1024, description="largest request body")
     metric_flush_interval: float = Field(
         default=0.5, description="seconds between background metric flushes"
+    )
+    scheduler: Literal["on", "off"] = Field(
+        default="on", description="whether `podium up` starts pipeline schedules and triggers"
+    )
+    ray_address: str | None = Field(
+        default=None,
+        description="Ray cluster for runner='ray' (ray://host:10001 or host:6379); "
+        "unset starts a local Ray on 127.0.0.1 when asked for",
     )
 
     @property

@@ -585,6 +585,7 @@ class _ProjectServices:
             project=project,
             storage=TuningStorage.beside(inst.db.url),
             worker_tracking=worker,
+            ray_address=inst.settings.ray_address,
         )
 
     def pipelines(self) -> Pipelines:
@@ -602,6 +603,8 @@ class _ProjectServices:
             table_versions=table_version,
             actor=self._user,
             audit=self._audit,
+            ray_address=self._inst.settings.ray_address,
+            platform=lambda: self._p,  # what a running step's current_platform() answers
         )
 
     def webhooks(self) -> Webhooks:

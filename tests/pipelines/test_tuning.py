@@ -232,7 +232,7 @@ def three_args(params: Any, trial: Any, extra: Any) -> float:
         ({"parallel": 10_000}, "parallel", "parallel must be an integer between 1 and"),
         ({"space": {}}, "space", "the search space must be a non-empty dict"),
         ({"space": {"x": [1, 2]}}, "space.x", "the search space entry 'x' must be"),
-        ({"runner": "ray"}, "runner", "the runner must be 'local'"),
+        ({"runner": "spark"}, "runner", "the runner must be 'local' or 'ray'"),
         ({"metric": "a!b"}, "metrics", "the metric key must be"),
         ({"objective": three_args}, "objective", "must take (params) or (params, trial)"),
         (

@@ -7,6 +7,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import uvicorn
 
@@ -15,10 +16,14 @@ from podium.api.app import create_app
 from podium.api.stopping import sigterm_as_interrupt
 from podium.events import EventDispatcher
 from podium.monitoring.alerts import AlertScheduler, projects_with_rules
+from podium.pipelines.scheduler import PipelineScheduler
 from podium.platform import Installation
 from podium.serving.control.events import ServingEvents
 from podium.serving.requests.warmup import Warmup
 from podium.store.periodic import Periodic
+
+if TYPE_CHECKING:
+    from podium.pipelines.service import PipelineService
 
 __all__ = ["bootstrap_admin_key", "serve", "write_credentials"]
 
@@ -95,6 +100,19 @@ def serve(
         ),
     )
     alerts.start()
+    # Pipeline schedules and event triggers; a lease makes each run start on one server.
+    scheduler = None
+    if installation.settings.scheduler == "on":
+        scheduler = PipelineScheduler(
+            installation.db,
+            lambda name: cast(
+                "PipelineService",
+                installation.platform_for_existing(
+                    name, user="podium:scheduler", role=Role.WRITER
+                ).pipelines,
+            ),
+        )
+        scheduler.start()
     # `podium serve` replicas park their inference log; the server commits it to Delta,
     # every 5 s and once more when stopping, so what they parked last is committed too.
     spool = Periodic("podium-spool-commit", 5.0, installation.commit_spools, final_round=True)
@@ -115,4 +133,6 @@ def serve(
     finally:
         spool.stop(timeout=30)
         alerts.stop(timeout=5)
+        if scheduler is not None:
+            scheduler.stop(timeout=5)
         dispatcher.stop(timeout=5)

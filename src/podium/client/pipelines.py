@@ -14,12 +14,15 @@ from pydantic import TypeAdapter
 
 from podium.client.http import ApiClient, url_path
 from podium.pipelines.definitions import Pipeline
+from podium.pipelines.schedules import Schedule, Trigger
 from podium.pipelines.types import PipelineInfo, PipelineRun
 
 __all__ = ["HttpPipelines"]
 
 _RUNS = TypeAdapter(list[PipelineRun])
 _PIPELINES = TypeAdapter(list[PipelineInfo])
+_SCHEDULES = TypeAdapter(list[Schedule])
+_TRIGGERS = TypeAdapter(list[Trigger])
 
 
 class HttpPipelines:
@@ -71,6 +74,46 @@ class HttpPipelines:
         query = {} if step is None else {"step": step}
         path = url_path("/v1/pipelines/runs/{}/logs", run_id)
         return self._api.request("GET", path, params=query).text
+
+    def schedule(
+        self,
+        pipeline: Pipeline[..., Any] | str,
+        *,
+        cron: str,
+        params: Mapping[str, Any] | None = None,
+        runner: str = "local",
+    ) -> Schedule:
+        target = pipeline.target if isinstance(pipeline, Pipeline) else pipeline
+        body = {"target": target, "cron": cron, "params": dict(params or {}), "runner": runner}
+        return Schedule.model_validate(self._api.json("POST", "/v1/pipelines/schedules", json=body))
+
+    def trigger(
+        self,
+        pipeline: Pipeline[..., Any] | str,
+        *,
+        on: str,
+        params: Mapping[str, Any] | None = None,
+        where: Mapping[str, Any] | None = None,
+        runner: str = "local",
+    ) -> Trigger:
+        target = pipeline.target if isinstance(pipeline, Pipeline) else pipeline
+        body = {
+            "target": target,
+            "on": on,
+            "params": dict(params or {}),
+            "where": dict(where or {}),
+            "runner": runner,
+        }
+        return Trigger.model_validate(self._api.json("POST", "/v1/pipelines/triggers", json=body))
+
+    def schedules(self) -> builtins.list[Schedule]:
+        return _SCHEDULES.validate_python(self._api.json("GET", "/v1/pipelines/schedules"))
+
+    def triggers(self) -> builtins.list[Trigger]:
+        return _TRIGGERS.validate_python(self._api.json("GET", "/v1/pipelines/triggers"))
+
+    def unschedule(self, schedule_id: str) -> None:
+        self._api.request("DELETE", url_path("/v1/pipelines/schedules/{}", schedule_id))
 
 
 def _reported(run: PipelineRun, on_step: Callable[[str, str], None] | None) -> PipelineRun:

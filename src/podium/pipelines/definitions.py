@@ -57,6 +57,7 @@ class Step(Generic[P, R]):
         retries: int = 0,
         timeout: float | None = None,
         cache: bool = True,
+        resources: Mapping[str, float] | None = None,
     ) -> None:
         self.function = function
         self.name: str = function.__name__
@@ -65,6 +66,7 @@ class Step(Generic[P, R]):
             cpus=_non_negative("cpus", cpus, self.name, positive=True),
             memory=parse_memory(memory, step=self.name),
             gpus=_non_negative("gpus", gpus, self.name),
+            custom=_custom_resources(resources, self.name),
         )
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise InvalidInputError(
@@ -103,6 +105,7 @@ def step(
     retries: int = 0,
     timeout: float | None = None,
     cache: bool = True,
+    resources: Mapping[str, float] | None = None,
 ) -> Callable[[Callable[P, R]], Step[P, R]]: ...
 
 
@@ -116,6 +119,7 @@ def step(
     retries: int = 0,
     timeout: float | None = None,
     cache: bool = True,
+    resources: Mapping[str, float] | None = None,
 ) -> Step[P, R] | Callable[[Callable[P, R]], Step[P, R]]:
     """Make a function a pipeline step: ``@podium.step`` or ``@podium.step(cpus=2, ...)``.
 
@@ -123,11 +127,20 @@ def step(
     reserves none) are what a runner reserves while the step runs; ``retries`` reruns a
     step that raised; ``timeout`` (seconds) fails a step that runs longer; ``cache=False``
     always runs it, even when its code, parameters and inputs are unchanged.
+    ``resources`` asks for custom resources by name (``{"accelerator": 1}``), which only
+    a Ray cluster declaring them can schedule.
     """
 
     def make(fn: Callable[P, R]) -> Step[P, R]:
         return Step(
-            fn, cpus=cpus, memory=memory, gpus=gpus, retries=retries, timeout=timeout, cache=cache
+            fn,
+            cpus=cpus,
+            memory=memory,
+            gpus=gpus,
+            retries=retries,
+            timeout=timeout,
+            cache=cache,
+            resources=resources,
         )
 
     return make if function is None else make(function)
@@ -318,3 +331,38 @@ def _non_negative(what: str, value: Any, step: str, *, positive: bool = False) -
             remedy=f"pass e.g. {what}=1",
         )
     return float(value)
+
+
+_BUILT_IN_RESOURCES = {"cpu": "cpus", "gpu": "gpus", "memory": "memory"}
+
+
+def _custom_resources(
+    resources: Mapping[str, float] | None, step: str
+) -> tuple[tuple[str, float], ...]:
+    """The custom resources a step asks for, checked and in a stable order."""
+    if resources is None:
+        return ()
+    if not isinstance(resources, Mapping):
+        raise InvalidInputError(
+            f"the 'resources' parameter of step {step!r} must be a dict of resource name "
+            f"to amount; got {resources!r} instead",
+            field="resources",
+            remedy='pass e.g. resources={"accelerator": 1}',
+        )
+    checked: dict[str, float] = {}
+    for name, amount in resources.items():
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidInputError(
+                f"the resource names of step {step!r} must be non-empty strings; got {name!r}",
+                field="resources",
+                remedy='pass e.g. resources={"accelerator": 1}',
+            )
+        if name.lower() in _BUILT_IN_RESOURCES:
+            use = _BUILT_IN_RESOURCES[name.lower()]
+            raise InvalidInputError(
+                f"step {step!r} asks for {name!r} in 'resources', which has its own parameter",
+                field="resources",
+                remedy=f"pass {use}=... to @podium.step instead",
+            )
+        checked[name] = _non_negative(f"resources[{name!r}]", amount, step, positive=True)
+    return tuple(sorted(checked.items()))

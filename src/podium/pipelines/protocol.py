@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from podium.pipelines.definitions import Pipeline
+from podium.pipelines.schedules import Schedule, Trigger
 from podium.pipelines.types import PipelineInfo, PipelineRun
 
 __all__ = ["Pipelines"]
@@ -89,4 +90,55 @@ class Pipelines(Protocol):
         """What each step of the run printed (stdout and stderr, and the traceback of a
         failure), under a ``== step (status) ==`` header; only ``step`` when given.
         Raises :class:`~podium.errors.NotFoundError` for an unknown run or step."""
+        ...
+
+    def schedule(
+        self,
+        pipeline: Pipeline[..., Any] | str,
+        *,
+        cron: str,
+        params: Mapping[str, Any] | None = None,
+        runner: str = "local",
+    ) -> Schedule:
+        """Run ``pipeline`` with ``params`` at every time the five-field ``cron`` names
+        (UTC), started by ``podium up`` (which imports it by ``module:qualname``).
+
+        A server started after a due time runs that run once when it starts; with several
+        servers on one database exactly one of them starts each run. Raises
+        :class:`~podium.errors.InvalidInputError` for a bad cron, params that do not fit
+        the pipeline or are not JSON, an unknown runner, or a pipeline that cannot be
+        imported (one defined in ``__main__`` or a notebook).
+        """
+        ...
+
+    def trigger(
+        self,
+        pipeline: Pipeline[..., Any] | str,
+        *,
+        on: str,
+        params: Mapping[str, Any] | None = None,
+        where: Mapping[str, Any] | None = None,
+        runner: str = "local",
+    ) -> Trigger:
+        """Run ``pipeline`` once for every platform event of type ``on`` (``alert.fired``,
+        ``model.stage_changed``, ... any of ``podium.events.EVENT_TYPES``) recorded from
+        now on whose payload matches ``where`` (``{"rule": "churn-drift"}``; a dotted key
+        reads nested objects), started by ``podium up``. The run is tagged
+        ``podium.trigger`` and ``podium.event_id``. Raises
+        :class:`~podium.errors.InvalidInputError` for an unknown event type and as
+        :meth:`schedule` does.
+        """
+        ...
+
+    def schedules(self) -> builtins.list[Schedule]:
+        """The project's schedules, oldest first."""
+        ...
+
+    def triggers(self) -> builtins.list[Trigger]:
+        """The project's event triggers, oldest first."""
+        ...
+
+    def unschedule(self, schedule_id: str) -> None:
+        """Delete the schedule or trigger ``schedule_id`` (runs it started stay). Raises
+        :class:`~podium.errors.NotFoundError` when the project has none with that id."""
         ...

@@ -31,11 +31,13 @@ _UNITS = {
 
 @dataclass(frozen=True)
 class Resources:
-    """What one step reserves while it runs: cpus, memory in bytes, gpus."""
+    """What one step reserves while it runs: cpus, memory in bytes, gpus, and custom
+    resources by name (``(("accelerator", 1.0),)``, scheduled by Ray)."""
 
     cpus: float = 1.0
     memory: int = 0
     gpus: float = 0.0
+    custom: tuple[tuple[str, float], ...] = ()
 
     def __str__(self) -> str:
         shown = f"cpus={self.cpus:g}"
@@ -43,6 +45,8 @@ class Resources:
             shown += f", memory={format_memory(self.memory)}"
         if self.gpus:
             shown += f", gpus={self.gpus:g}"
+        for name, amount in self.custom:
+            shown += f", {name}={amount:g}"
         return shown
 
 
@@ -97,6 +101,8 @@ class Machine:
             self._refuse(name, f"memory={format_memory(wants.memory)}", shown, runner)
         if wants.gpus > self.gpus:
             self._refuse(name, f"gpus={wants.gpus:g}", f"{self.gpus:g} GPUs", runner)
+        for resource, amount in wants.custom:  # custom resources exist on Ray clusters only
+            self._refuse(name, f"{resource}={amount:g}", f"no {resource!r} resource", runner)
 
     @staticmethod
     def _refuse(name: str, asked: str, has: str, runner: str) -> None:

@@ -14,6 +14,7 @@ is the ``podium[ray]`` extra's.
 
 from __future__ import annotations
 
+import contextvars
 import importlib
 import io
 import threading
@@ -142,7 +143,10 @@ def _attempt(call: StepCall, buffer: io.StringIO) -> tuple[Any, str | None]:
         return _run_captured(call, buffer)
     box: list[tuple[Any, str | None]] = []
     thread = threading.Thread(
-        target=lambda: box.append(_run_captured(call, buffer)),
+        # The step's context (podium.pipelines.context) goes with it into its thread.
+        target=lambda context=contextvars.copy_context(): box.append(
+            context.run(_run_captured, call, buffer)
+        ),
         name=f"podium-step-{call.planned.name}",
         daemon=True,
     )
@@ -168,8 +172,10 @@ _BUILT_IN = {"local": "podium.pipelines.local:LocalRunner"}
 _EXTRAS = {"ray": ("podium.pipelines.ray_runner:RayRunner", "ray", "ray")}
 
 
-def runner_named(name: str) -> Runner:
-    """The runner called ``name``: ``"local"``, or ``"ray"`` with the ``podium[ray]`` extra."""
+def runner_named(name: str, *, ray_address: str | None = None) -> Runner:
+    """The runner called ``name``: ``"local"``, or ``"ray"`` with the ``podium[ray]`` extra
+    (on the cluster at ``ray_address``, the ``PODIUM_RAY_ADDRESS`` setting; None starts a
+    local Ray on 127.0.0.1 when the first plan is checked)."""
     if name in _BUILT_IN:
         return _load(_BUILT_IN[name])
     if name in _EXTRAS:
@@ -179,7 +185,7 @@ def runner_named(name: str) -> Runner:
         except ImportError:
             raise MissingDependencyError(package, extra=extra) from None
         try:
-            return _load(where)
+            return _load(where, address=ray_address)
         except ImportError:
             raise InvalidInputError(
                 f"the {name!r} runner is not part of this version of podium yet",
@@ -194,7 +200,7 @@ def runner_named(name: str) -> Runner:
     )
 
 
-def _load(where: str) -> Runner:
+def _load(where: str, **options: Any) -> Runner:
     module, _, attribute = where.partition(":")
-    runner: Runner = getattr(importlib.import_module(module), attribute)()
+    runner: Runner = getattr(importlib.import_module(module), attribute)(**options)
     return runner

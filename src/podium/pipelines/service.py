@@ -5,6 +5,9 @@ runner, the resources), then recorded as a tracked run of the experiment named a
 the pipeline, with one child run per step, and as rows of the pipeline tables (the
 state a resume needs: the definition's ``module:qualname``, the params, each step's
 output reference). Runs execute in the caller's thread, which waits for the end.
+Schedules and event triggers are stored here (:mod:`podium.pipelines.schedules`) and
+run by ``podium up`` (:mod:`podium.pipelines.scheduler`). While a step runs, its code
+can reach the platform (:func:`podium.pipelines.context.current_platform`).
 """
 
 from __future__ import annotations
@@ -12,18 +15,21 @@ from __future__ import annotations
 import builtins
 import pickle
 from collections.abc import Callable, Mapping
+from contextvars import Token
 from typing import Any
 
 from podium.access.audit import Auditor
 from podium.access.projects import Project
 from podium.errors import ConflictError, InvalidInputError, NotFoundError
+from podium.pipelines.context import StepContext, enter_step, leave_step
 from podium.pipelines.definitions import Pipeline
 from podium.pipelines.execution import LOGS_ARTIFACT, RunHooks, StepListener
 from podium.pipelines.logs import routing
 from podium.pipelines.outputs import load_output, store_output
-from podium.pipelines.plan import Plan, Ref, build_plan, substitute
+from podium.pipelines.plan import Plan, PlannedStep, Ref, build_plan, substitute
 from podium.pipelines.records import CacheEntry, PipelineRecords
-from podium.pipelines.runner import Runner, StepResult, runner_named
+from podium.pipelines.runner import Attempted, Runner, StepCall, StepResult, runner_named
+from podium.pipelines.schedules import Schedule, ScheduleBook, Trigger
 from podium.pipelines.targets import resolve_target
 from podium.pipelines.types import PipelineInfo, PipelineRun
 from podium.store.artifacts import ArtifactStore
@@ -52,8 +58,13 @@ class PipelineService:
         table_versions: TableVersions,
         actor: str = "",
         audit: Auditor | None = None,
+        ray_address: str | None = None,
+        platform: Callable[[], Any] | None = None,
     ) -> None:
         self._records = PipelineRecords(db, project)
+        self._book = ScheduleBook(db, project, actor=actor)
+        self._platform = platform
+        self._ray_address = ray_address
         self._artifacts = artifacts
         self._tracking = tracking
         self._table_versions = table_versions
@@ -68,15 +79,17 @@ class PipelineService:
         params: Mapping[str, Any] | None = None,
         runner: str = "local",
         on_step: StepListener | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> PipelineRun:
         """Run ``pipeline`` (or the one at ``module:qualname``) with ``params``; see
-        :meth:`podium.pipelines.protocol.Pipelines.run`."""
+        :meth:`podium.pipelines.protocol.Pipelines.run`. ``tags`` go on the tracked run
+        (the scheduler records what started it there)."""
         found = pipeline if isinstance(pipeline, Pipeline) else resolve_target(pipeline)
-        chosen = runner_named(runner)
+        chosen = runner_named(runner, ray_address=self._ray_address)
         plan = build_plan(found, params, pin=self._table_versions)
         chosen.check(plan)
         with self._audit.attempt("pipelines.run", f"pipeline:{found.name}") as attempt:
-            run_id = self._start(plan, chosen)
+            run_id = self._start(plan, chosen, tags or {})
             attempt.target = f"pipeline-run:{run_id}"
         return self._execute(plan, chosen, run_id, reuse={}, on_step=on_step)
 
@@ -97,7 +110,7 @@ class PipelineService:
             for step in steps
             for ref in step.inputs or []
         }
-        chosen = runner_named(runner or row.runner)
+        chosen = runner_named(runner or row.runner, ray_address=self._ray_address)
 
         def pin(name: str) -> int | None:  # the versions the run first read
             return pinned[name] if name in pinned else self._table_versions(name)
@@ -117,10 +130,11 @@ class PipelineService:
             self._records.restart(run_id, keep=list(reuse), runner=chosen.name)
         return self._execute(plan, chosen, run_id, reuse=reuse, on_step=on_step)
 
-    def _start(self, plan: Plan, runner: Runner) -> str:
+    def _start(self, plan: Plan, runner: Runner, extra_tags: Mapping[str, str]) -> str:
         pipeline = plan.pipeline
         shown = {key: _shown(value) for key, value in plan.params.items()}
         tags = {
+            **extra_tags,
             "podium.pipeline": pipeline.name,
             "podium.target": pipeline.target,
             "podium.runner": runner.name,
@@ -150,9 +164,12 @@ class PipelineService:
         reuse: Mapping[str, StepResult],
         on_step: StepListener | None,
     ) -> PipelineRun:
-        hooks = RunHooks(
+        plain = RunHooks(
             plan, run_id, self._records, self._tracking, self._artifacts, reuse, on_step
         )
+        hooks: RunHooks | _StepContextHooks = plain
+        if self._platform is not None and runner.name == "local":  # Ray: other processes
+            hooks = _StepContextHooks(plain, self._platform)
         try:
             with routing():
                 results = runner.run(plan, hooks)
@@ -190,6 +207,54 @@ class PipelineService:
             return None
         stored = store_output(self._artifacts, output, step="(the pipeline's return value)")
         return stored.digest, stored.format
+
+    # -- schedules and triggers -------------------------------------------------------------
+    def schedule(
+        self,
+        pipeline: Pipeline[..., Any] | str,
+        *,
+        cron: str,
+        params: Mapping[str, Any] | None = None,
+        runner: str = "local",
+    ) -> Schedule:
+        """Run ``pipeline`` at every time ``cron`` names; see :meth:`Pipelines.schedule`."""
+        target = pipeline.target if isinstance(pipeline, Pipeline) else str(pipeline)
+        with self._audit.attempt("pipelines.schedule", f"pipeline:{target}") as attempt:
+            found = self._book.add_schedule(pipeline, cron=cron, params=params, runner=runner)
+            attempt.target = f"pipeline-schedule:{found.id}"
+        return found
+
+    def trigger(
+        self,
+        pipeline: Pipeline[..., Any] | str,
+        *,
+        on: str,
+        params: Mapping[str, Any] | None = None,
+        where: Mapping[str, Any] | None = None,
+        runner: str = "local",
+    ) -> Trigger:
+        """Run ``pipeline`` on every ``on`` event matching ``where``; see
+        :meth:`Pipelines.trigger`."""
+        target = pipeline.target if isinstance(pipeline, Pipeline) else str(pipeline)
+        with self._audit.attempt("pipelines.trigger", f"pipeline:{target}") as attempt:
+            found = self._book.add_trigger(
+                pipeline, on=on, params=params, where=where, runner=runner
+            )
+            attempt.target = f"pipeline-trigger:{found.id}"
+        return found
+
+    def schedules(self) -> builtins.list[Schedule]:
+        """The project's schedules, oldest first."""
+        return self._book.schedules()
+
+    def triggers(self) -> builtins.list[Trigger]:
+        """The project's event triggers, oldest first."""
+        return self._book.triggers()
+
+    def unschedule(self, schedule_id: str) -> None:
+        """Delete a schedule or trigger; see :meth:`Pipelines.unschedule`."""
+        with self._audit.attempt("pipelines.unschedule", f"pipeline-schedule:{schedule_id}"):
+            self._book.remove(schedule_id)
 
     # -- reading --------------------------------------------------------------------------
     def get(self, run_id: str) -> PipelineRun:
@@ -231,6 +296,40 @@ class PipelineService:
                 text += "\n"
             parts.append(f"== {found.name} ({found.status}) ==\n{text}")
         return "".join(parts)
+
+
+class _StepContextHooks:
+    """:class:`RunHooks` that also make the step's context current in the thread that
+    runs it (:mod:`podium.pipelines.context`): the local runner prepares, computes and
+    finishes a step in one thread."""
+
+    def __init__(self, hooks: RunHooks, platform: Callable[[], Any]) -> None:
+        self._hooks = hooks
+        self._platform = platform
+        self._tokens: dict[str, Token[StepContext | None]] = {}
+
+    def prepare(
+        self, planned: PlannedStep, upstream: Mapping[str, StepResult]
+    ) -> StepResult | StepCall:
+        prepared = self._hooks.prepare(planned, upstream)
+        if isinstance(prepared, StepCall):
+            context = StepContext(
+                pipeline_run_id=self._hooks.run_id,
+                step=planned.name,
+                run_id=self._hooks._children[planned.name],
+                platform=self._platform(),
+            )
+            self._tokens[planned.name] = enter_step(context)
+        return prepared
+
+    def finish(self, call: StepCall, attempted: Attempted) -> StepResult:
+        token = self._tokens.pop(call.planned.name, None)
+        if token is not None:
+            leave_step(token)
+        return self._hooks.finish(call, attempted)
+
+    def skip(self, planned: PlannedStep, failed: str) -> StepResult:
+        return self._hooks.skip(planned, failed)
 
 
 def _shown(value: Any) -> str:

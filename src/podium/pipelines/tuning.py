@@ -16,7 +16,9 @@ podium's tables). A study so survives a restart, and ``study="name"`` resumes it
 
 ``parallel=N`` runs N trials at once. Embedded, in N worker processes (spawned, each
 with its own connection to the same database: CPU-bound objectives scale past the GIL;
-the objective must be picklable, i.e. a module-level function). Against a server, in N
+the objective must be picklable, i.e. a module-level function), or with ``runner="ray"``
+in N Ray actors (:class:`~podium.pipelines.ray_runner.RayExecutor`; on a cluster the
+database and artifact store must be reachable from its nodes). Against a server, in N
 threads of the client. The sampler runs in the calling process (ask and tell), so the
 number of trials is exact; pruning is asked from the worker through the storage.
 """
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import atexit
 import concurrent.futures as futures
+import functools
 import json
 import logging
 import multiprocessing
@@ -71,7 +74,7 @@ OnTrial = Callable[[StudyTrial, int, int], None]
 RUN_ID_ATTR = "podium.run_id"
 ERROR_ATTR = "podium.error"
 _KIND_TAG = "podium.kind"
-_RUNNERS = ("local",)
+_RUNNERS = ("local", "ray")
 _STATES: dict[str, TrialState] = {
     "COMPLETE": "complete",
     "PRUNED": "pruned",
@@ -105,12 +108,14 @@ class Tuning:
         storage: TuningStorage | None = None,
         worker_tracking: TrackingOpener | None = None,
         cpus: int | None = None,
+        ray_address: str | None = None,
     ) -> None:
         self._tracking = tracking
         self._project = project
         self._storage = storage or TuningStorage()
         self._worker_tracking = worker_tracking
         self._cpus = cpus or usable_cpus()
+        self._ray_address = ray_address
 
     def tune(
         self,
@@ -136,19 +141,27 @@ class Tuning:
         with_trial = takes_trial(objective)
         checked_direction = check_direction(direction)
         check_count("trials", trials, 1, None, "the number of trials to run in total")
-        check_count("parallel", parallel, 1, self._cpus, "trials at once, one per core")
         if runner not in _RUNNERS:
             raise InvalidInputError(
-                f"the runner must be 'local'; got {runner!r} instead (the Ray runner of "
-                "tuning is not available yet)",
+                f"the runner must be 'local' or 'ray'; got {runner!r} instead",
                 field="runner",
-                remedy="pass runner='local' (the default)",
+                remedy="pass runner='local' (the default) or runner='ray'",
             )
+        on_ray = runner == "ray"
+        if on_ray and self._worker_tracking is None:
+            raise InvalidInputError(
+                "runner='ray' tunes from an embedded installation only (Ray workers open "
+                "its database); against a server trials run in the client",
+                field="runner",
+                remedy="pass runner='local', or tune where the database is reachable",
+            )
+        # On Ray the cluster's CPUs bound it (RayExecutor checks), not this machine's.
+        check_count("parallel", parallel, 1, None if on_ray else self._cpus, "trials at once")
         check_name(experiment, kind="experiment")
         check_key(metric, kind="metric")
         name = check_name(study, kind="study") if study is not None else new_study_name()
-        in_processes = parallel > 1 and self._worker_tracking is not None
-        if in_processes:
+        in_processes = (parallel > 1 or on_ray) and self._worker_tracking is not None
+        if in_processes and not on_ray:  # Ray pickles by value what it cannot import
             check_picklable(objective)
         optuna = _optuna()
         target = TuningStorage(storage) if storage is not None else self._storage
@@ -159,13 +172,26 @@ class Tuning:
         )  # fmt: skip
         verbosity = optuna.logging.get_verbosity()
         optuna.logging.set_verbosity(logging.WARNING)  # each trial is a run: no log line each
+        ray_pool: Callable[..., futures.Executor] | None = None
+        if on_ray:  # connected (and parallel checked) before the study exists
+            from podium.pipelines.ray_runner import RayExecutor
+
+            RayExecutor.check(parallel, address=self._ray_address)
+            ray_pool = functools.partial(RayExecutor, address=self._ray_address)
         try:
             search.open()
             remaining = trials - search.finished()
             if remaining > 0:
-                if in_processes:
+                pool: futures.Executor
+                if ray_pool is not None:
+                    pool = ray_pool(
+                        min(parallel, remaining),
+                        initializer=_start_worker,
+                        initargs=(self._worker_tracking, target, search.optuna_name, search.pruner),
+                    )
+                elif in_processes:
                     assert self._worker_tracking is not None
-                    pool: futures.Executor = futures.ProcessPoolExecutor(
+                    pool = futures.ProcessPoolExecutor(
                         max_workers=min(parallel, remaining),
                         mp_context=multiprocessing.get_context("spawn"),
                         initializer=_start_worker,

@@ -1,4 +1,4 @@
-"""``/v1/pipelines``: run, resume and inspect the project's pipelines.
+"""``/v1/pipelines``: run, resume and inspect the project's pipelines; schedules, triggers.
 
 The server runs a pipeline it can import: the request names it by ``module:qualname``
 and gives JSON params; the request waits for the run to end. The routes are the remote
@@ -17,6 +17,7 @@ from podium.access.roles import Principal
 from podium.api.bodies import RequestBody
 from podium.api.deps import Reader, Writer, platform_of, set_audit_target
 from podium.pipelines.protocol import Pipelines
+from podium.pipelines.schedules import Schedule, Trigger
 from podium.pipelines.types import PipelineInfo, PipelineRun
 
 __all__ = ["router"]
@@ -32,6 +33,23 @@ class RunIn(RequestBody):
 
 class ResumeIn(RequestBody):
     runner: str | None = None
+
+
+class ScheduleIn(RequestBody):
+    target: str = Field(description="The pipeline as 'module:qualname', importable on the server.")
+    cron: str = Field(description="Five cron fields, evaluated in UTC, e.g. '0 3 * * *'.")
+    params: dict[str, Any] = Field(default_factory=dict)
+    runner: str = "local"
+
+
+class TriggerIn(RequestBody):
+    target: str = Field(description="The pipeline as 'module:qualname', importable on the server.")
+    on: str = Field(description="The event type, e.g. 'alert.fired'.")
+    where: dict[str, Any] = Field(
+        default_factory=dict, description="Payload values the event must have."
+    )
+    params: dict[str, Any] = Field(default_factory=dict)
+    runner: str = "local"
 
 
 def _pipelines(request: Request, who: Principal) -> Pipelines:
@@ -61,6 +79,46 @@ def run_pipeline(body: RunIn, request: Request, who: Writer) -> PipelineRun:
     run = _pipelines(request, who).run(body.target, params=body.params, runner=body.runner)
     set_audit_target(request, f"/v1/pipelines/runs/{run.id}")
     return run
+
+
+@router.get("/pipelines/schedules")
+def list_pipeline_schedules(request: Request, who: Reader) -> list[Schedule]:
+    """The project's pipeline schedules."""
+    return _pipelines(request, who).schedules()
+
+
+@router.post("/pipelines/schedules", status_code=201)
+def create_pipeline_schedule(body: ScheduleIn, request: Request, who: Writer) -> Schedule:
+    """Run a pipeline on a cron schedule (UTC), started by the server."""
+    found = _pipelines(request, who).schedule(
+        body.target, cron=body.cron, params=body.params, runner=body.runner
+    )
+    set_audit_target(request, f"/v1/pipelines/schedules/{found.id}")
+    return found
+
+
+@router.get("/pipelines/triggers")
+def list_pipeline_triggers(request: Request, who: Reader) -> list[Trigger]:
+    """The project's pipeline event triggers."""
+    return _pipelines(request, who).triggers()
+
+
+@router.post("/pipelines/triggers", status_code=201)
+def create_pipeline_trigger(body: TriggerIn, request: Request, who: Writer) -> Trigger:
+    """Run a pipeline on every matching platform event, started by the server."""
+    found = _pipelines(request, who).trigger(
+        body.target, on=body.on, params=body.params, where=body.where, runner=body.runner
+    )
+    set_audit_target(request, f"/v1/pipelines/triggers/{found.id}")
+    return found
+
+
+@router.delete("/pipelines/schedules/{schedule_id}", status_code=204)
+@router.delete("/pipelines/triggers/{schedule_id}", status_code=204)
+def delete_pipeline_schedule(schedule_id: str, request: Request, who: Writer) -> None:
+    """Delete a schedule or a trigger."""
+    set_audit_target(request, f"/v1/pipelines/schedules/{schedule_id}")
+    _pipelines(request, who).unschedule(schedule_id)
 
 
 @router.get("/pipelines/runs/{run_id}")
