@@ -571,6 +571,7 @@ class _ProjectServices:
             role=self._role,
             breaker=functools.partial(inst._breaker_open, self._project.name),
             refresh=functools.partial(inst.commit_spool, self._project),
+            audit=self._audit,
         )
 
     def tuning(self) -> Tuning:

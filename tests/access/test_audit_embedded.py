@@ -158,3 +158,25 @@ def test_experiments_and_runs_are_audited_but_not_what_runs_log(
         ("local:test", "tracking.create_run", f"run:{run.id}", "ok"),
         ("local:test", "tracking.end_run", f"run:{run.id}", "ok"),
     ]
+
+
+def test_alert_rules_are_audited(
+    installation: Installation, platform: Platform, project_name: str
+) -> None:
+    rule = {
+        "name": "busy",
+        "deployment": "churn",
+        "metric": "requests",
+        "condition": "<",
+        "threshold": 5,
+    }
+    platform.monitoring.create_rule(rule)
+    platform.monitoring.delete_rule("busy")
+    with pytest.raises(podium.NotFoundError):
+        platform.monitoring.delete_rule("busy")
+
+    assert _trail(_entries(installation, project_name)) == [
+        ("local:test", "monitoring.create_rule", "rule:busy", "ok"),
+        ("local:test", "monitoring.delete_rule", "rule:busy", "ok"),
+        ("local:test", "monitoring.delete_rule", "rule:busy", "not-found"),
+    ]

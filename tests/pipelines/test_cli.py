@@ -99,3 +99,52 @@ def test_bad_params_and_targets_are_one_line_errors(invoke: Invoke, module: str)
     )
     result = invoke("pipelines", "run", "no_such_module_here:demo")
     assert result.exit_code == 1 and "cannot be imported" in result.stderr
+
+
+def test_schedule_trigger_list_and_unschedule(invoke: Invoke, module: str) -> None:  # noqa: F811
+    made = invoke(
+        "pipelines", "schedule", f"{module}:demo", "--cron", "0 3 * * *", "-P", "n=5", "--json"
+    )
+    assert made.exit_code == 0, made.output
+    schedule = json.loads(made.stdout)
+    assert schedule["target"] == f"{module}:demo" and schedule["params"] == {"n": 5}
+    hooked = invoke(
+        "pipelines",
+        "trigger",
+        f"{module}:demo",
+        "--on",
+        "alert.fired",
+        "--where",
+        "rule=churn-drift",
+        "--where",
+        "severity.level=2",
+    )
+    assert hooked.exit_code == 0, hooked.output
+    assert "runs on every alert.fired event" in hooked.stdout
+
+    listed = invoke("pipelines", "schedules")
+    assert listed.exit_code == 0 and "0 3 * * *" in listed.stdout and "n=5" in listed.stdout
+    found = json.loads(invoke("pipelines", "triggers", "--json").stdout)
+    assert [(t["on"], t["where"]) for t in found] == [
+        ("alert.fired", {"rule": "churn-drift", "severity.level": 2})
+    ]
+
+    assert invoke("pipelines", "unschedule", schedule["id"][:8]).exit_code == 0
+    assert invoke("pipelines", "unschedule", found[0]["id"]).exit_code == 0
+    assert "no schedules" in invoke("pipelines", "schedules").stdout
+    assert json.loads(invoke("pipelines", "triggers", "--json").stdout) == []
+    gone = invoke("pipelines", "unschedule", schedule["id"])
+    assert gone.exit_code == 1 and "no schedule or trigger id starts with" in gone.stderr
+
+
+def test_bad_schedules_and_triggers_are_one_line_errors(invoke: Invoke, module: str) -> None:  # noqa: F811
+    bad_cron = invoke("pipelines", "schedule", f"{module}:demo", "--cron", "every day")
+    assert bad_cron.exit_code == 1 and "cron" in bad_cron.stderr
+    assert_one_error(
+        invoke("pipelines", "trigger", f"{module}:demo", "--on", "alert.fired", "--where", "x"),
+        "a --where is KEY=VALUE; got 'x' instead",
+    )
+    unknown = invoke("pipelines", "trigger", f"{module}:demo", "--on", "no.such.event")
+    assert unknown.exit_code == 1 and "no.such.event" in unknown.stderr
+    assert json.loads(invoke("pipelines", "schedules", "--json").stdout) == []
+    assert json.loads(invoke("pipelines", "triggers", "--json").stdout) == []

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import uvicorn
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError as SQLAlchemyIntegrityError
 
 from podium.access.roles import Role
 from podium.api.app import create_app
 from podium.api.stopping import sigterm_as_interrupt
+from podium.errors import ConflictError
 from podium.events import EventDispatcher
 from podium.monitoring.alerts import AlertScheduler, projects_with_rules
 from podium.pipelines.scheduler import PipelineScheduler
@@ -27,20 +31,46 @@ if TYPE_CHECKING:
 
 __all__ = ["bootstrap_admin_key", "serve", "write_credentials"]
 
+_BOOTSTRAP_LOCK = 728103  # a PostgreSQL advisory lock key (728102 serialises migrations)
+
 
 def bootstrap_admin_key(installation: Installation) -> str | None:
     """On first start (no key exists), create an admin key of the default project.
 
-    Returns the secret (to be shown once) or ``None`` when keys exist already.
+    Returns the secret (to be shown once) or ``None`` when keys exist already. Servers
+    starting at once on one fresh PostgreSQL database take turns (an advisory lock), so
+    exactly one of them creates the key; a project created by another process meanwhile
+    is read back, not an error.
     """
-    if installation.keys.any_exist():
-        return None
-    project = installation.settings.project
-    installation.projects.ensure(project)
-    _, secret = installation.keys.create(
-        project, Role.ADMIN, name="bootstrap admin", created_by="podium up"
-    )
-    return secret
+    with _bootstrap_turn(installation):
+        if installation.keys.any_exist():
+            return None
+        project = installation.settings.project
+        try:
+            installation.projects.ensure(project)
+        except (ConflictError, SQLAlchemyIntegrityError):  # created by another process
+            installation.projects.get(project)
+        _, secret = installation.keys.create(
+            project, Role.ADMIN, name="bootstrap admin", created_by="podium up"
+        )
+        return secret
+
+
+@contextlib.contextmanager
+def _bootstrap_turn(installation: Installation) -> Iterator[None]:
+    """Hold a PostgreSQL advisory lock while bootstrapping (SQLite: nothing to hold)."""
+    db = installation.db
+    if db.is_sqlite:
+        yield
+        return
+    with db.engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _BOOTSTRAP_LOCK})
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _BOOTSTRAP_LOCK})
+            conn.commit()
 
 
 def write_credentials(path: Path, *, url: str, api_key: str, project: str) -> None:

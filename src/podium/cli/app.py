@@ -100,7 +100,8 @@ COMMANDS = {
     ),
     "pipelines": LazyCommand(
         "podium.cli.pipelines:app",
-        "Pipelines: ls, run (with --param), runs, show (steps, cached), logs, resume.",
+        "Pipelines: ls, run (with --param), runs, show (steps, cached), logs, resume, "
+        "schedule, trigger, schedules, triggers, unschedule.",
         connection=_REMOTE,
     ),
     "tune": LazyCommand(

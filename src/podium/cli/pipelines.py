@@ -5,6 +5,10 @@ the current folder (or ``sys.path``) and runs it here, showing each step as it e
 with ``--url`` the server imports and runs it. A ``--param`` value is read as JSON when
 it is JSON (``0.5``, ``true``, ``[1, 2]``) and as text otherwise. Every command taking a
 run id also takes a unique prefix of one (the 8 characters ``runs`` shows are enough).
+
+``podium pipelines schedule MODULE:PIPELINE --cron "0 3 * * *"`` and ``podium pipelines
+trigger MODULE:PIPELINE --on alert.fired --where rule=churn-drift`` record what
+``podium up`` starts; ``schedules``, ``triggers`` and ``unschedule ID`` manage them.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ from podium.pipelines.types import PipelineRun
 __all__ = ["app"]
 
 app = typer.Typer(
-    help="Pipelines: ls, run (with --param), runs, show (steps, cached), logs, resume.",
+    help="Pipelines: ls, run (with --param), runs, show (steps, cached), logs, resume, "
+    "schedule, trigger, schedules, triggers, unschedule.",
     no_args_is_help=True,
 )
 
@@ -110,8 +115,7 @@ def run(
 ) -> None:
     """Run a pipeline and show its steps; exit 1 when a step failed."""
     params = _params(param or [])
-    if os.getcwd() not in sys.path:  # like `python -m`: the current folder's modules import
-        sys.path.insert(0, os.getcwd())
+    _importable_from_here()
     pipelines, _ = _pipelines(ctx)
     with _progress(f"running {target}") as report:
         done = pipelines.run(target, params=params, runner=runner, on_step=report)
@@ -128,8 +132,7 @@ def resume(
     as_json: JsonOption = False,
 ) -> None:
     """Continue a failed run: reuse its succeeded steps, rerun the failed one and after."""
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+    _importable_from_here()
     pipelines, _ = _pipelines(ctx)
     full = _resolve(pipelines, run_id)
     with _progress(f"resuming {short_id(full)}") as report:
@@ -189,22 +192,164 @@ def logs(
     typer.echo(pipelines.logs(_resolve(pipelines, run_id), step=step), nl=False)
 
 
+TargetArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="MODULE:PIPELINE", help="The @podium.pipeline, importable by the server."
+    ),
+]
+ParamOption = Annotated[
+    list[str] | None,
+    typer.Option("--param", "-P", help="A param as KEY=VALUE (repeat); JSON values are parsed."),
+]
+
+
+@app.command("schedule")
+def schedule(
+    ctx: typer.Context,
+    target: TargetArgument,
+    cron: Annotated[
+        str, typer.Option("--cron", help='When to run, five cron fields in UTC ("0 3 * * *").')
+    ],
+    param: ParamOption = None,
+    runner: RunnerOption = "local",
+    as_json: JsonOption = False,
+) -> None:
+    """Run a pipeline on a cron schedule (UTC), started by `podium up`."""
+    params = _params(param or [])
+    _importable_from_here()
+    pipelines, _ = _pipelines(ctx)
+    made = pipelines.schedule(target, cron=cron, params=params, runner=runner)
+    if as_json:
+        print_json(made.model_dump(mode="json"))
+        return
+    console().print(f"scheduled {made.target} at {made.cron!r} (UTC): schedule {made.id}")
+
+
+@app.command("trigger")
+def trigger(
+    ctx: typer.Context,
+    target: TargetArgument,
+    on: Annotated[
+        str, typer.Option("--on", help="The event type that starts a run, e.g. alert.fired.")
+    ],
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--where",
+            "-w",
+            help="Only events whose payload has KEY=VALUE (repeat; a dotted key reads "
+            "nested objects; JSON values are parsed).",
+        ),
+    ] = None,
+    param: ParamOption = None,
+    runner: RunnerOption = "local",
+    as_json: JsonOption = False,
+) -> None:
+    """Run a pipeline on every matching platform event, started by `podium up`."""
+    params = _params(param or [])
+    conditions = _params(where or [], option="where")
+    _importable_from_here()
+    pipelines, _ = _pipelines(ctx)
+    made = pipelines.trigger(target, on=on, where=conditions, params=params, runner=runner)
+    if as_json:
+        print_json(made.model_dump(mode="json"))
+        return
+    console().print(f"{made.target} runs on every {made.on} event: trigger {made.id}")
+
+
+@app.command("schedules")
+def schedules(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """List the project's schedules, with the last due time each started."""
+    pipelines, project = _pipelines(ctx)
+    found = pipelines.schedules()
+    if as_json:
+        print_json([s.model_dump(mode="json") for s in found])
+        return
+    if not found:
+        console().print(f"no schedules in project {project!r}")
+        return
+    out = table(None, "id", "pipeline", "target", "cron", "params", "runner", "last due")
+    for item in found:
+        out.add_row(
+            short_id(item.id),
+            item.pipeline,
+            item.target,
+            item.cron,
+            _pairs(item.params),
+            item.runner,
+            format_datetime(item.last_due),
+        )
+    console().print(out)
+
+
+@app.command("triggers")
+def triggers(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """List the project's event triggers."""
+    pipelines, project = _pipelines(ctx)
+    found = pipelines.triggers()
+    if as_json:
+        print_json([t.model_dump(mode="json") for t in found])
+        return
+    if not found:
+        console().print(f"no triggers in project {project!r}")
+        return
+    out = table(None, "id", "pipeline", "target", "on", "where", "params", "runner")
+    for item in found:
+        out.add_row(
+            short_id(item.id),
+            item.pipeline,
+            item.target,
+            item.on,
+            _pairs(item.where),
+            _pairs(item.params),
+            item.runner,
+        )
+    console().print(out)
+
+
+@app.command("unschedule")
+def unschedule(
+    ctx: typer.Context,
+    schedule_id: Annotated[
+        str,
+        typer.Argument(metavar="ID", help="A schedule or trigger id, or a unique prefix of one."),
+    ],
+) -> None:
+    """Delete a schedule or trigger (the runs it started stay)."""
+    pipelines, _ = _pipelines(ctx)
+    full = _resolve_schedule(pipelines, schedule_id)
+    pipelines.unschedule(full)
+    console().print(f"deleted {full}")
+
+
 # -- helpers ---------------------------------------------------------------------------
-def _params(pairs: list[str]) -> dict[str, Any]:
+def _params(pairs: list[str], *, option: str = "param") -> dict[str, Any]:
     params: dict[str, Any] = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
         if not sep or not key.strip():
+            example = "C=0.5" if option == "param" else "rule=churn-drift"
             raise InvalidInputError(
-                f"a --param is KEY=VALUE; got {pair!r} instead",
-                field="param",
-                remedy="pass e.g. --param C=0.5",
+                f"a --{option} is KEY=VALUE; got {pair!r} instead",
+                field=option,
+                remedy=f"pass e.g. --{option} {example}",
             )
         try:
             params[key.strip()] = json.loads(text)
         except ValueError:
             params[key.strip()] = text
     return params
+
+
+def _importable_from_here() -> None:
+    """Like `python -m`: the current folder's modules import."""
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+
+
+def _pairs(values: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in values.items())
 
 
 class _Reporter:
@@ -293,6 +438,24 @@ def _print_run(found: PipelineRun) -> None:
 
 def _status(status: str) -> Text:
     return Text(status, style=_STYLE.get(status, ""))
+
+
+def _resolve_schedule(pipelines: Pipelines, schedule_id: str) -> str:
+    """The full id of the schedule or trigger ``schedule_id`` names (or a prefix of)."""
+    ids = [s.id for s in pipelines.schedules()] + [t.id for t in pipelines.triggers()]
+    matches = [found for found in ids if found.startswith(schedule_id)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise NotFoundError(
+            f"no schedule or trigger id starts with {schedule_id!r}",
+            remedy="list them with `podium pipelines schedules` and `podium pipelines triggers`",
+        )
+    raise InvalidInputError(
+        f"{len(matches)} schedules and triggers start with {schedule_id!r}",
+        field="id",
+        remedy="give more characters of the id",
+    )
 
 
 def _resolve(pipelines: Pipelines, run_id: str) -> str:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from podium.access.audit import Auditor
 from podium.access.projects import Project
 from podium.access.roles import Principal, Role
 from podium.data.names import TableRef
@@ -146,8 +147,10 @@ class Monitoring:
         role: Role,
         breaker: BreakerProbe | None = None,
         refresh: Callable[[], object] | None = None,
+        audit: Auditor | None = None,
     ) -> None:
         self._data = data
+        self._audit = audit or Auditor.disabled()
         self._registry = registry
         self._principal = Principal(actor, project.id, project.name, role)
         self.log = InferenceLogReader(data, refresh=refresh)
@@ -368,8 +371,9 @@ class Monitoring:
         rows: ``model/version`` predicts them, or ``predictions`` names the column of
         ``data`` holding them (it is not profiled as a feature), or holds one per row.
         """
-        self._principal.require(Role.WRITER, action="setting a reference profile")
-        return _info(self._references.set(model, version, data, predictions=predictions))
+        with self._audit.attempt("monitoring.set_reference", f"model:{model}/{version}"):
+            self._principal.require(Role.WRITER, action="setting a reference profile")
+            return _info(self._references.set(model, version, data, predictions=predictions))
 
     def contract(self, model: str, version: int) -> dict[str, Any]:
         """The data contract of ``model/version`` as plain data (edit it, then set it)."""
@@ -377,8 +381,9 @@ class Monitoring:
 
     def set_contract(self, model: str, version: int, contract: Mapping[str, Any]) -> ReferenceInfo:
         """Replace the data contract of ``model/version``."""
-        self._principal.require(Role.WRITER, action="editing a data contract")
-        return _info(self._references.set_contract(model, version, contract))
+        with self._audit.attempt("monitoring.set_contract", f"model:{model}/{version}"):
+            self._principal.require(Role.WRITER, action="editing a data contract")
+            return _info(self._references.set_contract(model, version, contract))
 
     # -- alerts ----------------------------------------------------------------------------
     def rules(self) -> list[AlertRule]:
@@ -387,13 +392,17 @@ class Monitoring:
 
     def create_rule(self, rule: AlertRule | Mapping[str, Any]) -> AlertRule:
         """Add an alert rule; see :mod:`podium.monitoring.alerts.rules` for ready-made ones."""
-        self._principal.require(Role.WRITER, action="creating an alert rule")
-        return self._alerts.create_rule(parse_rule(rule))
+        with self._audit.attempt("monitoring.create_rule", "rule") as attempt:
+            self._principal.require(Role.WRITER, action="creating an alert rule")
+            parsed = parse_rule(rule)
+            attempt.target = f"rule:{parsed.name}"
+            return self._alerts.create_rule(parsed)
 
     def delete_rule(self, name: str) -> None:
         """Delete the alert rule ``name`` and its alerts."""
-        self._principal.require(Role.WRITER, action="deleting an alert rule")
-        self._alerts.delete_rule(name)
+        with self._audit.attempt("monitoring.delete_rule", f"rule:{name}"):
+            self._principal.require(Role.WRITER, action="deleting an alert rule")
+            self._alerts.delete_rule(name)
 
     def alerts(self, *, state: str | None = None) -> list[Alert]:
         """Alerts, newest first; ``state`` is ``firing``, ``pending`` or ``resolved``."""

@@ -121,9 +121,7 @@ def validate_and_propose(
     platform.tracking.log_metric_points(step.run_id, points)
 
     if production is not None and candidate < production + min_improvement:
-        return GateResult(
-            proposed=False, metric=metric, candidate=candidate, production=production
-        )
+        return GateResult(proposed=False, metric=metric, candidate=candidate, production=production)
     registered = platform.registry.register(name, model, run_id=step.run_id, input_example=X[:5])
     request = platform.registry.request_transition(
         name,
