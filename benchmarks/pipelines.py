@@ -432,6 +432,33 @@ def podium_tune(p: podium.Platform, trials: int) -> tuple[float, float, dict[str
     return wall, sum(OBJECTIVE_SECONDS), study.best_params, study.best_value
 
 
+def bare_pool(params: list[dict[str, Any]]) -> dict[str, float]:
+    """The machine's ceiling: the same fits in this process, then in 2 warm spawned
+    worker processes (their start-up left out)."""
+    import concurrent.futures
+    import multiprocessing
+
+    t = time.perf_counter()
+    for one in params:
+        gb_objective(one)
+    alone = time.perf_counter() - t
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=context) as pool:
+        list(pool.map(gb_objective, params[:2]))  # both workers up and warm
+        t = time.perf_counter()
+        list(pool.map(gb_objective, params))
+        pooled = time.perf_counter() - t
+    return {"pool_1": alone, "pool_2": pooled}
+
+
+def trial_seconds(p: podium.Platform, study: podium.Study) -> float:
+    """The median duration of the study's trial runs (the objective and its logging)."""
+    runs = p.tracking.search_runs(
+        study.experiment, filter=f"attributes.parent_run_id = '{study.run_id}'", max_results=1_000
+    ).runs
+    return statistics.median((run.duration_ms or 0) / 1000 for run in runs)
+
+
 def check_study(p: podium.Platform, study: podium.Study, trials: int) -> None:
     """Every trial complete and tracked; the best trial is the best tracked run."""
     runs = p.tracking.search_runs(
@@ -485,6 +512,9 @@ def bench_tuning(p: podium.Platform, sizes: Sizes, tmp: Path) -> dict[str, Any]:
         par[str(parallel)] = time.perf_counter() - t
         check_study(p, study, sizes.parallel_trials)
         par[f"best_{parallel}"] = study.best_value
+        par[f"trial_{parallel}"] = trial_seconds(p, study)
+        learning_rates = [{"learning_rate": t.params["learning_rate"]} for t in study.trials]
+    par.update(bare_pool(learning_rates))
     if par["best_1"] != par["best_2"]:
         sys.exit(f"parallel=1 and parallel=2 found different bests: {par}")
     t = time.perf_counter()
@@ -543,6 +573,10 @@ def summarise(
          "-", None],
         ["parallel=2 speed-up, start-up left out", par["1"], par["2"] - startup,
          par["1"] / (par["2"] - startup), FASTER, None],
+        ["median trial run, parallel=1 -> 2, s", par["trial_1"], par["trial_2"],
+         par["trial_2"] / par["trial_1"], "-", None],
+        ["ceiling: the same fits, this process -> 2 warm bare workers, s", par["pool_1"],
+         par["pool_2"], par["pool_1"] / par["pool_2"], FASTER, None],
     ]  # fmt: skip
     if ray is not None:
         later = statistics.median(ray["later"])

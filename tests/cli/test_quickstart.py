@@ -126,6 +126,33 @@ def test_quickstart_registers_promotes_and_optimizes_the_best_model(
     assert list(registry.load("customer-churn/2").predict(features)) == list(production)
     assert "customer-churn/1 is in stage production" in result.stdout
 
+    # The drift alert triggered the retraining pipeline, which the quickstart's round of
+    # the scheduler started: its gate registered version 3 and asked for production.
+    platform = embedded.platform()
+    (trigger,) = platform.pipelines.triggers()
+    assert (trigger.pipeline, trigger.on) == ("churn-retraining", "alert.fired")
+    assert trigger.where == {"rule": "customer-churn-feature-drift"}
+    (retraining,) = platform.pipelines.runs("churn-retraining")
+    assert retraining.status == "succeeded"
+    assert [(s.name, s.status) for s in retraining.steps] == [
+        ("load_training_set", "succeeded"),
+        ("fit", "succeeded"),
+        ("gate", "succeeded"),
+    ]
+    tags = platform.tracking.get_run(retraining.id).tags
+    assert tags["podium.trigger"] == trigger.id
+    (fired,) = platform.monitoring.alerts(state="firing")
+    assert tags["podium.event_id"].isdigit()
+    assert fired.rule == "customer-churn-feature-drift"
+    candidate = registry.get_version("customer-churn/3")
+    gate_run = next(s.run_id for s in retraining.steps if s.name == "gate")
+    assert candidate.run_id == gate_run and candidate.stage == "none"
+    (proposed,) = [r for r in registry.list_requests("customer-churn") if r.version == 3]
+    assert (proposed.to_stage, proposed.status) == ("production", "pending")
+    assert proposed.requested_by == "podium:scheduler"
+    assert f"podium models approve {proposed.id}" in result.stdout
+    assert "podium pipelines runs churn-retraining" in result.stdout
+
 
 def test_quickstart_twice_adds_runs(invoke: Invoke, embedded: Installation) -> None:
     assert invoke("quickstart", "--no-serve", "--rows", ROWS).exit_code == 0
@@ -135,8 +162,13 @@ def test_quickstart_twice_adds_runs(invoke: Invoke, embedded: Installation) -> N
     assert len(_ranked_names(second.stdout)) == GRID_SIZE  # ranks this invocation's runs
     registry = embedded.platform().registry
     stages = [v.stage for v in registry.list_versions("customer-churn")]
-    assert stages == ["archived", "none", "production", "none"]  # one version in production
-    assert registry.get_version("customer-churn/4").derived_from == "customer-churn/3"
+    # 3 is the first quickstart's retraining candidate; the alert still fires, so the
+    # second quickstart fired no new one and started no retraining (one trigger, kept).
+    assert stages == ["archived", "none", "none", "production", "none"]
+    assert registry.get_version("customer-churn/5").derived_from == "customer-churn/4"
+    assert len(embedded.platform().pipelines.triggers()) == 1
+    assert len(embedded.platform().pipelines.runs("churn-retraining")) == 1
+    assert "no retraining run started: the rule fired no new alert" in second.stdout
 
 
 def test_quickstart_checks_the_port_before_training(
@@ -175,8 +207,10 @@ def test_after_the_quickstart_the_seed_request_and_the_readme_canary_work(
     deployment = platform.deployments.get("customer-churn")
     # The canary of version 2 was not promoted: promoting it waits for its approval.
     assert deployment.traffic.stable == 1 and deployment.traffic.canary is not None
-    (waiting,) = platform.registry.list_requests("customer-churn", status="pending")
-    assert (waiting.version, waiting.to_stage) == (2, "production")
+    pending = platform.registry.list_requests("customer-churn", status="pending")
+    assert sorted(r.version for r in pending) == [2, 3]  # 3: the retraining's candidate
+    (waiting,) = [r for r in pending if r.version == 2]
+    assert waiting.to_stage == "production"
     assert f"podium models approve {waiting.id}" in result.stdout
 
     _, secret = embedded.keys.create(embedded.settings.project, Role.READER, name="seed")

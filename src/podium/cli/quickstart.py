@@ -136,6 +136,7 @@ def _print_next_steps(out: Console, ranked: Sequence[Run]) -> None:
     out.print("  podium features describe customer_stats")
     out.print(f"  podium deploy status {MODEL}")
     out.print(f"  podium monitor drift {MODEL}")
+    out.print("  podium pipelines runs churn-retraining")
 
 
 def _print_howto(out: Console, settings: Settings, port: int) -> None:

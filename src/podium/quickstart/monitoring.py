@@ -5,6 +5,12 @@ batch of predictions whose ``shift_column`` is moved by two standard deviations,
 until the inference log holds them, posts their true labels as feedback, evaluates the
 rules, and prints the drift table, the accuracy per version, the alert that fired and
 where the HTML report went.
+
+With ``retrain_candidate``, the drift rule's ``alert.fired`` events also trigger the
+retraining pipeline (:mod:`podium.quickstart.retraining`): after the alert fires, one
+round of ``podium up``'s trigger scan runs here and the step shows the retraining run
+and the promotion request it left pending. The trigger stays: under ``podium up`` the
+next firing starts the pipeline by itself.
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ from podium.errors import BackendUnavailableError, InvalidInputError, NotFoundEr
 from podium.monitoring.alerts.rules import feature_drift
 from podium.monitoring.alerts.state import Alert
 from podium.monitoring.report import write_report
-from podium.platform import Platform
+from podium.pipelines.schedules import Trigger
+from podium.platform import Installation, Platform
+from podium.quickstart.retraining import Retraining, ensure_trigger, scan_triggers_once
 from podium.quickstart.show import Show
 
 __all__ = ["MonitoringShown", "show_monitoring"]
@@ -92,6 +100,8 @@ def show_monitoring(
     shift_column: str | None = None,
     model: str | None = None,
     timeout: float = 60.0,
+    installation: Installation | None = None,
+    retrain_candidate: str | None = None,
 ) -> MonitoringShown:
     """Send ``inputs`` shifted in ``shift_column`` (default: the first float column) to
     ``deployment``, post ``labels`` as their feedback, and show drift, accuracy, alerts
@@ -102,6 +112,9 @@ def show_monitoring(
     its reference profile. Either way the reference holds the version's predictions on
     its rows, so the drift table's ``(prediction)`` row has a value although all of the
     step's traffic falls into one window.
+
+    With ``installation`` and ``retrain_candidate`` (a model of the grid), the drift
+    alert triggers the retraining pipeline, started here by one scan round; see the module.
     """
     out = show.console
     out.print("[bold]6.[/] monitoring: drifted traffic, delayed labels, drift, accuracy, alerts")
@@ -115,6 +128,14 @@ def show_monitoring(
     rule = feature_drift(deployment, share=0.1, window=WINDOW)
     if rule.name not in {r.name for r in monitoring.rules()}:
         monitoring.create_rule(rule)
+    trigger: Trigger | None = None
+    if installation is not None and retrain_candidate is not None:
+        trigger = ensure_trigger(platform, rule=rule.name, candidate=retrain_candidate)
+        out.print(
+            f"the drift rule {rule.name!r} triggers the pipeline {trigger.pipeline!r} "
+            f"(trigger {trigger.id[:8]}, on alert.fired)",
+            markup=False,
+        )
     already = monitoring.performance(deployment, window=WINDOW).overall
     shifted, column = _shifted(inputs, shift_column)
     request_ids = _send(platform, deployment, shifted.to_dict("records"))
@@ -129,6 +150,8 @@ def show_monitoring(
     show.accuracy(monitoring.accuracy(deployment, window=WINDOW))
     fired = [a for a in monitoring.evaluate_alerts() if a.state == "firing"]
     show.alerts(fired or monitoring.alerts(state="firing"))
+    if installation is not None and trigger is not None:
+        _show_retraining(show, scan_triggers_once(installation, platform, trigger))
     html, twin = write_report(
         monitoring.report(deployment, window=WINDOW), report_dir / f"{deployment}-report.html"
     )
@@ -140,3 +163,43 @@ def show_monitoring(
         report=html,
         report_json=twin,
     )
+
+
+def _show_retraining(show: Show, retraining: Retraining) -> None:
+    out = show.console
+    run, activation = retraining.run, retraining.activation
+    if run is None:
+        why = (
+            "the rule fired no new alert (an alert that keeps firing fires once)"
+            if activation is None
+            else activation.error or f"its run is {activation.status}"
+        )
+        out.print(f"no retraining run started: {why}", markup=False)
+        return
+    out.print(
+        f"the alert started the retraining pipeline {run.pipeline!r}: run {run.id[:8]} "
+        f"{run.status}",
+        markup=False,
+    )
+    steps = show.table(None, "step", "status")
+    for step in run.steps:
+        steps.add_row(step.name, step.status)
+    out.print(steps)
+    result = retraining.gate
+    if result is None:
+        return
+    production = (
+        "no production version"
+        if result.production is None
+        else f"production {result.production:.4f}"
+    )
+    scored = f"{result.metric} {result.candidate:.4f} vs {production}"
+    if not result.proposed or result.request_id is None:
+        out.print(f"validation gate: {scored}; not proposed", markup=False)
+        return
+    out.print(
+        f"validation gate: {scored}; registered version {result.version} and requested its "
+        f"move to production (request {result.request_id}, pending); approve it with:",
+        markup=False,
+    )
+    out.print(f"  podium models approve {result.request_id}", soft_wrap=True, markup=False)

@@ -104,6 +104,8 @@ def run_quickstart(
             report_dir=report_dir,
             shift_column="tenure_months",
             model=f"{MODEL}@production",
+            installation=installation,
+            retrain_candidate=ranked[0].name,
         )
     return QuickstartResult(ranked=list(ranked))
 
