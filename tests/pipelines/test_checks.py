@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -130,8 +130,10 @@ def test_an_unknown_runner_is_refused(platform: Platform) -> None:
     assert flows.CALLS == [] and platform.pipelines.runs() == []
 
 
-@pytest.mark.skipif(importlib.util.find_spec("ray") is not None, reason="ray is installed")
-def test_the_ray_runner_without_the_extra_names_it(platform: Platform) -> None:
+def test_the_ray_runner_without_the_extra_names_it(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the extra were not installed
     with pytest.raises(MissingDependencyError, match="ray") as info:
         platform.pipelines.run(flows.three, runner="ray")
     assert info.value.remedy == "pip install 'podium[ray]'"

@@ -13,9 +13,8 @@ import importlib
 import logging
 import os
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import pandas as pd
 import typer
 from rich.table import Table
 
@@ -24,9 +23,12 @@ from podium.cli.render import console, table, working
 from podium.data.names import TableRef
 from podium.errors import InvalidInputError
 from podium.platform import Platform
-from podium.registry.conversion import Comparison
-from podium.registry.optimization import check_optimizable, optimize_version
 from podium.registry.types import ModelVersion
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from podium.registry.conversion import Comparison
 
 __all__ = ["SAMPLE_ROWS", "comparison_table", "optimize", "read_sample"]
 
@@ -57,6 +59,10 @@ def optimize(
     ] = 0.99,
 ) -> None:
     """Convert a scikit-learn version to ONNX and register it beside it, if they agree."""
+    # Imported here, not at the top: `podium models ls` loads this module too, and the
+    # converters bring pandas and numpy (ADR 0015).
+    from podium.registry.optimization import check_optimizable, optimize_version
+
     platform = cli_state(ctx).platform()
     source = check_optimizable(platform.registry.get_version(f"{name}/{version}"))
     with working(f"converting {source.ref} to ONNX and comparing them"), quiet_onnxruntime():

@@ -8,16 +8,41 @@ check bodies with :func:`verify_signature`.
 
 from __future__ import annotations
 
-from podium.events.dispatcher import EventDispatcher, Subscriber
-from podium.events.outbox import Event, record_event
-from podium.events.signing import SIGNATURE_HEADER, sign, verify_signature
-from podium.events.webhooks import (
-    Delivery,
-    EventType,
-    Webhook,
-    Webhooks,
-    WebhookService,
-    WebhookTest,
+from typing import TYPE_CHECKING
+
+from podium.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from podium.events.dispatcher import EventDispatcher, Subscriber
+    from podium.events.outbox import Event, record_event
+    from podium.events.signing import SIGNATURE_HEADER, sign, verify_signature
+    from podium.events.webhooks import (
+        Delivery,
+        EventType,
+        Webhook,
+        Webhooks,
+        WebhookService,
+        WebhookTest,
+    )
+
+# Imported on first use: `podium webhooks ls` needs no dispatcher (ADR 0015).
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "EventDispatcher": "podium.events.dispatcher",
+        "Subscriber": "podium.events.dispatcher",
+        "Event": "podium.events.outbox",
+        "record_event": "podium.events.outbox",
+        "SIGNATURE_HEADER": "podium.events.signing",
+        "sign": "podium.events.signing",
+        "verify_signature": "podium.events.signing",
+        "Delivery": "podium.events.webhooks",
+        "EventType": "podium.events.webhooks",
+        "Webhook": "podium.events.webhooks",
+        "Webhooks": "podium.events.webhooks",
+        "WebhookService": "podium.events.webhooks",
+        "WebhookTest": "podium.events.webhooks",
+    },
 )
 
 __all__ = [
