@@ -11,14 +11,16 @@ also reachable as ``podium models webhooks``, its earlier place.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
 
 from podium.cli.context import cli_state
 from podium.cli.render import JsonOption, console, format_datetime, print_json, table
-from podium.events.webhooks import Webhooks
+
+if TYPE_CHECKING:  # `podium models ls` loads this module too: no httpx at start-up
+    from podium.events.webhooks import Webhooks
 
 __all__ = ["app"]
 
