@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from podium.pipelines.tuning import OnTrial, Tuning
     from podium.pipelines.tuning_results import Study
     from podium.registry.protocol import Registry
+    from podium.serving.control.deployments import Deployments
     from podium.serving.control.spec import Deployment, DeploymentSpec
     from podium.serving.protocol import DeploymentsAPI
     from podium.serving.requests.runtime import ServingRuntime
@@ -332,20 +333,31 @@ class Installation:
 
         return sum(self.commit_spool(self.projects.get(name)) for name in parked_projects(self.db))
 
+    def loaded_runtime(self, project: str) -> ServingRuntime | None:
+        """The serving runtime of ``project`` if this process has built one (never builds)."""
+        with self._lock:
+            return self._runtimes.get(project)
+
+    def serving_deployments(self, project: str) -> Deployments:
+        """The deployments of ``project`` as the serving identity sees them (what the
+        runtime uses, without building one: registry events need no runtime)."""
+        from podium.serving.control.deployments import Deployments
+
+        serving = self.platform_for_existing(project, user=SERVING_ACTOR, role=Role.WRITER)
+        assert isinstance(serving.deployments, Deployments)
+        return serving.deployments
+
     def runtime(self, project: str) -> ServingRuntime:
         """The serving runtime of ``project`` (built on first use, shared by every caller)."""
-        with self._lock:
-            found = self._runtimes.get(project)
+        found = self.loaded_runtime(project)
         if found is not None:
             return found
-        from podium.serving.control.deployments import Deployments
         from podium.serving.requests.runtime import open_runtime
 
-        serving = self.platform_for_existing(project, user="podium:serving", role=Role.WRITER)
-        assert isinstance(serving.deployments, Deployments)
+        serving = self.platform_for_existing(project, user=SERVING_ACTOR, role=Role.WRITER)
         built = open_runtime(
             project,
-            deployments=serving.deployments,
+            deployments=self.serving_deployments(project),
             registry=serving.registry,
             data=serving.data,
             features=serving.features,
@@ -636,6 +648,9 @@ def _served_by(deployment: Deployment) -> list[LineageEdge]:
         if version is not None
     ]
 
+
+SERVING_ACTOR = "podium:serving"
+"""Who serving runtimes (and the registry events they follow) act as."""
 
 SPOOL_ACTOR = "podium:spool"
 """Who the inference log's commits of parked batches are recorded under."""

@@ -161,7 +161,9 @@ def test_the_first_server_start_keeps_a_governed_rollout(
     deployments.rollback("churn", reason="kept on 1 by hand")
     before = deployments.get("churn")
     dispatcher = EventDispatcher(installation.db)
-    dispatcher.subscribe(ServingEvents(installation.runtime))
+    dispatcher.subscribe(
+        ServingEvents(installation.loaded_runtime, installation.serving_deployments)
+    )
     assert dispatcher.dispatch_once() > 0  # every stage change so far, as on a first start
     after = deployments.get("churn")
     assert (after.traffic, after.generation) == (before.traffic, before.generation)

@@ -157,11 +157,12 @@ def test_a_registry_alias_event_moves_the_deployment_under_load(
     churn_models.deployments.create("churn", model="churn@champion")
     dispatcher = EventDispatcher(installation.db)
     # Drain the events so far first, with nobody listening: on PostgreSQL every test of
-    # this worker shares one database, and a backlog of other projects' events (each
-    # building that project's runtime) kept the alias event waiting past the deadline.
+    # this worker shares one database, and other tests' backlog is not this test's.
     while dispatcher.dispatch_once():
         pass
-    dispatcher.subscribe(ServingEvents(installation.runtime))
+    dispatcher.subscribe(
+        ServingEvents(installation.loaded_runtime, installation.serving_deployments)
+    )
     dispatcher.start()
     try:
         reader = live_server.key(churn_models.project, Role.READER)

@@ -118,7 +118,9 @@ def serve(
     # a delivery that failed before a restart is retried by the next server.
     dispatcher = EventDispatcher(installation.db)
     # Deployments reload, and follow registry stages, when their events arrive.
-    dispatcher.subscribe(ServingEvents(installation.runtime))
+    dispatcher.subscribe(
+        ServingEvents(installation.loaded_runtime, installation.serving_deployments)
+    )
     dispatcher.start()
     # Alert rules are evaluated every minute; their events go out through the dispatcher.
     alerts = AlertScheduler(

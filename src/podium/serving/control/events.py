@@ -38,26 +38,32 @@ MODEL_EVENTS = frozenset({"model.stage_changed", "model.alias_changed"})
 
 _log = logging.getLogger(__name__)
 
-RuntimeOf = Callable[[str], ServingRuntime]
-"""The runtime of a project (built on first use; building loads no model)."""
+LoadedRuntime = Callable[[str], ServingRuntime | None]
+"""The runtime of a project when this process has built one, else None."""
+
+DeploymentsOf = Callable[[str], Deployments]
+"""The deployments service of a project, as the serving identity sees it."""
 
 
 class ServingEvents:
     """An event subscriber: ``dispatcher.subscribe(ServingEvents(...))``."""
 
-    def __init__(self, runtime_of: RuntimeOf) -> None:
-        self._runtime_of = runtime_of
+    def __init__(self, loaded_runtime: LoadedRuntime, deployments_of: DeploymentsOf) -> None:
+        self._loaded_runtime = loaded_runtime
+        self._deployments_of = deployments_of
 
     def __call__(self, event: Event) -> None:
         if event.type in DEPLOYMENT_EVENTS:
-            runtime = self._runtime_of(event.project)
-            if event.subject in runtime.names():  # the others load fresh when first asked
+            # Only what this process serves reloads; a project it has not served yet (no
+            # runtime) or a deployment not loaded yet reads fresh state when first asked.
+            runtime = self._loaded_runtime(event.project)
+            if runtime is not None and event.subject in runtime.names():
                 runtime.reload(event.subject)
         elif event.type in MODEL_EVENTS:
             self._follow(event.project, str(event.payload.get("model", "")))
 
     def _follow(self, project: str, model: str) -> None:
-        deployments = self._runtime_of(project).deployments
+        deployments = self._deployments_of(project)
         for deployment in deployments.list():
             if deployment.model_name != model or "@" not in deployment.spec.model:
                 continue
