@@ -46,22 +46,36 @@ def _postgres_base_url() -> str | None:
     return url
 
 
-@pytest.fixture(scope="session")
-def postgres_url(worker_id: str) -> Iterator[str]:
-    """A fresh PostgreSQL database for this test worker, dropped at the end."""
+@contextlib.contextmanager
+def postgres_database(prefix: str) -> Iterator[str]:
+    """A fresh PostgreSQL database named ``prefix_<random>``, dropped afterwards.
+
+    Skips when ``PODIUM_TEST_POSTGRES_URL`` is unset (an error in CI). A database of its
+    own keeps a long-lived server's background work (its event dispatcher, scheduler and
+    leases) away from other tests' rows.
+    """
     base = _postgres_base_url()
     if not base:
         pytest.skip(f"{POSTGRES_ENV} is not set")
     import psycopg
 
-    name = f"podium_t_{worker_id}_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = make_url(base).set(drivername="postgresql")
     dsn = admin.render_as_string(hide_password=False)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    yield admin.set(database=name).render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_url(worker_id: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for this test worker, dropped at the end."""
+    with postgres_database(f"podium_t_{worker_id}") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

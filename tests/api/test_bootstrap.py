@@ -4,20 +4,17 @@ crash nor make two keys."""
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 
 from podium.access.roles import Role
 from podium.api.server import bootstrap_admin_key
 from podium.config import Settings
 from podium.platform import Installation
-from tests.conftest import _postgres_base_url
+from tests.conftest import postgres_database
 
 SERVERS = 4
 
@@ -25,17 +22,8 @@ SERVERS = 4
 @pytest.fixture
 def fresh_postgres_url() -> Iterator[str]:
     """A database of its own: the worker's shared one may hold keys of other tests."""
-    base = _postgres_base_url()
-    if not base:
-        pytest.skip("PODIUM_TEST_POSTGRES_URL is not set")
-    name = f"podium_boot_{uuid.uuid4().hex[:10]}"
-    admin = make_url(base).set(drivername="postgresql")
-    dsn = admin.render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield admin.set(database=name).render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres_database("podium_boot") as url:
+        yield url
 
 
 def test_servers_starting_at_once_make_exactly_one_admin_key(

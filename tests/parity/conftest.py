@@ -10,6 +10,7 @@ ways runs the same body, so the same assertions hold on both sides.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -31,7 +32,7 @@ import podium
 from podium.access.roles import Role
 from podium.config import Settings
 from podium.platform import Installation, Platform
-from tests.conftest import POSTGRES_ENV
+from tests.conftest import POSTGRES_ENV, postgres_database
 
 _START_SECONDS = 60.0
 _FLUSH_SECONDS = 0.05
@@ -185,20 +186,24 @@ def _server(launch: Launch) -> Server:
 
 @pytest.fixture(scope="session")
 def launches(
-    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+    tmp_path_factory: pytest.TempPathFactory, worker_id: str
 ) -> Iterator[dict[str, Launch]]:
     """Both servers started at once (each takes seconds to come up), stopped at the end."""
     started: dict[str, Launch] = {}
-    try:
+    with contextlib.ExitStack() as stack:
+        # A database of its own: the server's event dispatcher would otherwise claim the
+        # events of every other test on this worker's shared database. Entered first, so
+        # it is dropped last, after the servers stopped.
+        postgres = None
+        if os.environ.get(POSTGRES_ENV):
+            postgres = stack.enter_context(postgres_database(f"podium_parity_{worker_id}"))
+        stack.callback(lambda: [launch.stop() for launch in started.values()])
         home = tmp_path_factory.mktemp("parity-sqlite") / "home"
         started["sqlite"] = _launch(home, f"sqlite:///{home / 'podium.db'}")
-        if os.environ.get(POSTGRES_ENV):
-            url = str(request.getfixturevalue("postgres_url"))
-            started["postgres"] = _launch(tmp_path_factory.mktemp("parity-postgres") / "home", url)
+        if postgres is not None:
+            home = tmp_path_factory.mktemp("parity-postgres") / "home"
+            started["postgres"] = _launch(home, postgres)
         yield started
-    finally:
-        for launch in started.values():
-            launch.stop()
 
 
 @pytest.fixture(scope="session")
@@ -209,7 +214,7 @@ def sqlite_server(launches: dict[str, Launch]) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(postgres_url: str, launches: dict[str, Launch]) -> Iterator[Server]:
+def postgres_server(launches: dict[str, Launch]) -> Iterator[Server]:
     server = _server(launches["postgres"])
     yield server
     server.installation.close()

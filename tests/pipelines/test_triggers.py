@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +15,6 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 from podium.access.roles import Role
 from podium.config import Settings
@@ -24,6 +22,7 @@ from podium.errors import InvalidInputError
 from podium.monitoring.alerts import error_rate
 from podium.pipelines.tables import LeaseRow
 from podium.platform import Installation, Platform
+from tests.conftest import postgres_database
 from tests.monitoring.traffic import now as utc_now
 from tests.monitoring.traffic import register_churn, traffic
 from tests.pipelines import flows
@@ -93,21 +92,8 @@ def test_bad_triggers_are_refused(platform: Platform) -> None:
 @pytest.fixture(scope="module")
 def fresh_postgres() -> Iterator[str]:
     """A PostgreSQL database of this module's own (both servers and the test use it)."""
-    base = os.environ.get("PODIUM_TEST_POSTGRES_URL")
-    if not base:
-        if os.environ.get("CI") == "true":
-            raise RuntimeError("PODIUM_TEST_POSTGRES_URL must be set in CI")
-        pytest.skip("PODIUM_TEST_POSTGRES_URL is not set")
-    import psycopg
-
-    name = f"podium_trig_{uuid.uuid4().hex[:8]}"
-    admin = make_url(base).set(drivername="postgresql")
-    dsn = admin.render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield admin.set(database=name).render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres_database("podium_trig") as url:
+        yield url
 
 
 def _free_port() -> int:
