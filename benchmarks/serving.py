@@ -11,7 +11,13 @@ One scikit-learn churn model (LogisticRegression on 10 numeric features) is serv
   on this machine, with the same uvicorn).
 
 wrk drives each with 1 and 32 connections for ``--seconds`` each, servers alternating.
-Each server's resident memory (its process tree's VmRSS) is read mid-run. Run:
+Each server's resident memory (its process tree's VmRSS) is read mid-run. ``podium-oip``
+is the ``podium`` server again, through the Open Inference Protocol over REST with binary
+tensors (``POST /v2/models/churn/infer``, a ``[1, 10]`` FP64 tensor in, raw outputs back).
+wrk speaks no gRPC, so a second table drives ``/v1/predictions``, OIP REST binary and OIP
+gRPC (``--grpc-port``) of that same server with one asyncio client (aiohttp and
+grpc.aio, requests pre-encoded, the same concurrency): the protocols compared on equal
+terms. Run:
 ``python benchmarks/serving.py`` (``--seconds 2`` for a quick look).
 """
 
@@ -30,6 +36,7 @@ import tempfile
 import textwrap
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +88,50 @@ wrk.body = {body!r}
 wrk.headers["Content-Type"] = "application/json"
 {auth}
 """
+
+WRK_BINARY = """
+wrk.method = "POST"
+wrk.body = {body}
+wrk.headers["Content-Type"] = "application/octet-stream"
+wrk.headers["Inference-Header-Content-Length"] = "{header_length}"
+{auth}
+"""
+
+
+def oip_binary_body() -> tuple[bytes, int]:
+    """The OIP REST request of ``ROW`` with binary tensors: (body, JSON header length)."""
+    raw = np.array([[ROW[name] for name in FEATURES]], dtype="<f8").tobytes()
+    header = json.dumps(
+        {
+            "inputs": [
+                {
+                    "name": "input-0",
+                    "shape": [1, len(FEATURES)],
+                    "datatype": "FP64",
+                    "parameters": {"binary_data_size": len(raw)},
+                }
+            ],
+            "parameters": {"binary_data_output": True},
+        }
+    ).encode()
+    return header + raw, len(header)
+
+
+def oip_grpc_request() -> bytes:
+    """The OIP gRPC ``ModelInferRequest`` of ``ROW``, serialized (raw_input_contents)."""
+    from podium.serving.grpc import grpc_predict_v2_pb2 as pb
+
+    raw = np.array([[ROW[name] for name in FEATURES]], dtype="<f8").tobytes()
+    tensor = pb.ModelInferRequest.InferInputTensor(
+        name="input-0", datatype="FP64", shape=[1, len(FEATURES)]
+    )
+    request = pb.ModelInferRequest(model_name="churn", inputs=[tensor], raw_input_contents=[raw])
+    return bytes(request.SerializeToString())
+
+
+def lua_bytes(data: bytes) -> str:
+    """``data`` as a Lua string literal (decimal escapes: any byte, NUL included)."""
+    return '"' + "".join(f"\\{b:03d}" for b in data) + '"'
 
 
 def free_port() -> int:
@@ -214,6 +265,16 @@ def start_podium(tmp: Path, model: LogisticRegression, frame: pd.DataFrame) -> d
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )  # fmt: skip
         servers[name] = {"proc": proc, "port": port, "model_id": deployment}
+    # The podium server again, with the Open Inference Protocol over gRPC too.
+    port, grpc_port = free_port(), free_port()
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "podium"), "serve", "churn", "--port", str(port),
+         "--grpc-port", str(grpc_port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    servers["podium-oip"] = {
+        "proc": proc, "port": port, "grpc_port": grpc_port, "model_id": "churn"
+    }  # fmt: skip
     return {"servers": servers, "secret": secret}
 
 
@@ -272,13 +333,16 @@ def main(argv: list[str] | None = None) -> int:
                 if name == "bentoml":
                     time.sleep(3)  # its worker starts after the port opens
             results = run_all(tmp, servers, podium["secret"], args)
+            protocols = run_protocols(servers["podium-oip"], podium["secret"], args)
         finally:
             for server in servers.values():
                 stop(server["proc"])
     info = machine_info(load_before, bentoml=BENTOML)
     report(results, info)
+    report_protocols(protocols)
     if args.json:
-        args.json.write_text(json.dumps({"results": results, "machine": info}, indent=2))
+        figures = {"results": results, "protocols": protocols, "machine": info}
+        args.json.write_text(json.dumps(figures, indent=2))
     return 0
 
 
@@ -297,6 +361,14 @@ def run_all(
             script = tmp / f"{name}.lua"
             script.write_text(WRK_SCRIPT.format(body=json.dumps(body), auth=auth))
             path = "/predict" if name == "bentoml" else "/v1/predictions"
+            if name == "podium-oip":
+                binary, header_length = oip_binary_body()
+                script.write_text(
+                    WRK_BINARY.format(
+                        body=lua_bytes(binary), header_length=header_length, auth=auth
+                    )
+                )
+                path = "/v2/models/churn/infer"
             url = f"http://127.0.0.1:{server['port']}{path}"
             results[name][connections] = wrk(
                 url, script, connections, args.seconds, server["proc"].pid
@@ -304,6 +376,106 @@ def run_all(
             print(f"{name:12s} c={connections:<3d} {results[name][connections]}", file=sys.stderr)
         order.reverse()
     return results
+
+
+Send = Callable[[], Awaitable[None]]
+
+
+def run_protocols(
+    server: dict[str, Any], secret: str, args: argparse.Namespace
+) -> dict[str, dict[int, dict[str, float]]]:
+    """/v1/predictions, OIP REST binary and OIP gRPC of one server, one asyncio client."""
+    import asyncio
+
+    results: dict[str, dict[int, dict[str, float]]] = {}
+    order = ["v1 REST JSON", "OIP REST binary", "OIP gRPC"]
+    for connections in (int(c) for c in args.connections.split(",")):
+        for kind in order:
+            figures = asyncio.run(_drive(kind, server, secret, connections, args.seconds))
+            results.setdefault(kind, {})[connections] = figures
+            print(f"{kind:16s} c={connections:<3d} {figures}", file=sys.stderr)
+        order.reverse()
+    return results
+
+
+async def _drive(
+    kind: str, server: dict[str, Any], secret: str, connections: int, seconds: int
+) -> dict[str, float]:
+    import aiohttp
+    import grpc
+
+    auth = {"authorization": f"Bearer {secret}"}
+    base = f"http://127.0.0.1:{server['port']}"
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections))
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{server['grpc_port']}")
+    try:
+        if kind == "OIP gRPC":
+            call = channel.unary_unary("/inference.GRPCInferenceService/ModelInfer")
+            request = oip_grpc_request()
+            metadata = tuple(auth.items())
+
+            async def send() -> None:
+                await call(request, metadata=metadata)
+
+        else:
+            if kind == "OIP REST binary":
+                body, length = oip_binary_body()
+                url = f"{base}/v2/models/churn/infer"
+                headers = {**auth, "inference-header-content-length": str(length)}
+            else:
+                body = json.dumps({"model_id": "churn", "features": ROW}).encode()
+                url = f"{base}/v1/predictions"
+                headers = {**auth, "content-type": "application/json"}
+
+            async def send() -> None:
+                async with session.post(url, data=body, headers=headers) as answer:
+                    await answer.read()
+                    if answer.status != 200:
+                        raise RuntimeError(f"{kind}: HTTP {answer.status}")
+
+        return await _load(send, connections, seconds)
+    finally:
+        await session.close()
+        await channel.close()
+
+
+async def _load(send: Send, connections: int, seconds: int) -> dict[str, float]:
+    import asyncio
+
+    for _ in range(20):  # warm the connections up
+        await send()
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        while time.perf_counter() < deadline:
+            start = time.perf_counter()
+            await send()
+            latencies.append(time.perf_counter() - start)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    elapsed = time.perf_counter() - started
+    ordered = sorted(latencies)
+    return {
+        "rps": len(ordered) / elapsed,
+        "p50_ms": ordered[len(ordered) // 2] * 1000,
+        "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
+    }
+
+
+def report_protocols(results: dict[str, dict[int, dict[str, float]]]) -> None:
+    print("\nprotocols of one podium serve replica, one asyncio client (aiohttp, grpc.aio)")
+    print(f"{'protocol':16s} {'conns':>5s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s}")
+    for kind, by_conn in results.items():
+        for conns, r in by_conn.items():
+            print(f"{kind:16s} {conns:5d} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f}")
+    top = max((c for by in results.values() for c in by), default=0)
+    grpc_rps = results.get("OIP gRPC", {}).get(top, {}).get("rps")
+    for rest in ("v1 REST JSON", "OIP REST binary"):
+        rest_rps = results.get(rest, {}).get(top, {}).get("rps")
+        if grpc_rps and rest_rps:
+            print(f"OIP gRPC / {rest:16s} req/s {grpc_rps / rest_rps:5.2f}x ({top} connections)")
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:

@@ -3,6 +3,7 @@
     python benchmarks/tracking.py            # full sizes (a few minutes)
     python benchmarks/tracking.py --quick    # smoke sizes
     python benchmarks/tracking.py --json results.json
+    python benchmarks/tracking.py --mlflow-client [--quick]   # the MLflow client vs 2 servers
 
 MLflow runs in a cached venv (see ``_anchor_venv``) as a subprocess that prints JSON;
 podium runs embedded in this interpreter. Every figure is checked: the points logged are
@@ -279,6 +280,12 @@ def report(ml: dict[str, float], po: dict[str, float], info: dict[str, Any]) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    if "--mlflow-client" in argv:
+        from tracking_mlflow_client import main as client_main
+
+        return client_main([a for a in argv if a != "--mlflow-client"])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke test)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the results here")

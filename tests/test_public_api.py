@@ -70,6 +70,9 @@ RESULTS = {
     "Deployment",
     "DeploymentChange",
     "DeploymentStatus",
+    # event bus
+    "BusMessage",
+    "BusSubscription",
     # monitoring
     "AccuracyResult",
     "Alert",
@@ -89,6 +92,13 @@ RESULTS = {
     # tuning
     "Study",
     "StudyTrial",
+    # batch
+    "BatchJob",
+    # schema registry
+    "CompatibilityCheck",
+    "SchemaSubject",
+    "SchemaValidation",
+    "SchemaVersion",
 }
 EXPECTED = {
     "__version__",

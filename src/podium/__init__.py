@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from podium.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from podium.batch.types import BatchJob
     from podium.connection import connect
     from podium.data.catalog.models import CatalogHit, LineageGraph, TableDescription
     from podium.data.types import HistoryEntry, OptimizeResult, TableInfo, TableVersion
@@ -38,6 +39,13 @@ if TYPE_CHECKING:
         PayloadTooLargeError,
         PermissionDeniedError,
         PodiumError,
+    )
+    from podium.events.bus.protocol import BusMessage, BusSubscription
+    from podium.events.schemas.models import (
+        CompatibilityCheck,
+        SchemaSubject,
+        SchemaValidation,
+        SchemaVersion,
     )
     from podium.features.definitions import (
         Entity,
@@ -149,6 +157,9 @@ __getattr__, __dir__ = lazy_exports(
         "Deployment": "podium.serving.control.spec",
         "DeploymentChange": "podium.serving.control.spec",
         "DeploymentStatus": "podium.serving.control.status",
+        # the event bus (podium.events.bus)
+        "BusMessage": "podium.events.bus.protocol",
+        "BusSubscription": "podium.events.bus.protocol",
         "AccuracyResult": "podium.monitoring.protocol",
         "DriftResult": "podium.monitoring.protocol",
         "FairnessResult": "podium.monitoring.protocol",
@@ -167,6 +178,12 @@ __getattr__, __dir__ = lazy_exports(
         "StepRun": "podium.pipelines.types",
         "Schedule": "podium.pipelines.schedules",
         "Trigger": "podium.pipelines.schedules",
+        "BatchJob": "podium.batch.types",
+        # the schema registry (p.events.schemas)
+        "CompatibilityCheck": "podium.events.schemas.models",
+        "SchemaSubject": "podium.events.schemas.models",
+        "SchemaValidation": "podium.events.schemas.models",
+        "SchemaVersion": "podium.events.schemas.models",
         # tuning: search-space helpers and what p.tune returns
         "loguniform": "podium.pipelines.space",
         "uniform": "podium.pipelines.space",
@@ -185,8 +202,12 @@ __all__ = [
     "ArtifactInfo",
     "AuthenticationError",
     "BackendUnavailableError",
+    "BatchJob",
+    "BusMessage",
+    "BusSubscription",
     "CatalogHit",
     "Change",
+    "CompatibilityCheck",
     "ConflictError",
     "DefinitionDescription",
     "Deployment",
@@ -232,6 +253,9 @@ __all__ = [
     "RunComparison",
     "RunPage",
     "Schedule",
+    "SchemaSubject",
+    "SchemaValidation",
+    "SchemaVersion",
     "StepRun",
     "StoredDefinition",
     "Study",

@@ -5,6 +5,7 @@ SQLite metadata, a local artifact folder. Production backends are chosen by URL:
 
     PODIUM_DATABASE_URL=postgresql+psycopg://user@db/podium
     PODIUM_STORAGE_URL=s3://bucket/prefix
+    PODIUM_EVENTS_URL=redis://cache:6379/0        # or nats://bus:4222
 """
 
 from __future__ import annotations
@@ -47,6 +48,11 @@ class Settings(BaseSettings):
     )
     scheduler: Literal["on", "off"] = Field(
         default="on", description="whether `podium up` starts pipeline schedules and triggers"
+    )
+    events_url: str | None = Field(
+        default=None,
+        description="event bus (redis:// for Redis Streams, nats:// for NATS JetStream); "
+        "unset means embedded in the metadata database",
     )
     ray_address: str | None = Field(
         default=None,

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from podium.client.batch import HttpBatch
 from podium.client.catalog import HttpCatalog
 from podium.client.data import HttpData
 from podium.client.deployments import HttpDeployments
@@ -15,10 +16,12 @@ from podium.client.http import ApiClient
 from podium.client.monitoring import HttpMonitoring
 from podium.client.pipelines import HttpPipelines
 from podium.client.registry import HttpRegistry
+from podium.client.schemas import HttpSchemas
 from podium.client.tracking import HttpTracking
 from podium.client.webhooks import HttpWebhooks
 from podium.config import Settings
 from podium.errors import InvalidInputError
+from podium.events.schemas.area import EventsArea
 from podium.platform import Installation, Platform
 
 __all__ = ["connect", "read_credentials"]
@@ -76,6 +79,8 @@ def connect(
         monitoring=HttpMonitoring(api),
         webhooks=HttpWebhooks(api),
         pipelines=HttpPipelines(api),
+        batch=HttpBatch(api),
+        events=EventsArea(schemas=HttpSchemas(api)),
         closer=api.close,
     )
 

@@ -27,15 +27,18 @@ from podium.access.roles import Role
 from podium.config import Settings
 from podium.data.names import TableRef
 from podium.errors import NotFoundError
+from podium.events.bus.announcer import EventAnnouncer
 from podium.store.artifacts import ArtifactStore, open_artifact_store
 from podium.store.database import Database
 
 if TYPE_CHECKING:
+    from podium.batch.protocol import Batch
     from podium.data.catalog import Catalog
     from podium.data.catalog.models import LineageEdge
     from podium.data.lake import DataLake
     from podium.data.protocol import CatalogAPI, Data
     from podium.data.service import DataService
+    from podium.events.schemas.area import EventsArea
     from podium.events.webhooks import Webhooks
     from podium.features.online import OnlineStore
     from podium.features.protocol import Features
@@ -65,6 +68,8 @@ _AREAS = (
     "webhooks",
     "tuning",
     "pipelines",
+    "events",
+    "batch",
 )
 
 
@@ -160,6 +165,16 @@ class Platform:
     def pipelines(self) -> Pipelines:
         """Steps and pipelines: run, resume and inspect pipeline runs."""
         return cast("Pipelines", self._area("pipelines"))
+
+    @property
+    def batch(self) -> Batch:
+        """Batch inference: score lake table versions into Delta tables (docs/batch.md)."""
+        return cast("Batch", self._area("batch"))
+
+    @property
+    def events(self) -> EventsArea:
+        """Event features: ``p.events.schemas`` is the schema registry (docs/schemas.md)."""
+        return cast("EventsArea", self._area("events"))
 
     @property
     def webhooks(self) -> Webhooks:
@@ -275,6 +290,9 @@ class Installation:
         # tables, write locks and catalog state are not duplicated per API key.
         self._lakes: dict[str, tuple[DataLake, Catalog]] = {}
         self._lock = threading.Lock()
+        # Platform events go out on the event bus as they commit (ADR 0023); the server's
+        # dispatcher publishes what this missed (`dispatcher.subscribe(announcer.catch_up)`).
+        self.announcer = EventAnnouncer(self.db, url=settings.events_url)
 
     def platform(
         self, project: str | None = None, *, user: str | None = None, role: Role = Role.ADMIN
@@ -465,6 +483,7 @@ class Installation:
             runtime.close()
         if self._online is not None:
             self._online.close()
+        self.announcer.close()
         self.db.dispose()
 
 
@@ -620,12 +639,39 @@ class _ProjectServices:
             platform=lambda: self._p,  # what a running step's current_platform() answers
         )
 
+    def batch(self) -> Batch:
+        from podium.batch.service import BatchService
+
+        return BatchService(
+            self._inst.db,
+            self._artifacts(),
+            self._project,
+            data=cast("DataService", self._p.data),
+            catalog=self._inst._lake_of(self._project)[1],
+            registry=self._p.registry,
+            tracking=self._p.tracking,
+            deployments=lambda: self._p.deployments,
+            features=lambda: self._p.features,
+            actor=self._user,
+            audit=self._audit,
+            ray_address=self._inst.settings.ray_address,
+        )
+
     def webhooks(self) -> Webhooks:
         from podium.events.webhooks import WebhookService
 
         return WebhookService(
             self._inst.db, self._project, role=self._role, actor=self._user, audit=self._audit
         )
+
+    def events(self) -> EventsArea:
+        from podium.events.schemas.area import EventsArea
+        from podium.events.schemas.service import SchemaRegistry
+
+        schemas = SchemaRegistry(
+            self._inst.db, self._project, actor=self._user, role=self._role, audit=self._audit
+        )
+        return EventsArea(schemas=schemas)
 
 
 LINEAGE_ACTOR = "podium:lineage"

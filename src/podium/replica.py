@@ -9,6 +9,12 @@ its runtime. Its inference log is parked in the spool
 ``monitoring.inference_log``. A replica never writes a Delta table, so it needs neither the
 ``deltalake`` library nor a commit race with other replicas. Only a deployment that
 fetches online features opens the platform's feature store, and with it the data layer.
+
+A replica follows changes through the event bus (``PODIUM_EVENTS_URL``; unset, the
+embedded bus in the metadata database): it subscribes to platform events and reloads
+when one concerns its deployment or the model ref it follows, with a slow poll (every
+30 s) as a safety net. Events it records itself (following a ref moves its deployment)
+are announced on the bus as they commit, so the other replicas follow at once too.
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ from podium.access.keys import KeyService
 from podium.access.projects import ProjectService
 from podium.access.roles import Role
 from podium.config import Settings
+from podium.events.bus.announcer import EventAnnouncer
+from podium.events.bus.opening import PLATFORM_TOPIC, open_bus
+from podium.events.bus.protocol import BusSubscription, EventBus
 from podium.registry.service import RegistryService
 from podium.serving.control.deployments import Deployments
 from podium.serving.control.events import GenerationWatcher
@@ -32,10 +41,13 @@ from podium.store.artifacts import open_artifact_store
 from podium.store.database import Database
 from podium.tracking.service import TrackingService
 
-__all__ = ["REPLICA_USER", "Replica", "open_replica"]
+__all__ = ["REPLICA_USER", "SAFETY_POLL_SECONDS", "Replica", "open_replica"]
 
 REPLICA_USER = "podium:serve"
 """The actor a replica's changes (canary verdicts it applies) are recorded under."""
+
+SAFETY_POLL_SECONDS = 30.0
+"""How often a replica checks its deployment without an event (in case one was missed)."""
 
 
 @dataclass
@@ -48,18 +60,25 @@ class Replica:
     runtime: ServingRuntime
     watcher: GenerationWatcher
     max_body_bytes: int
+    bus: EventBus | None = None
     _closers: list[Callable[[], object]] = field(default_factory=list, repr=False)
     _closed: threading.Event = field(default_factory=threading.Event, repr=False)
+    _subscription: BusSubscription | None = field(default=None, repr=False)
 
     def start(self) -> None:
-        """Follow changes to the deployment (a poll of its generation every second)."""
+        """Follow changes to the deployment: platform events from the bus, and a slow poll."""
+        if self.bus is not None and self._subscription is None:
+            self._subscription = self.bus.subscribe(PLATFORM_TOPIC, self.watcher.notify)
         self.watcher.start()
+        self.watcher.check_soon()  # a change made while the model loaded had no listener
 
     def close(self) -> None:
         """Stop following changes, park the last inference records and disconnect."""
         if self._closed.is_set():
             return
         self._closed.set()
+        if self._subscription is not None:
+            self._subscription.close()
         self.watcher.stop()
         self.runtime.close()
         for close in reversed(self._closers):
@@ -92,6 +111,10 @@ def open_replica(settings: Settings, project: str, deployment: str) -> Replica:
         online = None
         if deployments.get(deployment).spec.features:
             online = OnlineFeatureMerge(_feature_store(settings, project, closers))
+        bus = open_bus(settings.events_url, database=db)
+        closers.append(bus.close)
+        announcer = EventAnnouncer(db, bus=bus)
+        closers.append(announcer.close)
         spool = InferenceSpool(db, spool_store(storage, found.name), found)
         runtime = ServingRuntime(
             project,
@@ -122,8 +145,9 @@ def open_replica(settings: Settings, project: str, deployment: str) -> Replica:
         deployment=deployment,
         keys=keys,
         runtime=runtime,
-        watcher=GenerationWatcher(runtime, deployments, deployment),
+        watcher=GenerationWatcher(runtime, deployments, deployment, interval=SAFETY_POLL_SECONDS),
         max_body_bytes=settings.max_body_bytes,
+        bus=bus,
         _closers=closers,
     )
 

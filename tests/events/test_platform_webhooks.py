@@ -138,7 +138,7 @@ def test_a_platform_built_without_webhooks_says_so() -> None:
 
 
 _RECORDED = re.compile(
-    r"""["']((?:model|deployment|alert|features|data|monitoring)\.[a-z_]+)["']"""
+    r"""["']((?:model|deployment|alert|features|data|monitoring|table|schema|pipeline|batch)\.[a-z_]+)["']"""
 )
 
 
@@ -148,7 +148,7 @@ def test_the_catalogue_names_every_event_type_the_code_records() -> None:
     recorded: set[str] = set()
     for path in source.rglob("*.py"):
         text = path.read_text()
-        if "record_event" in text and "events/" not in path.as_posix():
+        if "record_event" in text and path.parent.name != "events":  # not the outbox itself
             recorded |= {
                 name
                 for name in _RECORDED.findall(text)

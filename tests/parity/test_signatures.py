@@ -76,6 +76,10 @@ EMBEDDED_ONLY = {
     "features": {
         "online_store": "the online store backend object; serving uses it in process",
     },
+    "tracking": {
+        "begin_run": "create_run + log_params in one write: tuning trials and pipeline steps",
+        "complete_run": "metrics + tags + end_run in one write: tuning trials and pipeline steps",
+    },
 }
 REMOTE_ONLY: dict[str, dict[str, str]] = {}
 

@@ -28,7 +28,7 @@ def test_run_runs_get_logs_and_resume_over_http(live_server: LiveServer) -> None
         done = p.pipelines.run(flows.three, params={"n": 3})  # sent as its module:qualname
         assert done.status == "succeeded" and done.target == TARGET
         assert [s.status for s in done.steps] == ["succeeded"] * 3
-        assert done.output is None and done.output_digest  # stored on the server
+        assert done.output == 5.0 and done.output_digest  # 0 + 1 + 4, fetched from the server
 
         seen: list[tuple[str, str]] = []
         cached = p.pipelines.run(TARGET, params={"n": 3}, on_step=lambda *s: seen.append(s))

@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import pandas as pd
 import pytest
 from sqlalchemy import select
 
@@ -72,6 +73,39 @@ def test_a_fired_alert_starts_the_triggered_pipeline_once(
     runs = platform.pipelines.runs("three")
     assert len(runs) == 1 and runs[0].status == "succeeded"
     tags = platform.tracking.get_run(runs[0].id).tags
+    assert tags["podium.trigger"] == trigger.id
+    assert tags["podium.event_id"] == started[0].occurrence
+
+
+def test_each_new_version_of_a_table_starts_the_triggered_pipeline_once(
+    platform: Platform, installation: Installation
+) -> None:
+    flows.PLATFORM["p"] = platform
+    platform.data.write("raw.nums", pd.DataFrame({"x": [1, 2]}))
+    trigger = platform.pipelines.trigger(
+        flows.lake, on="table.updated", params={"table": "raw.nums"}, where={"table": "raw.nums"}
+    )
+    first, second = scheduler(installation, "server-a"), scheduler(installation, "server-b")
+    try:
+        assert first.tick(wait=True) == []  # the write before the trigger does not count
+        platform.data.write("raw.other", pd.DataFrame({"x": [1]}))
+        assert first.tick(wait=True) == []  # another table
+        platform.data.write("raw.nums", pd.DataFrame({"x": [3]}))
+        started = first.tick(wait=True)
+        assert [c.source_id for c in started] == [trigger.id]
+        assert second.tick(wait=True) == [] and first.tick(wait=True) == []
+        platform.data.write("raw.nums", pd.DataFrame({"x": [4, 5]}))
+        platform.data.delete("raw.nums", "x = 1")
+        assert len(second.tick(wait=True)) == 2 and first.tick(wait=True) == []
+    finally:
+        first.stop()
+        second.stop()
+        platform.pipelines.unschedule(trigger.id)
+    runs = platform.pipelines.runs("lake")
+    assert len(runs) == 3 and {r.status for r in runs} == {"succeeded"}
+    assert platform.pipelines.get(runs[-1].id).output == 3  # raw.nums@1: three rows
+    assert platform.pipelines.get(runs[0].id).output == 4  # raw.nums@3: 5 rows less x = 1
+    tags = platform.tracking.get_run(runs[-1].id).tags
     assert tags["podium.trigger"] == trigger.id
     assert tags["podium.event_id"] == started[0].occurrence
 

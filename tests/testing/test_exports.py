@@ -10,6 +10,7 @@ import podium.testing
 
 SUITES = {
     "podium.testing.artifact_store": "ArtifactStoreContract",
+    "podium.testing.event_bus": "EventBusContract",
     "podium.testing.lake_storage": "LakeStorageContract",
     "podium.testing.metadata_database": "MetadataDatabaseContract",
     "podium.testing.online_store": "OnlineStoreContract",

@@ -7,17 +7,21 @@ from fastapi import FastAPI
 from podium import __version__
 from podium.api.auth import AuthMiddleware
 from podium.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from podium.api.mlflow import install_mlflow
 from podium.api.openapi import install_openapi
 from podium.api.problems import install_problem_handlers
 from podium.api.routes import access, catalog, data, health, registry, tracking, webhooks
+from podium.api.routes import batch as batch_routes
 from podium.api.routes import deployments as deployment_routes
 from podium.api.routes import features as feature_routes
 from podium.api.routes import monitoring as monitoring_routes
 from podium.api.routes import pipelines as pipeline_routes
+from podium.api.routes import schemas as schema_routes
 from podium.platform import Installation
 from podium.serving.http.app import PUBLIC_PATHS as SERVING_PUBLIC_PATHS
 from podium.serving.http.app import install_serving
 from podium.serving.requests.warmup import Warmup
+from podium.ui.app import UiGateway, create_ui
 
 __all__ = ["create_app"]
 
@@ -49,10 +53,15 @@ def create_app(installation: Installation, *, warmup: Warmup | None = None) -> F
     app.include_router(deployment_routes.status_router)
     app.include_router(monitoring_routes.router)
     app.include_router(pipeline_routes.router)
+    app.include_router(batch_routes.router)
+    app.include_router(schema_routes.router)
+    install_mlflow(app)
     install_serving(app, lambda caller: installation.runtime(caller.project))
     # The last added runs first: request id, then authentication, then the body limit.
     app.add_middleware(BodyLimitMiddleware, max_bytes=installation.settings.max_body_bytes)
     app.add_middleware(AuthMiddleware, keys=installation.keys, public_paths=_public_paths(app))
+    # The web UI at /ui/ logs in with a session cookie, not a key: it goes round the key check.
+    app.add_middleware(UiGateway, ui=create_ui(installation))
     app.add_middleware(RequestIdMiddleware)
     return app
 

@@ -76,6 +76,10 @@ def problem_body(request: Request, error: PodiumError) -> dict[str, Any]:
     request_id = getattr(request.state, "request_id", None)
     if request_id:
         body["request_id"] = request_id
+    if request.url.path == "/v2" or request.url.path.startswith("/v2/"):
+        # Open Inference Protocol clients (tritonclient, KServe) read only "error".
+        remedy = body.get("remedy")
+        body["error"] = f"{body.get('detail', '')} ({remedy})" if remedy else body.get("detail")
     return body
 
 

@@ -15,6 +15,8 @@ import argparse
 import contextlib
 import gc
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -33,10 +35,11 @@ from podium.api.stopping import sigterm_as_interrupt
 from podium.config import Settings
 from podium.errors import NotFoundError, PodiumError
 from podium.replica import open_replica
+from podium.serving.grpc import with_grpc
 from podium.serving.http.app import PUBLIC_PATHS, install_serving
 from podium.serving.requests.runtime import ServingRuntime
 
-__all__ = ["create_serving_app", "main", "run_replica"]
+__all__ = ["create_serving_app", "main", "run_replica", "runtime_for_replica"]
 
 
 def create_serving_app(
@@ -49,15 +52,7 @@ def create_serving_app(
         description="Prediction routes of one deployment; keys of its project, any role.",
     )
     install_problem_handlers(app)
-
-    def runtime_for(caller: Principal) -> ServingRuntime:
-        if caller.project != runtime.project:
-            raise NotFoundError(
-                f"this server serves project {runtime.project!r} only",
-                remedy="use a key of that project",
-            )
-        return runtime
-
+    runtime_for = runtime_for_replica(runtime)
     install_serving(app, runtime_for)
     app.include_router(status_router)  # GET /v1/deployments/{name}: this replica's view
     public = {"/healthz", "/readyz", *PUBLIC_PATHS}
@@ -71,6 +66,20 @@ def create_serving_app(
     return PredictionFront(app, keys=keys, runtime_for=runtime_for, max_bytes=max_body_bytes)
 
 
+def runtime_for_replica(runtime: ServingRuntime) -> Callable[[Principal], ServingRuntime]:
+    """``runtime`` for a caller of its project; another project's key is a 404."""
+
+    def runtime_for(caller: Principal) -> ServingRuntime:
+        if caller.project != runtime.project:
+            raise NotFoundError(
+                f"this server serves project {runtime.project!r} only",
+                remedy="use a key of that project",
+            )
+        return runtime
+
+    return runtime_for
+
+
 async def _healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
@@ -79,8 +88,16 @@ async def _readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready"})
 
 
-def run_replica(settings: Settings, project: str, deployment: str, host: str, port: int) -> None:
-    """Serve ``deployment`` of ``project`` on ``host:port`` until interrupted."""
+def run_replica(
+    settings: Settings,
+    project: str,
+    deployment: str,
+    host: str,
+    port: int,
+    grpc_port: int | None = None,
+) -> None:
+    """Serve ``deployment`` of ``project`` on ``host:port`` until interrupted (and the
+    Open Inference Protocol over gRPC on ``grpc_port``, when given)."""
     replica = open_replica(settings, project, deployment)
     replica.start()
     # The inference log's writer thread holds the GIL for stretches while it encodes a
@@ -92,9 +109,18 @@ def run_replica(settings: Settings, project: str, deployment: str, host: str, po
     gc.freeze()
     # Fewer young-generation passes: a request allocates a few hundred short-lived objects.
     gc.set_threshold(20_000, 20, 20)
-    app = create_serving_app(
+    app: Any = create_serving_app(
         replica.runtime, keys=replica.keys, max_body_bytes=replica.max_body_bytes
     )
+    if grpc_port is not None:
+        app = with_grpc(
+            app,
+            keys=replica.keys,
+            runtime_for=runtime_for_replica(replica.runtime),
+            host=host,
+            port=grpc_port,
+            max_message_bytes=replica.max_body_bytes,
+        )
     try:
         # Ctrl-C and SIGTERM both end here, after a graceful shutdown; then close() parks
         # the last inference records.
@@ -114,9 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--project", required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--grpc-port", type=int, default=None)
     args = parser.parse_args(argv)
     try:
-        run_replica(Settings(), args.project, args.deployment, args.host, args.port)
+        run_replica(Settings(), args.project, args.deployment, args.host, args.port, args.grpc_port)
     except PodiumError as exc:  # the one-line error of the command line
         print(f"error: {exc.message}", file=sys.stderr)
         if exc.remedy:

@@ -8,7 +8,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import uvicorn
 from sqlalchemy import text
@@ -23,6 +23,7 @@ from podium.monitoring.alerts import AlertScheduler, projects_with_rules
 from podium.pipelines.scheduler import PipelineScheduler
 from podium.platform import Installation
 from podium.serving.control.events import ServingEvents
+from podium.serving.grpc import with_grpc
 from podium.serving.requests.warmup import Warmup
 from podium.store.periodic import Periodic
 
@@ -89,8 +90,11 @@ def serve(
     host: str,
     port: int,
     announce: Callable[[str], None] = print,
+    grpc_port: int | None = None,
 ) -> None:
     """Serve the API until interrupted; create and announce the first admin key if needed.
+
+    With ``grpc_port``, the Open Inference Protocol's gRPC service listens there too.
 
     uvicorn re-raises SIGINT after a graceful shutdown, so a caller sees KeyboardInterrupt
     once this returns from Ctrl-C, and from SIGTERM too; the CLI treats that as a clean
@@ -121,6 +125,9 @@ def serve(
     dispatcher.subscribe(
         ServingEvents(installation.loaded_runtime, installation.serving_deployments)
     )
+    # Whatever no process announced on the event bus (it was down, the writer died after
+    # its commit) is published from here; ids already sent are skipped.
+    dispatcher.subscribe(installation.announcer.catch_up)
     dispatcher.start()
     # Alert rules are evaluated every minute; their events go out through the dispatcher.
     alerts = AlertScheduler(
@@ -152,6 +159,18 @@ def serve(
     # Deployments load and predict once before /readyz says ready: no request pays that.
     warmup = Warmup(installation.warm_deployments)
     app = create_app(installation, warmup=warmup)
+    served: Any = app
+    if grpc_port is not None:
+        served = with_grpc(
+            app,
+            keys=installation.keys,
+            runtime_for=lambda caller: installation.runtime(caller.project),
+            host=host,
+            port=grpc_port,
+            max_message_bytes=installation.settings.max_body_bytes,
+            ready=lambda: warmup.ready,
+        )
+        announce(f"Open Inference Protocol gRPC on {host}:{grpc_port}")
     warmup.start()
     # What is loaded now lives as long as the server: keep it out of the collector's full
     # passes, which otherwise pause requests for 100 ms and more on a large heap.
@@ -161,7 +180,7 @@ def serve(
         # SIGTERM, like Ctrl-C, ends in KeyboardInterrupt after a graceful shutdown, so
         # the caller closes the installation and flushes the inference log.
         with sigterm_as_interrupt():
-            uvicorn.run(app, host=host, port=port, log_level="warning")
+            uvicorn.run(served, host=host, port=port, log_level="warning")
     finally:
         spool.stop(timeout=30)
         alerts.stop(timeout=5)

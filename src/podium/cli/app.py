@@ -88,9 +88,14 @@ COMMANDS = {
         "Serve only the prediction routes of DEPLOYMENT (stateless; run several replicas).",
         connection=_PROJECT,
     ),
+    "stream": LazyCommand(
+        "podium.cli.stream:stream",
+        "Score the events of a stream with DEPLOYMENT into another stream (micro-batched).",
+        connection=_PROJECT,
+    ),
     "features": LazyCommand(
         "podium.cli.features:app",
-        "The feature store: ls, describe, plan, apply, materialize, get, search, push.",
+        "The feature store: ls, describe, plan, apply, materialize, get, search, push, ingest.",
         connection=_REMOTE,
     ),
     "monitor": LazyCommand(
@@ -104,6 +109,11 @@ COMMANDS = {
         "schedule, trigger, schedules, triggers, unschedule.",
         connection=_REMOTE,
     ),
+    "batch": LazyCommand(
+        "podium.cli.batch:app",
+        "Batch inference: predict (a table version with a model), jobs, show, resume.",
+        connection=_REMOTE,
+    ),
     "tune": LazyCommand(
         "podium.cli.tune:tune",
         "Search params for the best metric (Optuna); every trial is a tracked run.",
@@ -112,6 +122,12 @@ COMMANDS = {
     "webhooks": LazyCommand(
         "podium.cli.webhooks:app",
         "Webhooks: add (the secret is shown once), ls, rm, test, deliveries, events.",
+        connection=_REMOTE,
+    ),
+    "schemas": LazyCommand(
+        "podium.cli.schemas:app",
+        "Schema registry: ls, register, show, versions, check, compatibility, validate, "
+        "delete.",
         connection=_REMOTE,
     ),
 }

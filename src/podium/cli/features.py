@@ -37,7 +37,7 @@ from podium.platform import Platform
 __all__ = ["app", "load_definitions", "parse_entity"]
 
 app = typer.Typer(
-    help="The feature store: ls, describe, plan, apply, materialize, get, search, push.",
+    help="The feature store: ls, describe, plan, apply, materialize, get, search, push, ingest.",
     no_args_is_help=True,
 )
 
@@ -476,3 +476,68 @@ def _shown_time(value: Any) -> str:
         return "-"
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     return format_datetime(moment)
+
+
+@app.command("ingest")
+def ingest(
+    ctx: typer.Context,
+    view: Annotated[str, typer.Argument(help="The feature view the events are rows of.")],
+    from_url: Annotated[
+        str,
+        typer.Option(
+            "--from",
+            help="Stream of feature events: redis://HOST:PORT/DB?stream=NAME or "
+            "nats://HOST:PORT?subject=NAME.",
+        ),
+    ],
+    dead_letter: Annotated[
+        str | None,
+        typer.Option("--dead-letter", help="Dead-letter stream (default: the input's NAME.dead)."),
+    ] = None,
+    group: Annotated[
+        str | None, typer.Option("--group", help="Consumer group (default podium-features-VIEW).")
+    ] = None,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, max=100_000, help="Most rows per push.")
+    ] = 5_000,
+    max_wait_ms: Annotated[
+        int, typer.Option("--max-wait-ms", min=1, help="How long a read waits for a row.")
+    ] = 200,
+    until_idle: Annotated[
+        bool,
+        typer.Option(
+            "--until-idle", help="Stop once the stream is drained (else run until Ctrl-C)."
+        ),
+    ] = False,
+) -> None:
+    """Push a stream of feature events into VIEW: offline table and online store at once."""
+    # The stream engine (and redis-py or nats-py, extras) is loaded only by this command.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from podium.streaming.features import ingest_stream
+    from podium.streaming.predictor import ConsumerOptions
+    from podium.streaming.redis_streams import default_consumer
+    from podium.streaming.urls import parse_stream_url
+
+    source = parse_stream_url(from_url, option="--from")
+    dead = parse_stream_url(dead_letter, option="--dead-letter") if dead_letter else None
+    features = _platform(ctx).features
+    options = ConsumerOptions(
+        group=group or f"podium-features-{view}",
+        consumer=default_consumer(),
+        batch_size=batch_size,
+        max_wait_ms=max_wait_ms,
+    )
+    shown = console()
+    with (
+        ThreadPoolExecutor(1) as executor,
+        shown.status(f"ingesting {source} into {view}") as status,
+    ):
+        final = ingest_stream(
+            features, view, source, options=options, dead_letter=dead, executor=executor,
+            on_progress=lambda p: status.update(
+                f"{p.scored:,} rows pushed · {p.dead:,} dead letters · {p.per_second:,.0f} rows/s"
+            ),
+            stop_when_idle=until_idle,
+        )  # fmt: skip
+    shown.print(f"pushed {final.scored:,} rows to {view}; {final.dead:,} dead letters")

@@ -2,9 +2,10 @@
 
 ``podium pipelines run churn.pipelines:churn --param C=0.5`` imports the pipeline from
 the current folder (or ``sys.path``) and runs it here, showing each step as it ends;
-with ``--url`` the server imports and runs it. A ``--param`` value is read as JSON when
-it is JSON (``0.5``, ``true``, ``[1, 2]``) and as text otherwise. Every command taking a
-run id also takes a unique prefix of one (the 8 characters ``runs`` shows are enough).
+with ``--url`` the server imports and runs it (``--no-wait`` returns once it started). A
+``--param`` value is read as JSON when it is JSON (``0.5``, ``true``, ``[1, 2]``) and as
+text otherwise. Every command taking a run id also takes a unique prefix of one (the 8
+characters ``runs`` shows are enough).
 
 ``podium pipelines schedule MODULE:PIPELINE --cron "0 3 * * *"`` and ``podium pipelines
 trigger MODULE:PIPELINE --on alert.fired --where rule=churn-drift`` record what
@@ -59,6 +60,14 @@ RunId = Annotated[str, typer.Argument(help="A pipeline run id, or a unique prefi
 RunnerOption = Annotated[
     str, typer.Option("--runner", "-r", help="Where steps run: local (threads) or ray.")
 ]
+WaitOption = Annotated[
+    bool,
+    typer.Option(
+        "--wait/--no-wait",
+        help="Follow the run to its end (default), or, with --url, print its id once the "
+        "server has started it.",
+    ),
+]
 
 
 def _pipelines(ctx: typer.Context) -> tuple[Pipelines, str]:
@@ -111,12 +120,17 @@ def run(
         ),
     ] = None,
     runner: RunnerOption = "local",
+    wait: WaitOption = True,
     as_json: JsonOption = False,
 ) -> None:
     """Run a pipeline and show its steps; exit 1 when a step failed."""
     params = _params(param or [])
     _importable_from_here()
     pipelines, _ = _pipelines(ctx)
+    if not wait:
+        _needs_server(pipelines)
+        _started(pipelines.run(target, params=params, runner=runner, wait=False), as_json)
+        return
     with _progress(f"running {target}") as report:
         done = pipelines.run(target, params=params, runner=runner, on_step=report)
     _finish(done, as_json)
@@ -129,12 +143,17 @@ def resume(
     runner: Annotated[
         str | None, typer.Option("--runner", "-r", help="Where steps run (default: the run's).")
     ] = None,
+    wait: WaitOption = True,
     as_json: JsonOption = False,
 ) -> None:
     """Continue a failed run: reuse its succeeded steps, rerun the failed one and after."""
     _importable_from_here()
     pipelines, _ = _pipelines(ctx)
     full = _resolve(pipelines, run_id)
+    if not wait:
+        _needs_server(pipelines)
+        _started(pipelines.resume(full, runner=runner, wait=False), as_json)
+        return
     with _progress(f"resuming {short_id(full)}") as report:
         done = pipelines.resume(full, runner=runner, on_step=report)
     _finish(done, as_json)
@@ -384,6 +403,26 @@ class _progress:
 
     def __exit__(self, *exc: object) -> None:
         self._live.__exit__(None, None, None)
+
+
+def _needs_server(pipelines: Pipelines) -> None:
+    """--no-wait only makes sense when a server runs the pipeline: embedded, the run would
+    stop with this command."""
+    if not type(pipelines).__module__.startswith("podium.client"):
+        raise InvalidInputError(
+            "--no-wait needs a server: embedded, the run would stop when this command ends",
+            field="wait",
+            remedy="pass --url (or set PODIUM_URL) to run it on a server, or drop --no-wait",
+        )
+
+
+def _started(run: PipelineRun, as_json: bool) -> None:
+    """What ``--no-wait`` prints: the running run, and how to follow it."""
+    if as_json:
+        print_json(run.model_dump(mode="json"))
+        return
+    typer.echo(f"started pipeline run {run.id} ({run.status})")
+    typer.echo(f"hint: follow it with `podium pipelines show {short_id(run.id)}`", err=True)
 
 
 def _finish(done: PipelineRun, as_json: bool) -> None:

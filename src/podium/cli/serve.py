@@ -24,7 +24,7 @@ import typer
 
 from podium.access.roles import Role
 from podium.cli.context import cli_state
-from podium.cli.up import HostOption, check_port_free
+from podium.cli.up import GrpcPortOption, HostOption, check_port_free
 
 __all__ = ["serve"]
 
@@ -36,11 +36,14 @@ def serve(
         int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")
     ] = 8080,
     host: HostOption = None,
+    grpc_port: GrpcPortOption = None,
 ) -> None:
     """Serve only the prediction routes of DEPLOYMENT (stateless; run several replicas)."""
     state = cli_state(ctx)
     host = host or state.settings.host
     check_port_free(host, port)
+    if grpc_port is not None:
+        check_port_free(host, grpc_port, option="--grpc-port")
     installation = state.installation()  # migrates the database when it is behind
     project_name = state.project_name
     installation.projects.get(project_name)
@@ -52,6 +55,8 @@ def serve(
         f"serving deployment {deployment!r} of project {project_name!r} on http://{host}:{port}"
     )
     arguments = [deployment, "--project", project_name, "--host", host, "--port", str(port)]
+    if grpc_port is not None:
+        arguments += ["--grpc-port", str(grpc_port)]
     state.close()
     sys.stdout.flush()
     sys.stderr.flush()

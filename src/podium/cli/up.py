@@ -12,8 +12,16 @@ from podium.api.server import serve
 from podium.cli.context import cli_state
 from podium.errors import InvalidInputError
 from podium.platform import Installation
+from podium.ui.login_links import issue_login_link, login_url
 
-__all__ = ["HostOption", "PortOption", "check_port_free", "serve_until_stopped", "up"]
+__all__ = [
+    "GrpcPortOption",
+    "HostOption",
+    "PortOption",
+    "check_port_free",
+    "serve_until_stopped",
+    "up",
+]
 
 HostOption = Annotated[
     str | None,
@@ -24,30 +32,58 @@ PortOption = Annotated[
     typer.Option("--port", min=1, max=65535, help="Port to listen on (default PODIUM_PORT, 8000)."),
 ]
 
+GrpcPortOption = Annotated[
+    int | None,
+    typer.Option(
+        "--grpc-port",
+        min=1,
+        max=65535,
+        help="Also serve the Open Inference Protocol over gRPC on this port.",
+    ),
+]
 
-def up(ctx: typer.Context, host: HostOption = None, port: PortOption = None) -> None:
-    """Serve the REST API until Ctrl-C.
+
+def up(
+    ctx: typer.Context,
+    host: HostOption = None,
+    port: PortOption = None,
+    grpc_port: GrpcPortOption = None,
+) -> None:
+    """Serve the REST API and the web UI (at /ui/) until Ctrl-C.
 
     On first start it creates an admin key of the default project, prints it once and
-    saves it to $PODIUM_HOME/credentials (readable by you only).
+    saves it to $PODIUM_HOME/credentials (readable by you only). Every start prints a
+    one-time link that logs a browser into the web UI (valid for an hour, once).
     """
     state = cli_state(ctx)
     host = host or state.settings.host
     port = port or state.settings.port
     check_port_free(host, port)
-    serve_until_stopped(state.installation(), host=host, port=port)
+    if grpc_port is not None:
+        check_port_free(host, grpc_port, option="--grpc-port")
+    serve_until_stopped(state.installation(), host=host, port=port, grpc_port=grpc_port)
 
 
-def serve_until_stopped(installation: Installation, *, host: str, port: int) -> None:
-    """Serve the API until Ctrl-C, which stops it gracefully (exit code 0)."""
+def serve_until_stopped(
+    installation: Installation, *, host: str, port: int, grpc_port: int | None = None
+) -> None:
+    """Serve the API until Ctrl-C, which stops it gracefully (exit code 0); print the web
+    UI's one-time login link first."""
+    settings = installation.settings
+    token = issue_login_link(settings.home, project=settings.project)
+    # A server listening on every interface is still reachable on this machine's loopback.
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    link = login_url(f"http://{shown}:{port}", token)
+    typer.echo(f"Web UI: {link}  (one-time login link, valid for an hour)")
     # uvicorn shuts down on SIGINT, then raises it again for the caller: that is the end.
     with contextlib.suppress(KeyboardInterrupt):
-        serve(installation, host=host, port=port, announce=typer.echo)
+        serve(installation, host=host, port=port, announce=typer.echo, grpc_port=grpc_port)
     typer.echo("stopped")
 
 
-def check_port_free(host: str, port: int) -> None:
-    """Raise an InvalidInputError naming the fix when ``host:port`` cannot be listened on."""
+def check_port_free(host: str, port: int, *, option: str = "--port") -> None:
+    """Raise an InvalidInputError naming the fix (another ``option``) when ``host:port``
+    cannot be listened on."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror:
@@ -64,6 +100,6 @@ def check_port_free(host: str, port: int) -> None:
         except OSError as exc:
             raise InvalidInputError(
                 f"cannot listen on {host}:{port} ({exc.strerror or exc})",
-                field="port",
-                remedy="pass another --port, or stop what is listening there",
+                field=option.removeprefix("--").replace("-", "_"),
+                remedy=f"pass another {option}, or stop what is listening there",
             ) from None

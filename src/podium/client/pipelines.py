@@ -1,19 +1,26 @@
 """Pipelines over HTTP: the same interface as the embedded service (``p.pipelines``).
 
 The server runs the pipeline, so ``run`` sends the pipeline's ``module:qualname`` (the
-server imports it) and its params as JSON; the run comes back without ``output``.
+server imports it) and its params as JSON. The server answers at once with the running
+run; the client polls it (every 50 ms at first, backing off to once a second), so a step
+that takes longer than the HTTP timeout never breaks the call, then fetches the return
+value and checks its sha256 against the run's ``output_digest`` before decoding it.
 """
 
 from __future__ import annotations
 
 import builtins
+import hashlib
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import TypeAdapter
 
 from podium.client.http import ApiClient, url_path
+from podium.errors import IntegrityError
 from podium.pipelines.definitions import Pipeline
+from podium.pipelines.outputs import decode
 from podium.pipelines.schedules import Schedule, Trigger
 from podium.pipelines.types import PipelineInfo, PipelineRun
 
@@ -23,6 +30,10 @@ _RUNS = TypeAdapter(list[PipelineRun])
 _PIPELINES = TypeAdapter(list[PipelineInfo])
 _SCHEDULES = TypeAdapter(list[Schedule])
 _TRIGGERS = TypeAdapter(list[Trigger])
+_FIRST_POLL = 0.05
+_LAST_POLL = 1.0
+_ENDED = frozenset({"succeeded", "cached", "failed", "skipped"})
+_FORMAT_HEADER = "x-podium-output-format"
 
 
 class HttpPipelines:
@@ -38,13 +49,14 @@ class HttpPipelines:
         params: Mapping[str, Any] | None = None,
         runner: str = "local",
         on_step: Callable[[str, str], None] | None = None,
+        wait: bool = True,
     ) -> PipelineRun:
         target = pipeline.target if isinstance(pipeline, Pipeline) else pipeline
         body = {"target": target, "params": dict(params or {}), "runner": runner}
-        return _reported(
-            PipelineRun.model_validate(self._api.json("POST", "/v1/pipelines/runs", json=body)),
-            on_step,
+        started = PipelineRun.model_validate(
+            self._api.json("POST", "/v1/pipelines/runs", json=body)
         )
+        return self._followed(started, on_step) if wait else started
 
     def resume(
         self,
@@ -52,14 +64,51 @@ class HttpPipelines:
         *,
         runner: str | None = None,
         on_step: Callable[[str, str], None] | None = None,
+        wait: bool = True,
     ) -> PipelineRun:
         path = url_path("/v1/pipelines/runs/{}/resume", run_id)
-        found = self._api.json("POST", path, json={"runner": runner})
-        return _reported(PipelineRun.model_validate(found), on_step)
+        started = PipelineRun.model_validate(self._api.json("POST", path, json={"runner": runner}))
+        return self._followed(started, on_step) if wait else started
 
     def get(self, run_id: str) -> PipelineRun:
+        return self._with_output(self._status(run_id))
+
+    def _status(self, run_id: str) -> PipelineRun:
         found = self._api.json("GET", url_path("/v1/pipelines/runs/{}", run_id))
         return PipelineRun.model_validate(found)
+
+    def _followed(
+        self, run: PipelineRun, on_step: Callable[[str, str], None] | None
+    ) -> PipelineRun:
+        """Poll ``run`` until it ends, telling ``on_step`` of each step as it ends."""
+        told: set[str] = set()
+        delay = _FIRST_POLL
+        while True:
+            for step in run.steps:
+                if step.status in _ENDED and step.name not in told:
+                    told.add(step.name)
+                    if on_step is not None:
+                        on_step(step.name, step.status)
+            if run.status != "running":
+                return self._with_output(run)
+            time.sleep(delay)
+            delay = min(delay * 1.5, _LAST_POLL)
+            run = self._status(run.id)
+
+    def _with_output(self, run: PipelineRun) -> PipelineRun:
+        """``run`` with its ``output`` fetched from the server, once it succeeded."""
+        if run.status != "succeeded" or run.output_digest is None:
+            return run
+        answer = self._api.request("GET", url_path("/v1/pipelines/runs/{}/output", run.id))
+        data = answer.content
+        if hashlib.sha256(data).hexdigest() != run.output_digest:
+            raise IntegrityError(
+                f"the output of pipeline run {run.id} does not match its sha256 "
+                f"{run.output_digest}",
+                remedy="retry; if it persists, the stored output was altered",
+            )
+        run.output = decode(data, answer.headers.get(_FORMAT_HEADER, "pickle"))
+        return run
 
     def runs(self, pipeline: str | None = None, *, limit: int = 20) -> builtins.list[PipelineRun]:
         query: dict[str, Any] = {"limit": limit}
@@ -114,11 +163,3 @@ class HttpPipelines:
 
     def unschedule(self, schedule_id: str) -> None:
         self._api.request("DELETE", url_path("/v1/pipelines/schedules/{}", schedule_id))
-
-
-def _reported(run: PipelineRun, on_step: Callable[[str, str], None] | None) -> PipelineRun:
-    """Tell ``on_step`` how each step ended (over HTTP: once the run is over)."""
-    if on_step is not None:
-        for step in run.steps:
-            on_step(step.name, step.status)
-    return run

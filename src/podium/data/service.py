@@ -3,7 +3,9 @@
 Every method the lake has is here with the same signature and meaning; on top, each
 commit is noted in the catalog (the table's entry, owned by whoever wrote it first, and
 the ``version_of`` lineage edge), :meth:`DataService.create_view` materialises SQL into a
-table with lineage to the exact input versions, and runs record what they read.
+table with lineage to the exact input versions, and runs record what they read. Every
+commit that changes rows also records the platform event ``table.updated`` (see
+:meth:`podium.data.catalog.Catalog.record_write`).
 """
 
 from __future__ import annotations
@@ -89,16 +91,16 @@ class DataService:
             schema_mode=schema_mode,
             actor=self._actor,
         )
-        return self._recorded(committed)
+        return self._recorded(committed, mode)
 
     def delete(self, name: str, where: str) -> TableVersion:
         """Delete the rows matching the SQL predicate ``where`` (e.g. ``"id = 3"``)."""
-        return self._recorded(self._lake.delete(name, where, actor=self._actor))
+        return self._recorded(self._lake.delete(name, where, actor=self._actor), "delete")
 
     def restore(self, name: str, version: int) -> TableVersion:
         """Make ``version``'s content the table's newest version (history is kept)."""
         before = self._lake.version(name)
-        restored = self._recorded(self._lake.restore(name, version, actor=self._actor))
+        restored = self._recorded(self._lake.restore(name, version, actor=self._actor), "restore")
         if restored.version != before:
             self._catalog.record_lineage(
                 f"table:{restored.name}@{version}", f"table:{restored.ref}", "restored_from"
@@ -117,7 +119,7 @@ class DataService:
         """Append ``batches`` in micro-batches, each one atomic commit (see the lake's)."""
 
         def committed(version: TableVersion) -> None:
-            self._recorded(version)
+            self._recorded(version, "append")
             if on_commit is not None:
                 on_commit(version)
 
@@ -187,8 +189,16 @@ class DataService:
             )
         return created
 
-    def _recorded(self, committed: TableVersion) -> TableVersion:
-        self._catalog.record_write(committed.name, committed.version, actor=self._actor)
+    def _recorded(self, committed: TableVersion, operation: str) -> TableVersion:
+        """Note the commit in the catalog and record ``table.updated`` with it (in one
+        transaction); a table's first version is its ``create``. Maintenance commits
+        (optimize, vacuum) change no rows and record no event."""
+        self._catalog.record_write(
+            committed.name,
+            committed.version,
+            actor=self._actor,
+            operation="create" if committed.version == 0 else operation,
+        )
         return committed
 
     # -- reading -------------------------------------------------------------------

@@ -40,6 +40,11 @@ class HistoryEntry:
     parameters: dict[str, str]
     actor: str | None = None
 
+    def _repr_html_(self) -> str:
+        from podium.notebook.data import history_entry_html
+
+        return history_entry_html(self)
+
 
 class ColumnInfo(NamedTuple):
     """One column of a table: its name, its Arrow type as text (``int64``), nullability."""
@@ -66,6 +71,17 @@ class TableInfo:
     partition_columns: list[str]
     created_at: datetime
     last_modified: datetime
+
+    def __repr__(self) -> str:
+        return (
+            f"TableInfo({self.name!r}, version={self.version}, rows={self.row_count}, "
+            f"{len(self.schema)} columns)"
+        )
+
+    def _repr_html_(self) -> str:
+        from podium.notebook.data import table_info_html
+
+        return table_info_html(self)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,10 @@ metadata database:
    ``delivered``; anything else is ``failed`` with the status code or error and an
    exponential backoff, or ``gave_up`` after ``max_attempts``.
 
+Subscribers are also how events reach the event bus when the process that committed them
+did not publish them (ADR 0023): ``dispatcher.subscribe(installation.announcer.catch_up)``
+publishes on ``podium.events`` every event no announcer of this process published already.
+
 Claims are transactions: on SQLite ``BEGIN IMMEDIATE`` serialises them; on PostgreSQL
 ``SELECT ... FOR UPDATE SKIP LOCKED`` lets several servers share the work. So two
 dispatchers never send the same attempt twice, and a dispatcher that dies mid-request

@@ -1,9 +1,9 @@
 """Webhooks: a project's receiver URLs, and the log of deliveries to them.
 
 A webhook gets every event of its project, or only those whose type is in its
-``event_types`` (any of :data:`EVENT_TYPES`: registry, deployment, alert and feature
-events). Its secret signs each body (see :mod:`podium.events.signing`); it is returned
-once, by :meth:`Webhooks.create`, and never again.
+``event_types`` (any of :data:`EVENT_TYPES`: registry, deployment, alert, feature and
+table events). Its secret signs each body (see :mod:`podium.events.signing`); it is
+returned once, by :meth:`Webhooks.create`, and never again.
 
 :class:`Webhooks` is the contract ``p.webhooks`` keeps embedded (:class:`WebhookService`)
 and against a server (:class:`podium.client.webhooks.HttpWebhooks`).
@@ -66,6 +66,10 @@ EVENT_TYPES: dict[str, str] = {
     "alert.resolved": "a firing alert's condition no longer holds",
     "features.applied": "feature definitions (entities, views) were applied",
     "features.materialized": "a feature view was materialized into the online store",
+    "features.pushed": "rows were pushed to a feature view (its source table and online store)",
+    "schema.registered": "a new version of a schema subject was registered",
+    "table.updated": "a lake table committed a new version (create, append, overwrite, merge, "
+    "delete or restore)",
 }
 """Every event type the platform records, with what it means: a webhook subscribes to
 any of them (``tests/events/test_event_types.py`` keeps this list complete)."""

@@ -63,6 +63,17 @@ class HistoricalFeatures:
         """Write the training set to lake table ``name`` (replacing it) with lineage."""
         return self._saver(name, self)
 
+    def __repr__(self) -> str:
+        return (
+            f"HistoricalFeatures({self.table.num_rows} rows, columns={self.table.column_names}, "
+            f"inputs={self.inputs})"
+        )
+
+    def _repr_html_(self) -> str:
+        from podium.notebook.features import training_set_html
+
+        return training_set_html(self)
+
 
 def entity_table(entity: Any) -> pa.Table:
     """The entity frame as Arrow (a DataFrame or an Arrow table; anything else is refused)."""

@@ -191,12 +191,30 @@ class FeatureStore:
         return done
 
     def push(self, view: str, rows: Any) -> Pushed:
-        """Append fresh rows to the view's source table and to the online store."""
+        """Append fresh rows to the view's source table and to the online store.
+
+        Records ``table.updated`` for the source table's commit and then
+        ``features.pushed`` (``{"view", "rows", "online_rows", "table", "version"}``)."""
         self._principal.require(Role.WRITER, action="pushing features")
         resolved = self._resolver.view(view)
         table = check_push(resolved, to_arrow(rows), self._data)
         committed = self._data.write(resolved.source, table, mode="append", schema_mode="merge")
         written = load_latest(resolved, table, self._online) if resolved.online else 0
+        with self._db.write() as session:
+            record_event(
+                session,
+                project_id=self._project.id,
+                type="features.pushed",
+                subject=resolved.name,
+                payload={
+                    "view": resolved.name,
+                    "rows": table.num_rows,
+                    "online_rows": written,
+                    "table": committed.name,
+                    "version": committed.version,
+                },
+                actor=self._actor,
+            )
         return Pushed(
             view=resolved.name, rows=table.num_rows, online_rows=written, table=committed.ref
         )

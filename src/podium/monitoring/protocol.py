@@ -101,6 +101,17 @@ class DriftResult(_Result):
             return "n/a"
         return "drift" if self.dataset_drift else "ok"
 
+    def __repr__(self) -> str:
+        return (
+            f"DriftResult({self.deployment!r}, status={self.status!r}, "
+            f"{len(self.drifted_columns)} of {len(self.columns)} columns drifted, rows={self.rows})"
+        )
+
+    def _repr_html_(self) -> str:
+        from podium.notebook.monitoring import drift_html
+
+        return drift_html(self)
+
 
 class QualityResult(_Result):
     """Contract violations and completeness of a deployment's window."""
@@ -157,6 +168,15 @@ class AccuracyResult(_Result):
     labeled_by_version: dict[str, int] = Field(default_factory=dict)
     reason: str = ""
 
+    def __repr__(self) -> str:
+        shown = {k: m.value for k, m in self.overall.items()}
+        return f"AccuracyResult({self.deployment!r}, labeled={self.labeled}, overall={shown})"
+
+    def _repr_html_(self) -> str:
+        from podium.notebook.monitoring import accuracy_html
+
+        return accuracy_html(self)
+
 
 class FairnessResult(_Result):
     """Group fairness of the window's labeled predictions for one sensitive attribute."""
@@ -169,6 +189,18 @@ class FairnessResult(_Result):
     metrics: dict[str, Metric] = Field(default_factory=dict)
     groups: dict[str, dict[str, Any]] = Field(default_factory=dict)
     reason: str = ""
+
+    def __repr__(self) -> str:
+        shown = {k: m.value for k, m in self.metrics.items()}
+        return (
+            f"FairnessResult({self.deployment!r}, attribute={self.attribute!r}, "
+            f"labeled={self.labeled}, metrics={shown})"
+        )
+
+    def _repr_html_(self) -> str:
+        from podium.notebook.monitoring import fairness_html
+
+        return fairness_html(self)
 
 
 class ReferenceInfo(_Result):

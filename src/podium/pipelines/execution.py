@@ -5,7 +5,9 @@
 inputs and its pinned tables, and answers a cached result when the key is known (and its
 blob is still stored); otherwise it opens the step's tracked child run and loads the
 upstream outputs. ``finish`` stores the output (by reference: a blob digest), caches it,
-attaches the captured logs (``logs.txt``) and ends the child run.
+attaches the captured logs (``logs.txt``, when the step printed anything) and ends the
+child run. Embedded, a child run opens in one write and ends in one (``begin_run`` and
+``complete_run`` of the tracking service); against any other tracking, call by call.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from podium.errors import InvalidInputError
 from podium.pipelines.hashing import cache_key, canonical
 from podium.pipelines.outputs import load_output, store_output
 from podium.pipelines.plan import Plan, PlannedStep, Ref, substitute
-from podium.pipelines.records import PipelineRecords
+from podium.pipelines.records import CacheWrite, PipelineRecords
 from podium.pipelines.runner import Attempted, StepCall, StepResult
 from podium.store.artifacts import ArtifactStore
 from podium.store.base import utcnow
 from podium.tracking.protocol import Tracking
+from podium.tracking.types import RunStatus
 
 __all__ = ["LOGS_ARTIFACT", "OUTPUT_TAG", "RunHooks", "StepListener"]
 
@@ -103,24 +106,24 @@ class RunHooks:
             except InvalidInputError as exc:
                 error = exc.message
         logs = attempted.logs + ("" if error is None or error in attempted.logs else error + "\n")
-        self.tracking.put_artifact(child, LOGS_ARTIFACT, logs.encode())
+        if logs:  # a step that printed nothing has no logs.txt (`logs` shows it empty)
+            self.tracking.put_artifact(child, LOGS_ARTIFACT, logs.encode())
         duration = attempted.ended_ms - attempted.started_ms
+        tags: dict[str, str] = {}
+        cache = None
         if stored is None:
             result = StepResult(planned.name, "failed", error=_last_line(error or "failed"))
         else:
-            self.tracking.set_tags(child, {OUTPUT_TAG: stored.digest})
+            tags[OUTPUT_TAG] = stored.digest
             result = StepResult(planned.name, "succeeded", stored.digest, stored.format)
             if planned.step.cache:
-                self.records.remember(
-                    self._keys[planned.name],
-                    step=planned.step.name,
-                    output=(stored.digest, stored.format),
-                    run_id=self.run_id,
-                )
-        self.tracking.end_run(child, status="FINISHED" if stored else "FAILED")
-        self.records.update_step(
+                output = (stored.digest, stored.format)
+                cache = CacheWrite(self._keys[planned.name], planned.step.name, output, self.run_id)
+        self._end_child(child, "FINISHED" if stored else "FAILED", tags)
+        self.records.update_step(  # the step's record and its cache entry: one write
             self.run_id,
             planned.name,
+            cache=cache,
             status=result.status,
             output_digest=result.output_digest,
             output_format=result.output_format,
@@ -147,7 +150,7 @@ class RunHooks:
         child = self._open_child(
             planned, {"podium.cache_key": key, "podium.cached": "true", OUTPUT_TAG: digest}
         )
-        self.tracking.end_run(child, status="FINISHED")
+        self._end_child(child, "FINISHED", {})
         now = utcnow()
         self.records.update_step(
             self.run_id,
@@ -169,21 +172,37 @@ class RunHooks:
 
     def _open_child(self, planned: PlannedStep, tags: Mapping[str, str]) -> str:
         """Start the step's tracked child run with its params, tags and table inputs."""
-        child = self.tracking.create_run(
-            self.plan.pipeline.name,
-            name=planned.name,
-            parent_run_id=self.run_id,
-            tags={"podium.step": planned.step.name, **tags},
-        ).id
-        self._children[planned.name] = child
         params = {
             key: _shown(value) for key, value in planned.bound().items() if not _holds_ref(value)
         }
-        if params:
-            self.tracking.log_params(child, params)
+        run_tags = {"podium.step": planned.step.name, **tags}
+        name, experiment = planned.name, self.plan.pipeline.name
+        begin = getattr(self.tracking, "begin_run", None)  # embedded: one write, not two
+        child: str
+        if begin is not None:
+            child = begin(
+                experiment, name=name, parent_run_id=self.run_id, tags=run_tags, params=params
+            ).id
+        else:
+            child = self.tracking.create_run(
+                experiment, name=name, parent_run_id=self.run_id, tags=run_tags
+            ).id
+            if params:
+                self.tracking.log_params(child, params)
+        self._children[planned.name] = child
         if planned.tables:
             self.tracking.log_inputs(child, list(planned.tables))
         return child
+
+    def _end_child(self, child: str, status: RunStatus, tags: Mapping[str, str]) -> None:
+        """Tag and end a step's child run: one write where tracking batches (embedded)."""
+        complete = getattr(self.tracking, "complete_run", None)
+        if complete is not None:
+            complete(child, status=status, tags=tags)
+            return
+        if tags:
+            self.tracking.set_tags(child, tags)
+        self.tracking.end_run(child, status=status)
 
     def _ended(self, result: StepResult) -> None:
         if self.listener is not None:

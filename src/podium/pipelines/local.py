@@ -1,6 +1,8 @@
 """The local runner: steps in threads of this process, within this machine's cores and memory.
 
-Independent steps run at once. Each worker thread asks the hooks whether its step must
+Independent steps run at once. A step that is the only one able to run (the next link of
+a chain) runs in the calling thread, with no thread to start and wait for. Each worker
+thread asks the hooks whether its step must
 run at all (a cached step takes no resources), then waits in the :class:`ResourcePool`
 until the cores and memory the step asks for are free, computes it, and gives them back.
 A thread per step costs microseconds, not the second a process or a pod costs; steps
@@ -14,6 +16,7 @@ so a resumed run has as little left to do as possible.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Mapping
 
@@ -63,6 +66,14 @@ class _LocalRun:
             while waiting or self.running:
                 waiting = self._skip_blocked(waiting)
                 ready = [s for s in waiting if all(d in self.results for d in s.depends_on)]
+                if len(ready) == 1 and not self.running:
+                    # Nothing else could run meanwhile (a chain): no thread to hand it to.
+                    planned = ready[0]
+                    waiting.remove(planned)
+                    self.running.add(planned.name)
+                    upstream = {d: self.results[d] for d in planned.depends_on}
+                    contextvars.copy_context().run(self._work, planned, upstream)
+                    continue
                 for planned in ready[: max(0, self.max_threads - len(self.running))]:
                     waiting.remove(planned)
                     self.running.add(planned.name)

@@ -2,8 +2,10 @@
 
 Embedded, ``run`` takes a pipeline object and runs its steps in this process. Over HTTP
 the server runs it, so the pipeline must be importable on the server: ``run`` sends its
-``module:qualname`` (a string works too), and the returned run has no ``output`` (it is
-stored on the server; ``output_digest`` names it).
+``module:qualname`` (a string works too). The server starts the run and answers at once
+(202 with the run id); the client then polls the run until it ends, so no request waits
+for a long step, and loads ``output`` from the server when it is over. ``wait=False``
+returns the running run at once, on both sides.
 """
 
 from __future__ import annotations
@@ -34,15 +36,19 @@ class Pipelines(Protocol):
         params: Mapping[str, Any] | None = None,
         runner: str = "local",
         on_step: Callable[[str, str], None] | None = None,
+        wait: bool = True,
     ) -> PipelineRun:
         """Run ``pipeline`` (a ``@podium.pipeline`` or its ``"module:qualname"``) with
-        ``params`` (completed by the function's defaults) and wait for the end.
+        ``params`` (completed by the function's defaults) and wait for the end; with
+        ``wait=False`` return the ``running`` run as soon as it is checked and recorded
+        (follow it with :meth:`get`).
 
         Steps whose code, parameters, inputs and lake table versions are unchanged since
         an earlier run are ``cached`` (not run); independent steps run in parallel within
         the cores and memory they ask for. The run is a tracked run of the experiment
         named after the pipeline, with one child run per step. ``on_step(name, status)``
-        is called as each step ends. A step that raises makes the run ``failed`` (the
+        is called as each step ends (over HTTP: as the client's polling sees it end).
+        A step that raises makes the run ``failed`` (the
         steps after it ``skipped``); that is a result, not an exception. Raises
         :class:`~podium.errors.InvalidInputError` before anything runs for unknown or
         unpicklable params, a cycle, an unknown runner, or a step asking for more than
@@ -58,22 +64,24 @@ class Pipelines(Protocol):
         *,
         runner: str | None = None,
         on_step: Callable[[str, str], None] | None = None,
+        wait: bool = True,
     ) -> PipelineRun:
         """Continue the failed run ``run_id`` in place: its succeeded and cached steps are
         reused, not rerun; the failed step and what depends on it run again (with the
         pipeline's current code, re-imported from the run's ``module:qualname``, or the
         definition in this process), reading the table versions the run first pinned.
 
-        ``runner`` defaults to the run's. Raises :class:`~podium.errors.NotFoundError` for
+        ``runner`` defaults to the run's; ``wait=False`` returns the run as soon as it is
+        ``running`` again, as :meth:`run` does. Raises :class:`~podium.errors.NotFoundError` for
         an unknown run or a definition that cannot be imported, and
         :class:`~podium.errors.ConflictError` for a run that did not fail.
         """
         ...
 
     def get(self, run_id: str) -> PipelineRun:
-        """The run with its steps (status, duration, tracked run id, output digest) and,
-        embedded, its ``output``. Raises :class:`~podium.errors.NotFoundError` for an
-        unknown run."""
+        """The run with its steps (status, duration, tracked run id, output digest) and
+        its ``output`` once it succeeded. Raises :class:`~podium.errors.NotFoundError`
+        for an unknown run."""
         ...
 
     def runs(self, pipeline: str | None = None, *, limit: int = 20) -> builtins.list[PipelineRun]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -16,10 +17,20 @@ from podium.pipelines.types import PipelineInfo, PipelineRun, StepRun
 from podium.store.base import utcnow
 from podium.store.database import Database
 
-__all__ = ["CacheEntry", "PipelineRecords"]
+__all__ = ["CacheEntry", "CacheWrite", "PipelineRecords"]
 
 CacheEntry = tuple[str, str]
 """``(output digest, output format)`` of a cached step output."""
+
+
+@dataclass(frozen=True)
+class CacheWrite:
+    """A step output to remember in the step cache under ``key``."""
+
+    key: str
+    step: str
+    output: CacheEntry
+    run_id: str
 
 
 class PipelineRecords:
@@ -81,20 +92,36 @@ class PipelineRecords:
                 if step.name not in keep:
                     step.status, step.error = "pending", None
 
-    def update_step(self, run_id: str, name: str, **values: Any) -> None:
-        """Set columns of step ``name`` of the run."""
+    def update_step(
+        self, run_id: str, name: str, *, cache: CacheWrite | None = None, **values: Any
+    ) -> None:
+        """Set columns of step ``name`` of the run; with ``cache``, also remember its
+        output in the step cache, in the same transaction (see :meth:`remember`)."""
+        if cache is not None:
+            try:
+                with self._db.write() as session:
+                    self._set_step(session, run_id, name, values)
+                    self._remember(session, cache)
+                return
+            except ConstraintViolation:
+                pass  # cached first by an identical step of a concurrent run: record the step
         with self._db.write() as session:
-            row = session.scalar(
-                select(PipelineStepRow).where(
-                    PipelineStepRow.run_id == run_id, PipelineStepRow.name == name
-                )
+            self._set_step(session, run_id, name, values)
+
+    def _set_step(
+        self, session: Session, run_id: str, name: str, values: Mapping[str, Any]
+    ) -> None:
+        row = session.scalar(
+            select(PipelineStepRow).where(
+                PipelineStepRow.run_id == run_id, PipelineStepRow.name == name
             )
-            if row is None:  # a step the run did not have (resume of a changed pipeline)
-                position = len(self._step_rows(session, run_id))
-                row = PipelineStepRow(run_id=run_id, name=name, position=position, status="pending")
-                session.add(row)
-            for key, value in values.items():
-                setattr(row, key, value)
+        )
+        if row is None:  # a step the run did not have (resume of a changed pipeline)
+            position = len(self._step_rows(session, run_id))
+            row = PipelineStepRow(run_id=run_id, name=name, position=position, status="pending")
+            session.add(row)
+        for key, value in values.items():
+            setattr(row, key, value)
 
     def finish(
         self,
@@ -187,26 +214,26 @@ class PipelineRecords:
 
     def remember(self, key: str, *, step: str, output: CacheEntry, run_id: str) -> None:
         """Cache ``output`` under ``key`` (replacing an entry whose blob went missing)."""
-        digest, format = output
         try:
             with self._db.write() as session:
-                row = session.scalar(
-                    select(StepCacheRow).where(
-                        StepCacheRow.project_id == self._project.id, StepCacheRow.cache_key == key
-                    )
-                )
-                if row is None:
-                    row = StepCacheRow(project_id=self._project.id, cache_key=key)
-                    session.add(row)
-                row.step, row.output_digest, row.output_format, row.run_id = (
-                    step,
-                    digest,
-                    format,
-                    run_id,
-                )
-                row.created_at = utcnow()
+                self._remember(session, CacheWrite(key, step, output, run_id))
         except ConstraintViolation:
             pass  # an identical step of a concurrent run cached it first: same key, same work
+
+    def _remember(self, session: Session, cache: CacheWrite) -> None:
+        row = session.scalar(
+            select(StepCacheRow).where(
+                StepCacheRow.project_id == self._project.id,
+                StepCacheRow.cache_key == cache.key,
+            )
+        )
+        if row is None:
+            row = StepCacheRow(project_id=self._project.id, cache_key=cache.key)
+            session.add(row)
+        row.step, row.run_id = cache.step, cache.run_id
+        row.output_digest, row.output_format = cache.output
+        row.created_at = utcnow()
+        session.flush()  # a concurrent run's entry fails here, inside the caller's try
 
     # -- rows -----------------------------------------------------------------------------
     def _run_row(self, session: Session, run_id: str) -> PipelineRunRow:

@@ -4,7 +4,9 @@ A run is checked completely before anything runs (the graph, the arguments, the
 runner, the resources), then recorded as a tracked run of the experiment named after
 the pipeline, with one child run per step, and as rows of the pipeline tables (the
 state a resume needs: the definition's ``module:qualname``, the params, each step's
-output reference). Runs execute in the caller's thread, which waits for the end.
+output reference). Runs execute in the caller's thread, which waits for the end, or
+with ``wait=False`` in a thread of their own while the caller gets the running run back
+at once (what the server does for a run requested over HTTP: the client polls).
 Schedules and event triggers are stored here (:mod:`podium.pipelines.schedules`) and
 run by ``podium up`` (:mod:`podium.pipelines.scheduler`). While a step runs, its code
 can reach the platform (:func:`podium.pipelines.context.current_platform`).
@@ -13,7 +15,9 @@ can reach the platform (:func:`podium.pipelines.context.current_platform`).
 from __future__ import annotations
 
 import builtins
+import logging
 import pickle
+import threading
 from collections.abc import Callable, Mapping
 from contextvars import Token
 from typing import Any
@@ -43,6 +47,7 @@ TableVersions = Callable[[str], "int | None"]
 
 _DONE_OK = ("succeeded", "cached")
 _PARAM_CHARS = 500
+_log = logging.getLogger(__name__)
 
 
 class PipelineService:
@@ -79,6 +84,7 @@ class PipelineService:
         params: Mapping[str, Any] | None = None,
         runner: str = "local",
         on_step: StepListener | None = None,
+        wait: bool = True,
         tags: Mapping[str, str] | None = None,
     ) -> PipelineRun:
         """Run ``pipeline`` (or the one at ``module:qualname``) with ``params``; see
@@ -91,10 +97,17 @@ class PipelineService:
         with self._audit.attempt("pipelines.run", f"pipeline:{found.name}") as attempt:
             run_id = self._start(plan, chosen, tags or {})
             attempt.target = f"pipeline-run:{run_id}"
+        if not wait:
+            return self._in_background(plan, chosen, run_id, reuse={}, on_step=on_step)
         return self._execute(plan, chosen, run_id, reuse={}, on_step=on_step)
 
     def resume(
-        self, run_id: str, *, runner: str | None = None, on_step: StepListener | None = None
+        self,
+        run_id: str,
+        *,
+        runner: str | None = None,
+        on_step: StepListener | None = None,
+        wait: bool = True,
     ) -> PipelineRun:
         """Continue a failed run; see :meth:`podium.pipelines.protocol.Pipelines.resume`."""
         row, steps = self._records.raw(run_id)
@@ -128,7 +141,36 @@ class PipelineService:
         }
         with self._audit.attempt("pipelines.resume", f"pipeline-run:{run_id}"):
             self._records.restart(run_id, keep=list(reuse), runner=chosen.name)
+        if not wait:
+            return self._in_background(plan, chosen, run_id, reuse=reuse, on_step=on_step)
         return self._execute(plan, chosen, run_id, reuse=reuse, on_step=on_step)
+
+    def _in_background(
+        self,
+        plan: Plan,
+        runner: Runner,
+        run_id: str,
+        *,
+        reuse: Mapping[str, StepResult],
+        on_step: StepListener | None,
+    ) -> PipelineRun:
+        """Execute the recorded run in a thread of its own; the run as it is now.
+
+        The thread is a daemon: a process that stops mid-run leaves the run ``running``
+        (as a killed process would), it never keeps a server from stopping.
+        """
+        started = self._records.get(run_id)
+
+        def execute() -> None:
+            try:
+                self._execute(plan, runner, run_id, reuse=reuse, on_step=on_step)
+            except BaseException:  # recorded on the run by _execute; the thread says so too
+                _log.exception("pipeline run %s failed in podium", run_id)
+
+        threading.Thread(
+            target=execute, name=f"podium-pipeline-run-{run_id[:8]}", daemon=True
+        ).start()
+        return started
 
     def _start(self, plan: Plan, runner: Runner, extra_tags: Mapping[str, str]) -> str:
         pipeline = plan.pipeline
@@ -264,6 +306,20 @@ class PipelineService:
         if row.output_digest is not None:
             run.output = load_output(self._artifacts, row.output_digest, row.output_format or "")
         return run
+
+    def stored_output(self, run_id: str) -> tuple[bytes, str, str]:
+        """The run's stored return value as ``(bytes, format, sha256)``, for the server
+        to send (a client decodes it as :func:`podium.pipelines.outputs.decode` does).
+        Raises :class:`~podium.errors.NotFoundError` for an unknown run or one with no
+        output (still running, failed, or its pipeline returned None)."""
+        row, _ = self._records.raw(run_id)
+        if row.output_digest is None:
+            raise NotFoundError(
+                f"pipeline run {run_id!r} has no output (it is {row.status})",
+                remedy="wait for the run to succeed; a pipeline returning None has no output",
+            )
+        data = self._artifacts.get(row.output_digest)
+        return data, row.output_format or "pickle", row.output_digest
 
     def runs(self, pipeline: str | None = None, *, limit: int = 20) -> builtins.list[PipelineRun]:
         """The newest runs; see :meth:`Pipelines.runs`."""

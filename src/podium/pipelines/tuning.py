@@ -14,23 +14,34 @@ embedded and against a server (ADR 0020).
 Where Optuna keeps its studies: :mod:`podium.pipelines.tuning_storage` (never among
 podium's tables). A study so survives a restart, and ``study="name"`` resumes it.
 
-``parallel=N`` runs N trials at once. Embedded, in N worker processes (spawned, each
-with its own connection to the same database: CPU-bound objectives scale past the GIL;
-the objective must be picklable, i.e. a module-level function), or with ``runner="ray"``
+``parallel=N`` runs N trials at once. Embedded, in N worker processes (forked when that
+is safe, else from a fork server, see :func:`start_method`; each with its own connection
+to the same database: CPU-bound objectives scale past the GIL; the objective must be
+picklable, i.e. a module-level function), or with ``runner="ray"``
 in N Ray actors (:class:`~podium.pipelines.ray_runner.RayExecutor`; on a cluster the
 database and artifact store must be reachable from its nodes). Against a server, in N
 threads of the client. The sampler runs in the calling process (ask and tell), so the
 number of trials is exact; pruning is asked from the worker through the storage.
+``parallel=1`` runs each trial in the calling thread.
+
+A trial costs little more than Optuna's own storage writes: its run opens and closes in
+one write each (:mod:`podium.pipelines.tuning_trial`), its run id is found from the run's
+tags at the end (not written to Optuna per trial), and Optuna is told the result without
+reading the trial back.
 """
 
 from __future__ import annotations
 
-import atexit
 import concurrent.futures as futures
 import functools
+import gc
 import json
 import logging
 import multiprocessing
+import multiprocessing.util
+import os
+import sys
+import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
@@ -47,6 +58,7 @@ from podium.pipelines.tuning_checks import (
 from podium.pipelines.tuning_results import Direction, Study, StudyTrial, TrialState
 from podium.pipelines.tuning_storage import TuningStorage
 from podium.pipelines.tuning_trial import (
+    NUMBER_TAG,
     STUDY_TAG,
     TrialJob,
     TrialOutcome,
@@ -74,6 +86,7 @@ OnTrial = Callable[[StudyTrial, int, int], None]
 RUN_ID_ATTR = "podium.run_id"
 ERROR_ATTR = "podium.error"
 _KIND_TAG = "podium.kind"
+_PAGE = 1_000  # runs per page when finding the trials' runs
 _RUNNERS = ("local", "ray")
 _STATES: dict[str, TrialState] = {
     "COMPLETE": "complete",
@@ -191,12 +204,19 @@ class Tuning:
                     )
                 elif in_processes:
                     assert self._worker_tracking is not None
+                    method = start_method()
+                    if method == "fork":
+                        _mark_fork()
+                    elif method == "forkserver":
+                        _preload_in_forkserver()
                     pool = futures.ProcessPoolExecutor(
                         max_workers=min(parallel, remaining),
-                        mp_context=multiprocessing.get_context("spawn"),
+                        mp_context=multiprocessing.get_context(method),
                         initializer=_start_worker,
                         initargs=(self._worker_tracking, target, search.optuna_name, search.pruner),
                     )
+                elif parallel == 1:  # one at a time: no thread to hand each trial to
+                    pool = _InlineExecutor()
                 else:
                     pool = futures.ThreadPoolExecutor(max_workers=parallel)
                 with pool:
@@ -302,14 +322,36 @@ class _Search:
         at a time), and so are their runs."""
         assert self.study is not None
         running = self.optuna.trial.TrialState.RUNNING
-        for frozen in self.study.get_trials(deepcopy=False, states=(running,)):
+        left = self.study.get_trials(deepcopy=False, states=(running,))
+        runs = self.trial_runs() if left else {}
+        for frozen in left:
             error = "interrupted: the process running it stopped"
             self.study._storage.set_trial_user_attr(frozen._trial_id, ERROR_ATTR, error)
             self.study.tell(frozen.number, state=self.optuna.trial.TrialState.FAIL)
-            run_id = frozen.user_attrs.get(RUN_ID_ATTR)
+            run_id = frozen.user_attrs.get(RUN_ID_ATTR) or runs.get(frozen.number)
             if run_id and self.tracking.get_run(run_id).status == "RUNNING":
                 self.tracking.set_tags(run_id, {"podium.trial.state": "failed"})
                 self.tracking.end_run(run_id, status="FAILED")
+
+    def trial_runs(self) -> dict[int, str]:
+        """The tracked run of each trial, by trial number (the children of the study's
+        run, by their tag ``podium.trial.number``): one search, not a write per trial."""
+        found: dict[int, str] = {}
+        token: str | None = None
+        while True:
+            page = self.tracking.search_runs(
+                self.experiment,
+                filter=f"attributes.parent_run_id = '{self.run_id}'",
+                max_results=_PAGE,
+                page_token=token,
+            )
+            for run in page.runs:
+                number = run.tags.get(NUMBER_TAG)
+                if number is not None and number.isdigit():
+                    found[int(number)] = run.id
+            token = page.next_page_token
+            if not token:
+                return found
 
     def finished(self) -> int:
         """How many trials of the study have ended."""
@@ -380,18 +422,19 @@ class _Search:
             error = f"{type(exc).__name__}: {exc}"
             outcome = TrialOutcome(trial.number, "failed", None, {}, None, error)
         if outcome.state == "complete":
-            self.study.tell(trial, outcome.value)
+            _tell(self.study, trial, outcome.value, state.COMPLETE)
         elif outcome.state == "pruned":
-            self.study.tell(trial, state=state.PRUNED)
+            _tell(self.study, trial, None, state.PRUNED)
         else:
             trial.set_user_attr(ERROR_ATTR, outcome.error or "failed")
-            self.study.tell(trial, state=state.FAIL)
+            _tell(self.study, trial, None, state.FAIL)
         return outcome
 
     def finish(self) -> Study:
         """The study's result; its run ends FINISHED (FAILED when no trial completed)."""
         assert self.study is not None
-        trials = [_frozen_trial(t) for t in self.study.get_trials(deepcopy=False)]
+        runs = self.trial_runs()
+        trials = [_frozen_trial(t, runs) for t in self.study.get_trials(deepcopy=False)]
         complete = [t for t in trials if t.state == "complete"]
         if not complete:
             self.tracking.end_run(self.run_id, status="FAILED")
@@ -404,7 +447,7 @@ class _Search:
                 "podium.trial.error), then resume the study by name",
             )
         best = self.study.best_trial
-        best_run = str(best.user_attrs.get(RUN_ID_ATTR, ""))
+        best_run = str(best.user_attrs.get(RUN_ID_ATTR) or runs.get(best.number, ""))
         value = float(cast(float, best.value))
         self.tracking.set_tags(
             self.run_id, {"podium.study.best_run_id": best_run, "podium.study.best_value": value}
@@ -421,6 +464,29 @@ class _Search:
             best_run_id=best_run,
             trials=trials,
         )
+
+
+def _tell(study: OptunaStudy, trial: OptunaTrial, value: float | None, state: Any) -> None:
+    """``study.tell`` without what the caller never reads: Optuna's public ``tell`` reads
+    the trial back and deep-copies it to return it (a storage read per trial)."""
+    try:
+        from optuna.study._tell import _tell_with_warning
+    except ImportError:  # another Optuna: the public call, one read more
+        study.tell(trial, value, state=state)
+        return
+    _tell_with_warning(study, trial, value, state, suppress_warning=True)
+
+
+class _InlineExecutor(futures.Executor):
+    """Runs each submitted call at once in the caller's thread (one trial at a time)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> futures.Future[Any]:
+        future: futures.Future[Any] = futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:  # the trial's; an interrupt stops the search at once
+            future.set_exception(exc)
+        return future
 
 
 def _ended(state: Any) -> tuple[Any, ...]:
@@ -441,7 +507,7 @@ class _OptunaLink:
         return self._trial.should_prune()
 
     def set_run_id(self, run_id: str) -> None:
-        self._trial.set_user_attr(RUN_ID_ATTR, run_id)
+        """Nothing to store: the run is found by its tags (one Optuna write less a trial)."""
 
 
 def _study_trial(outcome: TrialOutcome, trial: OptunaTrial) -> StudyTrial:
@@ -455,14 +521,14 @@ def _study_trial(outcome: TrialOutcome, trial: OptunaTrial) -> StudyTrial:
     )
 
 
-def _frozen_trial(frozen: FrozenTrial) -> StudyTrial:
+def _frozen_trial(frozen: FrozenTrial, runs: Mapping[int, str]) -> StudyTrial:
     state = _STATES.get(frozen.state.name, "running")
     value = frozen.value if state == "complete" else None
     if state == "pruned" and frozen.intermediate_values:
         value = frozen.intermediate_values[max(frozen.intermediate_values)]
     return StudyTrial(
         number=frozen.number,
-        run_id=frozen.user_attrs.get(RUN_ID_ATTR),
+        run_id=frozen.user_attrs.get(RUN_ID_ATTR) or runs.get(frozen.number),
         state=state,
         value=value,
         params=dict(frozen.params),
@@ -484,32 +550,131 @@ def _distribution(optuna: ModuleType, dimension: Dimension) -> Any:
 
 
 # -- worker processes ------------------------------------------------------------------
-# Each worker process holds its own tracking connection and Optuna study, opened once by
-# the pool's initializer; these globals exist only inside those processes.
+# Each worker process holds its own tracking connection, opened once by the pool's
+# initializer, and opens the Optuna study only when a trial first reports (an objective
+# that never does needs no Optuna in the worker); these globals exist only there.
 _worker_tracking: Tracking | None = None
-_worker_study: Any = None
+_worker_study: Callable[[], Any] | None = None
 
 
 def _start_worker(
     opener: TrackingOpener, storage: TuningStorage, optuna_name: str, pruner: Any
 ) -> None:
     global _worker_tracking, _worker_study
-    optuna = _optuna()
-    optuna.logging.set_verbosity(logging.WARNING)
+    if _forked_from not in (None, os.getpid()):
+        _forget_parent_connections()
     tracking, close = opener()
-    atexit.register(close)
+    # Run as the worker exits, forked (which skips atexit) or spawned alike.
+    multiprocessing.util.Finalize(None, close, exitpriority=10)
     _worker_tracking = tracking
-    # The sampler runs in the parent; the worker's only asks the pruner.
-    _worker_study = optuna.load_study(
-        study_name=optuna_name,
-        storage=storage.open(optuna),
-        pruner=pruner,
-        sampler=optuna.samplers.RandomSampler(),
-    )
+
+    @functools.cache
+    def study() -> Any:
+        optuna = _optuna()
+        optuna.logging.set_verbosity(logging.WARNING)
+        # The parent created the tables; the sampler runs there, the worker asks the pruner.
+        return optuna.load_study(
+            study_name=optuna_name,
+            storage=storage.open(optuna, existing=True),
+            pruner=pruner,
+            sampler=optuna.samplers.RandomSampler(),
+        )
+
+    _worker_study = study
 
 
 def _run_in_worker(job: TrialJob, objective: Callable[..., Any]) -> TrialOutcome:
-    assert _worker_tracking is not None, "started by _start_worker"
-    optuna = _optuna()
-    link = _OptunaLink(optuna.trial.Trial(_worker_study, job.trial_id))
-    return execute_trial(job, objective, _worker_tracking, link, pruned=(optuna.TrialPruned,))
+    assert _worker_tracking is not None and _worker_study is not None, "by _start_worker"
+    # Optuna's own TrialPruned counts only if the objective could raise it (imported it).
+    optuna = sys.modules.get("optuna")
+    pruned = (optuna.TrialPruned,) if optuna is not None else ()
+    link = _WorkerLink(_worker_study, job.trial_id)
+    return execute_trial(job, objective, _worker_tracking, link, pruned=pruned)
+
+
+class _WorkerLink:
+    """A worker's :class:`~podium.pipelines.tuning_trial.TrialLink`: the Optuna trial of
+    ``trial_id`` in the study, opened at the first report."""
+
+    def __init__(self, study: Callable[[], Any], trial_id: int) -> None:
+        self._study = study
+        self._trial_id = trial_id
+
+    @functools.cached_property
+    def _link(self) -> _OptunaLink:
+        return _OptunaLink(_optuna().trial.Trial(self._study(), self._trial_id))
+
+    def report(self, value: float, step: int) -> None:
+        self._link.report(value, step)
+
+    def should_prune(self) -> bool:
+        return self._link.should_prune()
+
+    def set_run_id(self, run_id: str) -> None:
+        """Nothing to store (see :class:`_OptunaLink`)."""
+
+
+def start_method() -> str:
+    """How worker processes start: ``fork`` when it is safe (Linux, and this process runs
+    no other thread that could hold a lock the child inherits: no Python thread, no
+    OpenMP or BLAS pool, no Ray), so a worker starts in milliseconds with everything
+    already imported; otherwise ``forkserver`` (a clean server process, started once per
+    process, forks the workers of every later ``tune``), or ``spawn`` where there is none."""
+    if _fork_is_safe():
+        return "fork"
+    methods = multiprocessing.get_all_start_methods()
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
+_forked_from: int | None = None
+"""In a forked worker: the pid of the process it was forked from (set there first)."""
+
+
+# What a worker needs, imported once by the fork server rather than by every worker.
+_PRELOAD = ("podium.pipelines.tuning", "podium.platform")
+
+
+def _preload_in_forkserver() -> None:
+    """Add what workers import to the fork server's preloads (``__main__``, the
+    objective's usual home, stays); no effect once the server runs."""
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    current = list(getattr(server, "_preload_modules", None) or ["__main__"])
+    if not all(name in current for name in _PRELOAD):
+        forkserver.set_forkserver_preload([*current, *_PRELOAD])
+
+
+def _mark_fork() -> None:
+    global _forked_from
+    _forked_from = os.getpid()
+
+
+def _forget_parent_connections() -> None:
+    """A forked child must never use the database connections it inherited (SQLite and
+    PostgreSQL both break when two processes share one): drop every SQLAlchemy pool's
+    without closing them (the parent's stay open), as SQLAlchemy advises after a fork.
+    An objective using a platform of the parent's then reconnects in the worker."""
+    from sqlalchemy.engine import Engine
+
+    for obj in gc.get_objects():
+        if isinstance(obj, Engine):
+            obj.dispose(close=False)
+
+
+# Threads known to survive a fork harmlessly (they register fork handlers).
+_FORK_SAFE_THREADS = frozenset({"jemalloc_bg_thd"})
+
+
+def _fork_is_safe() -> bool:
+    if not sys.platform.startswith("linux") or threading.active_count() != 1:
+        return False
+    try:
+        tasks = os.listdir("/proc/self/task")
+        names = []
+        for task in tasks:
+            with open(f"/proc/self/task/{task}/comm") as comm:
+                names.append(comm.read().strip())
+    except OSError:
+        return False
+    return sum(1 for name in names if name not in _FORK_SAFE_THREADS) == 1

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 if TYPE_CHECKING:
@@ -46,18 +46,48 @@ class TuningStorage:
             return cls(f"sqlite:///{stem}.optuna.db")
         return cls()
 
-    def open(self, optuna: ModuleType) -> BaseStorage:
-        """Open the storage (creating its tables, and schema, on first use)."""
+    def open(self, optuna: ModuleType, *, existing: bool = False) -> BaseStorage:
+        """Open the storage (creating its tables, and schema, on first use).
+
+        ``existing``: the tables are known to be there and current (a worker process of a
+        study its parent opened), so Optuna's creation and version checks are skipped.
+        """
         if self.url is None:
             return cast("BaseStorage", optuna.storages.InMemoryStorage())
-        engine_kwargs: dict[str, Any] = {"pool_pre_ping": True}
+        engine_kwargs: dict[str, Any] = {}
+        sqlite = self.url.startswith("sqlite")
         if self.schema is not None:
-            _create_schema(self.url, self.schema)
+            if not existing:
+                _create_schema(self.url, self.schema)
             engine_kwargs["connect_args"] = {"options": f"-csearch_path={self.schema}"}
-        elif self.url.startswith("sqlite"):
+            engine_kwargs["pool_pre_ping"] = True  # a server may drop idle connections
+        elif sqlite:
             engine_kwargs["connect_args"] = {"timeout": 60}  # trials of several processes
-        storage = optuna.storages.RDBStorage(self.url, engine_kwargs=engine_kwargs)
+        storage = optuna.storages.RDBStorage(
+            self.url,
+            engine_kwargs=engine_kwargs,
+            skip_compatibility_check=existing,
+            skip_table_creation=existing,
+        )
+        if sqlite:
+            _like_podium(storage.engine)
         return cast("BaseStorage", storage)
+
+
+def _like_podium(engine: Engine) -> None:
+    """The SQLite settings of podium's own database (``podium.store.database``): WAL, so
+    readers never wait for the writer, and ``synchronous=NORMAL``, so a commit does not
+    wait for the disk (a crash of the machine may lose the last trials, never corrupt the
+    file). Optuna's default rollback journal syncs several times per write."""
+
+    def configure(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    event.listen(engine, "connect", configure)
+    engine.dispose()  # connections opened before (creating the tables) reconnect with them
 
 
 def _create_schema(url: str, schema: str) -> None:

@@ -181,15 +181,7 @@ def execute_trial(
 
     ``pruned`` are further exception types meaning "pruned" (Optuna's own TrialPruned).
     """
-    tags = {STUDY_TAG: job.study, NUMBER_TAG: str(job.number)}
-    run = tracking.start_run(
-        job.experiment,
-        name=f"{job.study}-{job.number}",
-        params=job.params,
-        tags=tags,
-        parent=job.study_run_id,
-        capture_env=False,
-    )
+    run = _start(tracking, job)
     link.set_run_id(run.id)
     trial = TuningTrial(job, run, link)
     args = (dict(job.params), trial) if job.with_trial else (dict(job.params),)
@@ -197,17 +189,37 @@ def execute_trial(
     try:
         metrics = metric_values(objective(*args), job.metric)
     except stopped:
-        run.set_tags({STATE_TAG: "pruned"})
-        run.end("KILLED")
+        run.end_with("KILLED", tags={STATE_TAG: "pruned"})
         return TrialOutcome(job.number, "pruned", trial.last_value, {}, run.id)
     except Exception as exc:  # the objective's failure is the trial's, recorded, not lost
         error = f"{type(exc).__name__}: {exc}"[:_MAX_ERROR]
-        run.set_tags({STATE_TAG: "failed", ERROR_TAG: error})
-        run.end("FAILED")
+        run.end_with("FAILED", tags={STATE_TAG: "failed", ERROR_TAG: error})
         return TrialOutcome(job.number, "failed", None, {}, run.id, error)
     # After the reported steps, so the study's metric shows the trial's final value.
     step = 0 if trial.last_step is None else trial.last_step + 1
-    run.log_metrics(metrics, step=step)
-    run.set_tags({STATE_TAG: "complete"})
-    run.end("FINISHED")
+    run.end_with("FINISHED", metrics=metrics, step=step, tags={STATE_TAG: "complete"})
     return TrialOutcome(job.number, "complete", metrics[job.metric], metrics, run.id)
+
+
+def _start(tracking: Tracking, job: TrialJob) -> ActiveRun:
+    """The trial's run, with its params and tags: one write where tracking batches
+    (embedded, ``begin_run``), else ``start_run``."""
+    name = f"{job.study}-{job.number}"
+    tags = {STUDY_TAG: job.study, NUMBER_TAG: str(job.number)}
+    begin = getattr(tracking, "begin_run", None)
+    if begin is None:
+        return tracking.start_run(
+            job.experiment,
+            name=name,
+            params=job.params,
+            tags=tags,
+            parent=job.study_run_id,
+            capture_env=False,
+        )
+    from podium.tracking.run import ActiveRun
+
+    run = begin(
+        job.experiment, name=name, parent_run_id=job.study_run_id, tags=tags, params=job.params
+    )
+    interval = float(getattr(tracking, "metric_flush_interval", 0.5))
+    return ActiveRun(tracking, run, flush_interval=interval)

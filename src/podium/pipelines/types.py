@@ -50,8 +50,9 @@ class PipelineRun(BaseModel):
     """A run of a pipeline: a tracked run (``id``) with one child run per step.
 
     ``output`` is the pipeline function's return value, with each step output loaded;
-    it is there on what ``run``, ``resume`` and ``get`` return embedded, not over HTTP
-    and not in ``runs()`` listings (``output_digest`` says where it is stored).
+    it is there on what ``run``, ``resume`` and ``get`` return once the run succeeded
+    (over HTTP too: the client fetches it from the server), not in ``runs()`` listings
+    (``output_digest`` says where it is stored).
     """
 
     id: str

@@ -37,6 +37,7 @@ from podium.registry.queries import (
     to_model,
     to_version,
 )
+from podium.registry.records import IMPORTED_FLAVOR
 from podium.registry.refs import check_alias, check_model_name, check_version, parse_ref
 from podium.registry.registration import ALLOCATION_ATTEMPTS, add_version, check_tags, provenance
 from podium.registry.signature import Rows, Signature, check_signature, infer_signature
@@ -231,6 +232,15 @@ class RegistryService:
         parsed = parse_ref(ref)
         with self._db.read() as session:
             row = resolve(session, self._project.id, parsed)
+        if row.flavor == IMPORTED_FLAVOR:
+            raise InvalidInputError(
+                f"model version {row.model_name}/{row.version} holds an MLflow model's files, "
+                "which podium does not load (the server never unpickles an upload)",
+                field="ref",
+                remedy="load it on a client with mlflow.<flavor>.load_model('models:/"
+                f"{row.model_name}/{row.version}') and register that model with "
+                "p.registry.register (docs/coming-from-mlflow.md)",
+            )
         data = self._artifacts.get(row.artifact_digest)  # verifies the sha256
         signature = Signature.model_validate(row.signature or {"inputs": []})
         return PodiumModel.from_bytes(data, flavor=row.flavor, signature=signature)

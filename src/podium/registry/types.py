@@ -83,6 +83,14 @@ class RegisteredModel(_Frozen):
     latest_version: int | None = None
     aliases: dict[str, int] = Field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        return f"RegisteredModel({self.name!r}, latest_version={self.latest_version!r})"
+
+    def _repr_html_(self) -> str:
+        from podium.notebook.registry import model_html
+
+        return model_html(self)
+
 
 class ModelVersion(_Frozen):
     """One registered version: its artifact, signature, provenance and stage."""
@@ -109,6 +117,14 @@ class ModelVersion(_Frozen):
     def ref(self) -> str:
         """The exact reference of this version, ``name/version``."""
         return f"{self.name}/{self.version}"
+
+    def __repr__(self) -> str:
+        return f"ModelVersion({self.ref!r}, stage={self.stage!r}, flavor={self.flavor!r})"
+
+    def _repr_html_(self) -> str:
+        from podium.notebook.registry import version_html
+
+        return version_html(self)
 
 
 class Approval(_Frozen):

@@ -29,6 +29,9 @@ TABLE_MODULES = (
     "podium.serving.log.spool_tables",
     "podium.monitoring.tables",
     "podium.pipelines.tables",
+    "podium.batch.tables",
+    "podium.events.schemas.tables",
+    "podium.events.bus.tables",
 )
 
 

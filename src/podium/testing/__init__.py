@@ -14,6 +14,8 @@ runs every check against it:
 - :class:`podium.testing.metadata_database.MetadataDatabaseContract` (fixture
   ``database_url``, an empty database per check): the metadata
   :class:`~podium.store.database.Database`, e.g. SQLite or PostgreSQL.
+- :class:`podium.testing.event_bus.EventBusContract` (fixture ``bus``): an
+  :class:`~podium.events.bus.protocol.EventBus`, e.g. embedded, Redis Streams or NATS.
 
 Each module's docstring shows the subclass to write.
 """

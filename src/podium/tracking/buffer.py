@@ -7,7 +7,8 @@ failed write puts its batch back, so a later flush writes it again; the error of
 background write is kept and raised from the next logging call or flush, so no error is
 silently lost. After :meth:`close`, points are written as they are added. A buffer that
 is never closed is closed when the process exits, so a script that forgets to end its run
-still writes its last points.
+still writes its last points. The background thread starts with the first point: a run that
+logs no metric (a pipeline step's, a tuning trial's until it reports) costs no thread.
 """
 
 from __future__ import annotations
@@ -43,8 +44,7 @@ class MetricBuffer:
         self._wake = threading.Event()
         self._closed = False
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._loop, name="podium-metrics", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None  # started by the first add
         atexit.register(self._close_at_exit)
 
     def add(self, points: Sequence[MetricPoint]) -> None:
@@ -53,6 +53,11 @@ class MetricBuffer:
         with self._lock:
             self._points.extend(points)
             full = len(self._points) >= self._max_batch
+            if self._thread is None and not self._closed and points:
+                self._thread = threading.Thread(
+                    target=self._loop, name="podium-metrics", daemon=True
+                )
+                self._thread.start()  # under the lock: close() joins only a started thread
         if self._closed:  # no thread left to write them
             self._drain()
         elif full:
@@ -75,9 +80,12 @@ class MetricBuffer:
     def close(self) -> None:
         """Flush and stop the background thread."""
         atexit.unregister(self._close_at_exit)
-        self._closed = True
+        with self._lock:
+            self._closed = True
+            thread = self._thread
         self._wake.set()
-        self._thread.join()
+        if thread is not None:
+            thread.join()
         self.flush()
 
     def _close_at_exit(self) -> None:

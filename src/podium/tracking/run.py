@@ -150,6 +150,34 @@ class ActiveRun:
             self._run = self._backend.end_run(self.id, status=status)
         return self._run
 
+    def end_with(
+        self,
+        status: RunStatus,
+        *,
+        metrics: Mapping[str, float] | None = None,
+        step: int = 0,
+        tags: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Log final ``metrics`` (at ``step``) and ``tags``, then end the run with
+        ``status``: one write where the backend batches (embedded), else the same calls
+        one by one. Unlike :meth:`end` it hands nothing back; later calls do nothing."""
+        if self._ended:
+            return
+        ts = now_ms()
+        points = [_point(k, v, step, ts) for k, v in (metrics or {}).items()]
+        self._ended = True
+        try:
+            self._buffer.close()  # what was logged before goes first
+        finally:
+            complete = getattr(self._backend, "complete_run", None)
+            if complete is not None:
+                complete(self.id, status=status, tags=tags, points=points)
+            else:
+                self._backend.log_metric_points(self.id, points)
+                if tags:
+                    self._backend.set_tags(self.id, tags)
+                self._run = self._backend.end_run(self.id, status=status)
+
     def __enter__(self) -> ActiveRun:
         return self
 

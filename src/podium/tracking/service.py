@@ -137,32 +137,8 @@ class TrackingService(StartsRuns):
         if name is not None:
             check_name(name, kind="run")
         with self._db.write() as session:
-            exp = (
-                self._experiment_row(session, experiment)
-                or self._insert_experiment(session, experiment, "")
-                or self._require_experiment(session, experiment)  # created concurrently
-            )
-            if parent_run_id is not None:
-                self._require_run(session, parent_run_id)
-            run_id = uuid.uuid4().hex
-            session.add(
-                RunRow(
-                    id=run_id,
-                    project_id=self._project.id,
-                    experiment_id=exp.id,
-                    name=name or f"run-{run_id[:8]}",
-                    status="RUNNING",
-                    start_time=now_ms(),
-                    parent_run_id=parent_run_id,
-                    user=self._user,
-                    environment=dict(environment or {}),
-                )
-            )
-            session.flush()
-            if tags:
-                self._upsert_tags(session, run_id, tags)
-            self._audit.note(
-                session, "tracking.create_run", f"run:{run_id}", detail={"experiment": exp.name}
+            run_id, _ = self._insert_run(
+                session, experiment, name, parent_run_id, tags, environment
             )
         return self.get_run(run_id)
 
@@ -196,30 +172,7 @@ class TrackingService(StartsRuns):
         values = {check_key(k, kind="param"): param_value(k, v) for k, v in params.items()}
         with self._db.write() as session:
             self._require_run(session, run_id)
-            if not values:
-                return
-            # Insert what is new, then compare with what is stored: a value logged by a
-            # concurrent writer is seen either way, and a conflict rolls back the whole batch.
-            rows = [{"run_id": run_id, "key": k, "value": values[k]} for k in sorted(values)]
-            for chunk in _chunks(rows):
-                stmt = self._dialect_insert(ParamRow).values(chunk)
-                session.execute(stmt.on_conflict_do_nothing(index_elements=["run_id", "key"]))
-            stored = dict(
-                session.execute(
-                    select(ParamRow.key, ParamRow.value).where(
-                        ParamRow.run_id == run_id, ParamRow.key.in_(values)
-                    )
-                ).all()
-            )
-            for key in sorted(values):
-                old, new = stored[key], values[key]
-                if old != new:
-                    raise ConflictError(
-                        f"param {key!r} is already {old!r}; it cannot become {new!r}",
-                        field=key,
-                        remedy="params are immutable: start a new run, or log it as a tag",
-                        details={"key": key, "old_value": old, "new_value": new},
-                    )
+            self._insert_params(session, run_id, values)
 
     def log_metric_points(self, run_id: str, points: Sequence[MetricPoint]) -> None:
         """Log a batch of metric points in one transaction."""
@@ -228,38 +181,133 @@ class TrackingService(StartsRuns):
         for k in {p.key for p in points}:
             check_key(k, kind="metric")
         rows = [_metric_row(run_id, p) for p in points]
-        latest: dict[str, tuple[str, str, float, int, int]] = {}
-        for row in rows:
-            best = latest.get(row[1])
-            if best is None or (row[3], row[4]) >= (best[3], best[4]):
-                latest[row[1]] = row
         with self._db.write() as session:
             self._require_run(session, run_id)
-            # The driver's executemany with plain tuples: the hot path of metric logging,
-            # where SQLAlchemy's per-row parameter processing would cost as much as SQLite.
-            marker = "?" if self._db.is_sqlite else "%s"
-            session.connection().exec_driver_sql(
-                "INSERT INTO metrics (run_id, key, value, step, timestamp) "
-                f"VALUES ({', '.join([marker] * 5)})",
-                rows,
-            )
-            # Sorted, so concurrent writers lock latest_metrics rows in the same order and
-            # PostgreSQL never has to abort one of them as a deadlock.
-            self._upsert_latest(
-                session,
-                [
-                    dict(
-                        zip(("run_id", "key", "value", "step", "timestamp"), latest[k], strict=True)
-                    )
-                    for k in sorted(latest)
-                ],
-            )
+            self._insert_points(session, rows)
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
         """Set tags (unlike params, a tag can change)."""
         with self._db.write() as session:
             self._require_run(session, run_id)
             self._upsert_tags(session, run_id, tags)
+
+    # -- batched writes: embedded fast paths, not in the Tracking protocol -----------
+    def begin_run(
+        self,
+        experiment: str,
+        *,
+        name: str | None = None,
+        parent_run_id: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Run:
+        """:meth:`create_run` and :meth:`log_params` in one transaction, for callers that
+        start many short runs (tuning trials). Returns the run as created, not re-read; a
+        bad param fails before the run exists."""
+        check_name(experiment, kind="experiment")
+        if name is not None:
+            check_name(name, kind="run")
+        values = {check_key(k, kind="param"): param_value(k, v) for k, v in (params or {}).items()}
+        with self._db.write() as session:
+            run_id, exp = self._insert_run(session, experiment, name, parent_run_id, tags, None)
+            self._insert_params(session, run_id, values)
+            row = self._require_run(session, run_id)
+            return Run(
+                id=run_id,
+                experiment_id=exp.id,
+                experiment=exp.name,
+                name=row.name,
+                status="RUNNING",
+                start_time=row.start_time,
+                parent_run_id=parent_run_id,
+                user=self._user,
+                params=values,
+                tags={k: param_value(k, v) for k, v in (tags or {}).items()},
+            )
+
+    def complete_run(
+        self,
+        run_id: str,
+        *,
+        status: RunStatus,
+        tags: Mapping[str, Any] | None = None,
+        points: Sequence[MetricPoint] = (),
+    ) -> None:
+        """Log metric ``points`` and ``tags`` and end the run with ``status``, all in one
+        transaction (what :meth:`log_metric_points`, :meth:`set_tags` and :meth:`end_run`
+        do in three)."""
+        if status not in _STATUSES or status == "RUNNING":
+            raise InvalidInputError(
+                f"status must be FINISHED, FAILED or KILLED; got {status!r} instead",
+                field="status",
+                remedy="end a run as FINISHED, FAILED or KILLED; a new run starts RUNNING",
+            )
+        for k in {p.key for p in points}:
+            check_key(k, kind="metric")
+        rows = [_metric_row(run_id, p) for p in points]
+        with self._db.write() as session:
+            row = self._require_run(session, run_id)
+            if rows:
+                self._insert_points(session, rows)
+            if tags:
+                self._upsert_tags(session, run_id, tags)
+            row.status = status
+            row.end_time = now_ms()
+            self._audit.note(
+                session, "tracking.end_run", f"run:{run_id}", detail={"status": status}
+            )
+
+    def _insert_points(
+        self, session: Session, rows: Sequence[tuple[str, str, float, int, int]]
+    ) -> None:
+        latest: dict[str, tuple[str, str, float, int, int]] = {}
+        for row in rows:
+            best = latest.get(row[1])
+            if best is None or (row[3], row[4]) >= (best[3], best[4]):
+                latest[row[1]] = row
+        # The driver's executemany with plain tuples: the hot path of metric logging,
+        # where SQLAlchemy's per-row parameter processing would cost as much as SQLite.
+        marker = "?" if self._db.is_sqlite else "%s"
+        session.connection().exec_driver_sql(
+            "INSERT INTO metrics (run_id, key, value, step, timestamp) "
+            f"VALUES ({', '.join([marker] * 5)})",
+            rows,
+        )
+        # Sorted, so concurrent writers lock latest_metrics rows in the same order and
+        # PostgreSQL never has to abort one of them as a deadlock.
+        self._upsert_latest(
+            session,
+            [
+                dict(zip(("run_id", "key", "value", "step", "timestamp"), latest[k], strict=True))
+                for k in sorted(latest)
+            ],
+        )
+
+    def _insert_params(self, session: Session, run_id: str, values: Mapping[str, str]) -> None:
+        if not values:
+            return
+        # Insert what is new, then compare with what is stored: a value logged by a
+        # concurrent writer is seen either way, and a conflict rolls back the whole batch.
+        rows = [{"run_id": run_id, "key": k, "value": values[k]} for k in sorted(values)]
+        for chunk in _chunks(rows):
+            stmt = self._dialect_insert(ParamRow).values(chunk)
+            session.execute(stmt.on_conflict_do_nothing(index_elements=["run_id", "key"]))
+        stored = dict(
+            session.execute(
+                select(ParamRow.key, ParamRow.value).where(
+                    ParamRow.run_id == run_id, ParamRow.key.in_(values)
+                )
+            ).all()
+        )
+        for key in sorted(values):
+            old, new = stored[key], values[key]
+            if old != new:
+                raise ConflictError(
+                    f"param {key!r} is already {old!r}; it cannot become {new!r}",
+                    field=key,
+                    remedy="params are immutable: start a new run, or log it as a tag",
+                    details={"key": key, "old_value": old, "new_value": new},
+                )
 
     def log_inputs(self, run_id: str, refs: Sequence[str]) -> None:
         """Record the tables a run read, pinned to exact versions (see the protocol)."""
@@ -374,6 +422,44 @@ class TrackingService(StartsRuns):
         )
 
     # -- internals ------------------------------------------------------------------
+    def _insert_run(
+        self,
+        session: Session,
+        experiment: str,
+        name: str | None,
+        parent_run_id: str | None,
+        tags: Mapping[str, str] | None,
+        environment: Mapping[str, Any] | None,
+    ) -> tuple[str, ExperimentRow]:
+        exp = (
+            self._experiment_row(session, experiment)
+            or self._insert_experiment(session, experiment, "")
+            or self._require_experiment(session, experiment)  # created concurrently
+        )
+        if parent_run_id is not None:
+            self._require_run(session, parent_run_id)
+        run_id = uuid.uuid4().hex
+        session.add(
+            RunRow(
+                id=run_id,
+                project_id=self._project.id,
+                experiment_id=exp.id,
+                name=name or f"run-{run_id[:8]}",
+                status="RUNNING",
+                start_time=now_ms(),
+                parent_run_id=parent_run_id,
+                user=self._user,
+                environment=dict(environment or {}),
+            )
+        )
+        session.flush()
+        if tags:
+            self._upsert_tags(session, run_id, tags)
+        self._audit.note(
+            session, "tracking.create_run", f"run:{run_id}", detail={"experiment": exp.name}
+        )
+        return run_id, exp
+
     def _experiment_row(self, session: Session, name: str) -> ExperimentRow | None:
         return session.scalar(
             select(ExperimentRow).where(

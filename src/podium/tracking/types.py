@@ -68,12 +68,31 @@ class Run(BaseModel):
         """How long the run took, once it has ended."""
         return None if self.end_time is None else self.end_time - self.start_time
 
+    def __repr__(self) -> str:
+        return (
+            f"Run(id={self.id!r}, name={self.name!r}, status={self.status!r}, "
+            f"{len(self.params)} params, {len(self.metrics)} metrics)"
+        )
+
+    def _repr_html_(self) -> str:
+        from podium.notebook.tracking import run_html
+
+        return run_html(self)
+
 
 class RunPage(BaseModel):
     """One page of a search; pass ``next_page_token`` back for the next one."""
 
     runs: list[Run]
     next_page_token: str | None = None
+
+    def __repr__(self) -> str:
+        return f"RunPage({len(self.runs)} runs, next_page_token={self.next_page_token!r})"
+
+    def _repr_html_(self) -> str:
+        from podium.notebook.tracking import run_page_html
+
+        return run_page_html(self)
 
 
 class RunComparison(BaseModel):

@@ -1,26 +1,37 @@
 """``/v1/pipelines``: run, resume and inspect the project's pipelines; schedules, triggers.
 
 The server runs a pipeline it can import: the request names it by ``module:qualname``
-and gives JSON params; the request waits for the run to end. The routes are the remote
-side of ``p.pipelines`` (:class:`podium.pipelines.protocol.Pipelines`).
+and gives JSON params. A run (or resume) is checked, recorded and started, and the answer
+is ``202 Accepted`` with the ``running`` run and its ``Location``: no request waits for a
+step, whatever it takes. Clients poll ``GET /v1/pipelines/runs/{id}`` until the status is
+``succeeded`` or ``failed``, then read the return value from ``.../output``. The routes
+are the remote side of ``p.pipelines`` (:class:`podium.pipelines.protocol.Pipelines`).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import Field
 
 from podium.access.roles import Principal
 from podium.api.bodies import RequestBody
 from podium.api.deps import Reader, Writer, platform_of, set_audit_target
+from podium.errors import NotFoundError
 from podium.pipelines.protocol import Pipelines
 from podium.pipelines.schedules import Schedule, Trigger
+from podium.pipelines.service import PipelineService
 from podium.pipelines.types import PipelineInfo, PipelineRun
 
-__all__ = ["router"]
+__all__ = ["OUTPUT_FORMAT_HEADER", "OUTPUT_SHA256_HEADER", "router"]
+
+OUTPUT_FORMAT_HEADER = "x-podium-output-format"
+"""How the bytes of ``.../output`` are encoded: ``pickle``, ``parquet-pandas`` or
+``parquet-arrow`` (see :mod:`podium.pipelines.outputs`)."""
+OUTPUT_SHA256_HEADER = "x-podium-sha256"
+"""The sha256 of the bytes of ``.../output`` (the run's ``output_digest``)."""
 
 router = APIRouter(prefix="/v1", tags=["pipelines"])
 
@@ -73,11 +84,15 @@ def list_pipeline_runs(
     return _pipelines(request, who).runs(pipeline, limit=limit)
 
 
-@router.post("/pipelines/runs", status_code=201)
-def run_pipeline(body: RunIn, request: Request, who: Writer) -> PipelineRun:
-    """Run the pipeline at ``target`` with ``params``; answers when the run has ended."""
-    run = _pipelines(request, who).run(body.target, params=body.params, runner=body.runner)
+@router.post("/pipelines/runs", status_code=202)
+def run_pipeline(body: RunIn, request: Request, response: Response, who: Writer) -> PipelineRun:
+    """Start the pipeline at ``target`` with ``params``: answers with the running run
+    (its ``Location``); poll it until it ends."""
+    run = _pipelines(request, who).run(
+        body.target, params=body.params, runner=body.runner, wait=False
+    )
     set_audit_target(request, f"/v1/pipelines/runs/{run.id}")
+    response.headers["location"] = f"/v1/pipelines/runs/{run.id}"
     return run
 
 
@@ -126,13 +141,35 @@ def get_pipeline_run(run_id: str, request: Request, who: Reader) -> PipelineRun:
     return _pipelines(request, who).get(run_id)
 
 
-@router.post("/pipelines/runs/{run_id}/resume")
+@router.post("/pipelines/runs/{run_id}/resume", status_code=202)
 def resume_pipeline_run(
-    run_id: str, request: Request, who: Writer, body: ResumeIn | None = None
+    run_id: str, request: Request, response: Response, who: Writer, body: ResumeIn | None = None
 ) -> PipelineRun:
-    """Continue a failed run: reuse its succeeded steps, rerun the rest."""
+    """Continue a failed run: reuse its succeeded steps, rerun the rest. Answers with the
+    run running again; poll it until it ends."""
     set_audit_target(request, f"/v1/pipelines/runs/{run_id}")
-    return _pipelines(request, who).resume(run_id, runner=body.runner if body else None)
+    run = _pipelines(request, who).resume(run_id, runner=body.runner if body else None, wait=False)
+    response.headers["location"] = f"/v1/pipelines/runs/{run.id}"
+    return run
+
+
+@router.get(
+    "/pipelines/runs/{run_id}/output",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def pipeline_run_output(run_id: str, request: Request, who: Reader) -> Response:
+    """The succeeded run's return value, as stored: the bytes, their encoding
+    (``x-podium-output-format``) and sha256 (``x-podium-sha256``)."""
+    pipelines = _pipelines(request, who)
+    if not isinstance(pipelines, PipelineService):  # the server's platform is embedded
+        raise NotFoundError("this server keeps no pipeline outputs")
+    data, encoding, digest = pipelines.stored_output(run_id)
+    return Response(
+        data,
+        media_type="application/octet-stream",
+        headers={OUTPUT_FORMAT_HEADER: encoding, OUTPUT_SHA256_HEADER: digest},
+    )
 
 
 @router.get("/pipelines/runs/{run_id}/logs", response_class=PlainTextResponse)

@@ -135,3 +135,8 @@ class LineageGraph(_ReadAsDict):
     nodes: list[LineageNode]
     edges: list[LineageEdge]
     truncated: bool = False
+
+    def _repr_html_(self) -> str:
+        from podium.notebook.data import lineage_html
+
+        return lineage_html(self)

@@ -37,6 +37,7 @@ from podium.data.catalog.validation import MAX_OWNER, check_column_docs, check_t
 from podium.data.lake import DataLake
 from podium.data.names import parse_table_name
 from podium.errors import InvalidInputError, NotFoundError
+from podium.events.outbox import record_event
 from podium.store.base import utcnow
 from podium.store.database import Database
 
@@ -195,14 +196,28 @@ class Catalog:
                 session, self._project.id, table, owner=owner, is_sqlite=self._db.is_sqlite
             )
 
-    def record_write(self, name: str, version: int, *, actor: str) -> None:
+    def record_write(
+        self, name: str, version: int, *, actor: str, operation: str | None = None
+    ) -> None:
         """Note that ``actor`` committed ``version`` of table ``name``.
 
         Creates the table's entry on its first write (``actor`` becomes the owner) and the
-        lineage edge ``table:<name> -> table:<name>@<version>`` (``version_of``).
+        lineage edge ``table:<name> -> table:<name>@<version>`` (``version_of``). With an
+        ``operation`` (``create``, ``append``, ``overwrite``, ``merge``, ``delete``,
+        ``restore``) the same transaction records the event ``table.updated`` with payload
+        ``{"table": name, "version": version, "operation": operation}``.
         """
         table = str(parse_table_name(name))
         with self._db.write() as session:
+            if operation is not None:
+                record_event(
+                    session,
+                    project_id=self._project.id,
+                    type="table.updated",
+                    subject=f"{table}@{version}",
+                    payload={"table": table, "version": version, "operation": operation},
+                    actor=actor,
+                )
             if table not in self._registered:  # entries are never removed: once is enough
                 ensure_entry(
                     session, self._project.id, table, owner=actor, is_sqlite=self._db.is_sqlite

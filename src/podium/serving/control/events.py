@@ -12,9 +12,13 @@ Two ways, for two kinds of process:
   when its ref names another version than when it last followed it, so the backlog of
   stage events a server delivers when it starts never undoes a rollout or a rollback.
 - :class:`GenerationWatcher` serves ``podium serve`` replicas, which do not claim the
-  outbox (the server's dispatcher does): every ``interval`` seconds it reads the
-  deployment's generation and the version its ref names, and reloads on a change. That is
-  one small query per interval, never one per request.
+  outbox (the server's dispatcher does). A replica subscribes to platform events on the
+  event bus (``podium.events``, ADR 0023) and hands each to :meth:`GenerationWatcher.notify`:
+  an event about its deployment, or about the model whose stage or alias it follows,
+  makes the watcher check at once, so a promotion reaches every replica within
+  milliseconds. Besides, every ``interval`` seconds (30 with a bus, as a safety net; 1
+  without) it reads the deployment's generation and the version its ref names, and reloads
+  on a change. That is one small query per check, never one per request.
 
 A reload builds the new state beside the old one and swaps it in with one assignment,
 so requests in flight finish on the old version and none is dropped.
@@ -26,6 +30,7 @@ import logging
 from collections.abc import Callable
 
 from podium.errors import PodiumError
+from podium.events.bus.protocol import BusMessage
 from podium.events.outbox import Event
 from podium.serving.control.deployments import Deployments
 from podium.serving.requests.runtime import ServingRuntime
@@ -74,7 +79,8 @@ class ServingEvents:
 
 
 class GenerationWatcher:
-    """Polls one deployment's generation (and its ref) and reloads the runtime on a change."""
+    """Checks one deployment's generation (and its ref) and reloads the runtime on a change:
+    at once on :meth:`notify` of an event about it, and every ``interval`` seconds."""
 
     def __init__(
         self,
@@ -99,6 +105,31 @@ class GenerationWatcher:
             return False
         self._runtime.reload(self._name).result()
         return True
+
+    def concerns(self, event: dict[str, object]) -> bool:
+        """Whether a platform event (the JSON of an :class:`~podium.events.outbox.Event`)
+        may change what this deployment serves."""
+        if event.get("project") != self._runtime.project:
+            return False
+        kind = event.get("type")
+        if kind in DEPLOYMENT_EVENTS:
+            return event.get("subject") == self._name
+        if kind in MODEL_EVENTS:
+            payload = event.get("payload")
+            model = payload.get("model") if isinstance(payload, dict) else None
+            deployment = self._runtime.state(self._name).deployment
+            return model == deployment.model_name and "@" in deployment.spec.model
+        return False
+
+    def notify(self, message: BusMessage) -> None:
+        """A bus subscription's handler: check now when the event concerns this deployment
+        (the check runs in the watcher's thread; this returns at once)."""
+        if self.concerns(message.body):
+            self.check_soon()
+
+    def check_soon(self) -> None:
+        """Run a check in the watcher's thread now rather than at the end of the interval."""
+        self._loop.run_now()
 
     def start(self) -> None:
         """Check every ``interval`` seconds in a background thread (idempotent)."""

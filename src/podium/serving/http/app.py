@@ -4,9 +4,8 @@
 ``POST /v1/predictions``                 one row (``features``) or a batch
                                          (``instances``); the body of DESIGN.md §7
 ``GET  /v2/health/live``, ``/ready``     Open Inference Protocol health (no key)
-``GET  /v2/models/{name}``               OIP model metadata
-``GET  /v2/models/{name}/ready``         OIP model readiness
-``POST /v2/models/{name}/infer``         OIP inference with tensors
+``GET  /v2``, ``/v2/models/...``        the other OIP routes, JSON and binary tensors
+                                         (:mod:`podium.serving.http.oip_routes`)
 ``GET  /metrics``                        Prometheus exposition of the caller's project
 =======================================  ==========================================
 
@@ -30,8 +29,9 @@ from starlette.routing import Route
 
 from podium.access.roles import Principal, Role
 from podium.errors import AuthenticationError
-from podium.serving.http.body import dump_json, parse_json
-from podium.serving.http.oip import infer_response, metadata, rows_from_infer
+from podium.serving.http.body import dump_json
+from podium.serving.http.oip_routes import PUBLIC_PATHS as OIP_PUBLIC_PATHS
+from podium.serving.http.oip_routes import install_oip
 from podium.serving.requests.metrics import CONTENT_TYPE
 from podium.serving.requests.runtime import ServingRuntime
 
@@ -40,7 +40,7 @@ __all__ = ["PUBLIC_PATHS", "RuntimeFor", "install_serving", "router", "runtime_o
 RuntimeFor = Callable[[Principal], ServingRuntime]
 """The runtime serving a caller's project (raises NotFoundError when there is none)."""
 
-PUBLIC_PATHS = frozenset({"/v2/health/live", "/v2/health/ready"})
+PUBLIC_PATHS = frozenset({"/v2/health/live", "/v2/health/ready", *OIP_PUBLIC_PATHS})
 """Routes that answer without a key (liveness and readiness probes)."""
 
 router = APIRouter(tags=["predictions"])
@@ -70,6 +70,7 @@ def install_serving(app: FastAPI, runtime_for: RuntimeFor) -> None:
     """Add the prediction routes to ``app``, served by ``runtime_for(caller)``."""
     app.state.serving_runtime_for = runtime_for
     app.include_router(router)
+    install_oip(app, runtime_of)  # the v2 model routes (podium.serving.http.oip_routes)
     # The same endpoint as a plain Starlette route, matched first: FastAPI's dependency
     # and response machinery costs more than the rest of a prediction. The APIRouter
     # route above stays for /openapi.json.
@@ -132,37 +133,3 @@ async def ready(request: Request) -> Response:
     warmup = getattr(request.app.state, "warmup", None)
     warming = warmup is not None and not warmup.ready
     return _json({"ready": not warming}, 503 if warming else 200)
-
-
-@router.get("/v2/models/{name}", summary="OIP model metadata")
-async def model_metadata(name: str, request: Request) -> Response:
-    """Name, versions, and the input and output tensors of deployment ``name``."""
-    runtime = await runtime_of(request)
-    state = await runtime.astate(name)
-    stable = state.paths[state.policy.stable]
-    return _json(metadata(name, sorted(state.paths), stable.model.signature))
-
-
-@router.get("/v2/models/{name}/ready", summary="OIP model readiness")
-async def model_ready(name: str, request: Request) -> Response:
-    """200 when deployment ``name`` is loaded and answers."""
-    runtime = await runtime_of(request)
-    await runtime.astate(name)
-    return _json({"name": name, "ready": True})
-
-
-@router.post("/v2/models/{name}/infer", summary="OIP inference")
-async def infer(name: str, request: Request) -> Response:
-    """Predict with Open Inference Protocol tensors (KServe / Triton clients)."""
-    runtime = await runtime_of(request)
-    body = parse_json(await request.body(), remedy="send a v2 infer request as application/json")
-    state = await runtime.astate(name)
-    rows = rows_from_infer(body, state.paths[state.policy.stable].validator.names)
-    request_id = body.get("id") if isinstance(body.get("id"), str) else None
-    answer = await runtime.predict(
-        {"model_id": name, "instances": rows},
-        request_id=request_id or request.scope.get("state", {}).get("request_id"),
-    )
-    answers = answer["predictions"]
-    version = answers[0]["model_version"] if answers else state.policy.stable
-    return _json(infer_response(name, version, answers, request_id))
