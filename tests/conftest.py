@@ -29,6 +29,11 @@ from podium.platform import Installation, Platform
 
 POSTGRES_ENV = "PODIUM_TEST_POSTGRES_URL"
 
+# Ray reads these when it is first imported, whichever test module imports it first: a
+# local Ray then stays on 127.0.0.1 and reports nothing.
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+
 
 @pytest.fixture(autouse=True)
 def _no_podium_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -32,6 +32,7 @@ ERRORS = {
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "PodiumError",
+    "RateLimitedError",
 }
 RESULTS = {
     # data and catalog
@@ -70,6 +71,7 @@ RESULTS = {
     "Deployment",
     "DeploymentChange",
     "DeploymentStatus",
+    "Review",
     # event bus
     "BusMessage",
     "BusSubscription",

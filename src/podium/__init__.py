@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         PayloadTooLargeError,
         PermissionDeniedError,
         PodiumError,
+        RateLimitedError,
     )
     from podium.events.bus.protocol import BusMessage, BusSubscription
     from podium.events.schemas.models import (
@@ -88,6 +89,7 @@ if TYPE_CHECKING:
         RegisteredModel,
         TransitionRequest,
     )
+    from podium.serving.control.review_types import Review
     from podium.serving.control.spec import Deployment, DeploymentChange
     from podium.serving.control.status import DeploymentStatus
     from podium.tracking.run import ActiveRun
@@ -114,6 +116,7 @@ __getattr__, __dir__ = lazy_exports(
         "PayloadTooLargeError": "podium.errors",
         "AuthenticationError": "podium.errors",
         "PermissionDeniedError": "podium.errors",
+        "RateLimitedError": "podium.errors",
         "NotFoundError": "podium.errors",
         "ConflictError": "podium.errors",
         "IntegrityError": "podium.errors",
@@ -157,6 +160,7 @@ __getattr__, __dir__ = lazy_exports(
         "Deployment": "podium.serving.control.spec",
         "DeploymentChange": "podium.serving.control.spec",
         "DeploymentStatus": "podium.serving.control.status",
+        "Review": "podium.serving.control.review_types",
         # the event bus (podium.events.bus)
         "BusMessage": "podium.events.bus.protocol",
         "BusSubscription": "podium.events.bus.protocol",
@@ -247,8 +251,10 @@ __all__ = [
     "PodiumModel",
     "Pushed",
     "QualityResult",
+    "RateLimitedError",
     "ReferenceInfo",
     "RegisteredModel",
+    "Review",
     "Run",
     "RunComparison",
     "RunPage",

@@ -33,6 +33,7 @@ __all__ = [
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "PodiumError",
+    "RateLimitedError",
     "error_for_code",
 ]
 
@@ -156,6 +157,18 @@ class MissingDependencyError(PodiumError, ImportError):
         )
 
 
+class RateLimitedError(PodiumError, RuntimeError):
+    """A key sent more requests than its rate limit allows; ``retry_after`` says when to retry."""
+
+    status = 429
+    default_code = "rate-limited"
+
+    @property
+    def retry_after(self) -> int:
+        """Whole seconds until a request will be admitted again (at least 1)."""
+        return max(1, int(self.details.get("retry_after", 1)))
+
+
 class BackendUnavailableError(PodiumError, ConnectionError):
     """A database, object store or podium server does not answer."""
 
@@ -170,6 +183,7 @@ _BY_STATUS: dict[int, type[PodiumError]] = {
     404: NotFoundError,
     409: ConflictError,
     413: PayloadTooLargeError,
+    429: RateLimitedError,
     503: BackendUnavailableError,
 }
 

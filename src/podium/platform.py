@@ -379,12 +379,27 @@ class Installation:
             registry=serving.registry,
             data=serving.data,
             features=serving.features,
+            escalate=self._review_queue(project),
         )
         with self._lock:
             found = self._runtimes.setdefault(project, built)
         if found is not built:
             built.close()
         return found
+
+    def _review_queue(self, project: str) -> Callable[..., str]:
+        """Queues ``project``'s escalated requests for human review (serving's side)."""
+        from podium.serving.control.reviews import enqueue_review
+
+        return functools.partial(enqueue_review, self.db, self.projects.get(project).id)
+
+    def _label_review(self, platform: Platform, request_id: str, label: Any) -> object:
+        """Record a reviewer's label as feedback, with this process's pending inference
+        log written first (a review may be answered seconds after its request)."""
+        runtime = self.loaded_runtime(platform.project)
+        if runtime is not None and runtime.inference_log is not None:
+            runtime.inference_log.flush()
+        return platform.monitoring.feedback(request_id, label)
 
     def warm_deployments(self, projects: Sequence[str] | None = None) -> int:
         """Load every deployment of ``projects`` (default: every project) and predict
@@ -587,6 +602,7 @@ class _ProjectServices:
             verify=functools.partial(inst._verify_deployable, name),
             describer=lambda deployment: deployment_status(inst.runtime(name), deployment),
             audit=self._audit,
+            feedback=functools.partial(inst._label_review, self._p),
         )
 
     def monitoring(self) -> MonitoringAPI:

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from podium.platform import Platform
 from tests.batch.conftest import Scored
 
-pytest.importorskip("ray")
+ray = pytest.importorskip("ray")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ray_shut_down_after() -> Iterator[None]:
+    """The runner starts a local Ray in this worker; stop it so other modules start theirs."""
+    yield
+    if ray.is_initialized():
+        ray.shutdown()
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -33,6 +33,8 @@ ray = pytest.importorskip("ray")
 @pytest.fixture(scope="module", autouse=True)
 def local_ray() -> Iterator[None]:
     """A local Ray on loopback for this module; the runner finds it initialised."""
+    if ray.is_initialized():  # another module's runner left its Ray up in this worker
+        ray.shutdown()
     ray.init(
         address="local",
         num_cpus=2,

@@ -9,6 +9,10 @@ code). The API opens a :func:`request_scope` per mutating request: service entri
 within it carry the request's id, and the API writes its own per-request entry only when
 no service recorded the request (a request refused before it reached a service, or a
 route whose service does not audit itself).
+
+Entries form a hash chain (:mod:`podium.access.audit_chain`): they are linked to the
+chain head when their transaction commits, so ``podium audit verify`` detects an entry
+edited or removed afterwards.
 """
 
 from __future__ import annotations
@@ -20,12 +24,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.exc import DataError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
+from podium.access.audit_chain import link
 from podium.access.tables import AuditRow
 from podium.errors import InvalidInputError, PodiumError
+from podium.store.base import utcnow
 from podium.store.database import Database
 
 __all__ = [
@@ -71,18 +77,17 @@ class AuditLog:
         detail: dict[str, Any] | None = None,
     ) -> None:
         """Write one entry (its own transaction, so a failed mutation is still recorded)."""
+        row = _row(
+            project_id=project_id,
+            actor=actor,
+            action=action,
+            target=target,
+            outcome=outcome,
+            request_id=request_id,
+            detail=detail or {},
+        )
         with self._db.write() as session:
-            session.add(
-                _row(
-                    project_id=project_id,
-                    actor=actor,
-                    action=action,
-                    target=target,
-                    outcome=outcome,
-                    request_id=request_id,
-                    detail=detail or {},
-                )
-            )
+            link(session, [row])
 
     def list(
         self, project_id: int, *, limit: int = 100, action: str | None = None
@@ -131,7 +136,25 @@ def _row(
         outcome=outcome[:32],
         request_id=request_id[:64],
         detail=detail,
+        created_at=utcnow(),
     )
+
+
+_PENDING = "podium_audit_pending"
+
+
+@event.listens_for(Session, "before_commit")
+def _link_pending(session: Session) -> None:
+    # Entries noted in a transaction join the chain as it commits, so the chain head is
+    # held only for the last moment of the transaction (no lock is taken mid-change).
+    pending: list[AuditRow] = session.info.pop(_PENDING, [])
+    link(session, pending)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_pending(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost one: rolled back (or committed, linked)
+        session.info.pop(_PENDING, None)
 
 
 def _printable(text: str) -> str:
@@ -202,7 +225,9 @@ class Auditor:
         """Record the successful ``action`` in ``session``'s transaction (the change's own)."""
         if self._log is None:
             return
-        session.add(_row(**self._entry(action, target, "ok", detail)))
+        session.info.setdefault(_PENDING, []).append(
+            _row(**self._entry(action, target, "ok", detail))
+        )
 
     def record(
         self,

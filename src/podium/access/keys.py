@@ -3,7 +3,8 @@
 A key reads ``pdm_<id>_<secret>``. Only its sha256 is stored; the ``id`` part finds the
 row, and the hash is compared in constant time. Verified keys are cached for a few
 seconds so a request does not pay a database round trip; revoking a key in this process
-drops it from the cache at once.
+drops it from the cache at once. A key may carry a rate limit (:mod:`podium.access.ratelimit`),
+enforced by :meth:`KeyService.admit` for every authenticated request.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from podium.access.projects import ProjectService
+from podium.access.ratelimit import RateLimit, TokenBuckets, parse_rate_limit
 from podium.access.roles import Principal, Role
 from podium.access.tables import ApiKeyRow, ProjectRow
 from podium.errors import AuthenticationError, InvalidInputError, NotFoundError
@@ -41,6 +43,7 @@ class ApiKey:
     created_by: str
     created_at: datetime
     revoked_at: datetime | None
+    rate_limit: RateLimit | None = None
 
 
 def _hash(secret: str) -> str:
@@ -55,11 +58,22 @@ class KeyService:
         self._projects = projects
         self._cache: dict[str, tuple[float, Principal]] = {}
         self._lock = threading.Lock()
+        self._buckets = TokenBuckets()
 
     def create(
-        self, project: str, role: Role, *, name: str = "", created_by: str = ""
+        self,
+        project: str,
+        role: Role,
+        *,
+        name: str = "",
+        created_by: str = "",
+        rate_limit: RateLimit | None = None,
     ) -> tuple[ApiKey, str]:
-        """Create a key; returns its record and the secret, which is shown only now."""
+        """Create a key; returns its record and the secret, which is shown only now.
+
+        ``rate_limit`` (from :func:`~podium.access.ratelimit.parse_rate_limit`) caps the
+        key's requests; past it the API answers 429 with ``Retry-After``.
+        """
         if len(name) > 64 or any(ord(c) < 32 for c in name):
             raise InvalidInputError(
                 f"a key name is at most 64 printable characters; got {name!r} instead",
@@ -77,6 +91,8 @@ class KeyService:
                 role=role.value,
                 secret_sha256=_hash(secret),
                 created_by=created_by,
+                rate_limit=rate_limit.spec if rate_limit else None,
+                rate_burst=rate_limit.burst if rate_limit else None,
             )
             session.add(row)
             session.flush()
@@ -108,6 +124,7 @@ class KeyService:
             key = self._key(row, project)
         with self._lock:
             self._cache = {s: v for s, v in self._cache.items() if v[1].key_id != key_id}
+        self._buckets.forget(key_id)
         return key
 
     def any_exist(self) -> bool:
@@ -132,6 +149,15 @@ class KeyService:
         with self._lock:
             self._cache[secret] = (now + _CACHE_SECONDS, principal)
         return principal
+
+    def admit(self, principal: Principal) -> None:
+        """Count one request of ``principal`` against its key's rate limit.
+
+        Raises :class:`~podium.errors.RateLimitedError` (429, with ``retry_after``) when
+        the key's bucket is empty; a key without a limit is always admitted.
+        """
+        if principal.rate_limit is not None and principal.key_id is not None:
+            self._buckets.take(principal.key_id, principal.rate_limit)
 
     def _lookup(self, secret: str) -> Principal:
         invalid = AuthenticationError(
@@ -158,6 +184,7 @@ class KeyService:
             project=project,
             role=Role(row.role),
             key_id=row.id,
+            rate_limit=_limit_of(row),
         )
 
     @staticmethod
@@ -170,4 +197,9 @@ class KeyService:
             created_by=row.created_by,
             created_at=row.created_at,
             revoked_at=row.revoked_at,
+            rate_limit=_limit_of(row),
         )
+
+
+def _limit_of(row: ApiKeyRow) -> RateLimit | None:
+    return parse_rate_limit(row.rate_limit, burst=row.rate_burst) if row.rate_limit else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from podium.access.ratelimit import RateLimit
 from podium.errors import InvalidInputError, PermissionDeniedError
 
 __all__ = ["Principal", "Role", "parse_role"]
@@ -46,6 +47,7 @@ class Principal:
     project: str
     role: Role
     key_id: str | None = None
+    rate_limit: RateLimit | None = None
 
     def require(self, role: Role, *, action: str) -> None:
         """Raise :class:`PermissionDeniedError` unless this principal holds ``role``."""

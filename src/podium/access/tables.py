@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from podium.store.base import Base, UTCDateTime, utcnow
@@ -33,6 +33,9 @@ class ApiKeyRow(Base):
     created_by: Mapped[str] = mapped_column(String(128), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # "20/s" or "600/m" (None: unlimited) and the bucket's size (None: one second's worth).
+    rate_limit: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    rate_burst: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class AuditRow(Base):
@@ -48,3 +51,7 @@ class AuditRow(Base):
     request_id: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The hash chain (podium.access.audit_chain): the previous entry's hash, and SHA-256
+    # over this entry's fields and prev_hash.
+    prev_hash: Mapped[str] = mapped_column(String(64), default="")
+    hash: Mapped[str] = mapped_column(String(64), default="")

@@ -56,9 +56,9 @@ class AuthMiddleware:
 def authenticate(keys: KeyService, authorization: str, project: str | None) -> Principal:
     """The caller an ``Authorization`` header value stands for, in ``project`` if named.
 
-    Raises 401 for a missing, unknown or revoked key, and 404 when ``project`` (the
-    ``X-Podium-Project`` header) is not the key's project. May read the database: call it
-    from a worker thread.
+    Raises 401 for a missing, unknown or revoked key, 404 when ``project`` (the
+    ``X-Podium-Project`` header) is not the key's project, and 429 past the key's rate
+    limit (the request is counted). May read the database: call it from a worker thread.
     """
     scheme, _, secret = authorization.partition(" ")
     principal = keys.authenticate(secret.strip() if scheme.lower() == "bearer" else None)
@@ -68,4 +68,5 @@ def authenticate(keys: KeyService, authorization: str, project: str | None) -> P
             f"project {project!r} does not exist or this key cannot see it",
             remedy="use a key created for that project, or leave out X-Podium-Project",
         )
+    keys.admit(principal)
     return principal

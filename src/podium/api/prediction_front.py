@@ -110,6 +110,7 @@ class PredictionFront:
         remembered = self._accepted.get(authorization)
         if remembered is not None and remembered[0] > time.monotonic() and not project:
             principal = remembered[1]
+            self._keys.admit(principal)  # in memory: no thread hop
         else:
             principal = await run_in_threadpool(
                 authenticate,

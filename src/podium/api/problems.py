@@ -102,6 +102,8 @@ def problem_response(request: Request, error: PodiumError | Mapping[str, Any]) -
         headers["x-request-id"] = str(request_id)
     if status == 401:
         headers["www-authenticate"] = 'Bearer realm="podium"'
+    if status in (429, 503) and isinstance(body.get("retry_after"), int):
+        headers["retry-after"] = str(max(1, body["retry_after"]))
     request.state.error_code = body.get("code", "error")
     return ProblemResponse(body, status_code=status, headers=headers)
 

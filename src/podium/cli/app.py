@@ -37,14 +37,14 @@ COMMANDS = {
         "podium.cli.quickstart:quickstart",
         "Train and rank a grid of churn models with tracking, then serve the API.",
     ),
-    "up": LazyCommand("podium.cli.up:up", "Serve the REST API until Ctrl-C."),
+    "up": LazyCommand("podium.cli.up:up", "Serve the REST API and the web UI (at /ui/) until Ctrl-C."),
     "config": LazyCommand(
         "podium.cli.config:config",
         "Show every setting by its environment variable, its value (secrets redacted) and meaning.",
     ),
     "audit": LazyCommand(
-        "podium.cli.audit:audit",
-        "Show the newest entries of a project's audit log (every change is in it).",
+        "podium.cli.audit:app",
+        "The audit log: show a project's newest entries; verify the hash chain; export.",
         connection=_PROJECT,
     ),
     "runs": LazyCommand(
@@ -126,8 +126,7 @@ COMMANDS = {
     ),
     "schemas": LazyCommand(
         "podium.cli.schemas:app",
-        "Schema registry: ls, register, show, versions, check, compatibility, validate, "
-        "delete.",
+        "Schema registry: ls, register, show, versions, check, compatibility, validate, delete.",
         connection=_REMOTE,
     ),
 }

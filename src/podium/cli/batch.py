@@ -126,7 +126,10 @@ def resume(
 @app.command("jobs")
 def jobs(
     ctx: typer.Context,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000, help="How many jobs to list, newest first.")] = 20,
+    limit: Annotated[
+        int,
+        typer.Option("--limit", "-n", min=1, max=1000, help="How many jobs to list, newest first."),
+    ] = 20,
     as_json: JsonOption = False,
 ) -> None:
     """List the project's batch jobs, newest first."""

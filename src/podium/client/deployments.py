@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from podium.client.http import ApiClient, url_path
+from podium.serving.control.review_types import Label, Review, ReviewStatus
 from podium.serving.control.spec import (
     BatchingSpec,
     BreakerSpec,
@@ -27,6 +28,7 @@ __all__ = ["HttpDeployments"]
 
 _DEPLOYMENTS = TypeAdapter(list[Deployment])
 _CHANGES = TypeAdapter(list[DeploymentChange])
+_REVIEWS = TypeAdapter(list[Review])
 
 
 def _path(name: str, suffix: str = "") -> str:
@@ -77,6 +79,20 @@ class HttpDeployments:
     def history(self, name: str) -> builtins.list[DeploymentChange]:
         """The changes of ``name``, oldest first."""
         return _CHANGES.validate_python(self._api.json("GET", _path(name, "/history")))
+
+    def reviews(
+        self, name: str, *, status: ReviewStatus = "open", limit: int = 100
+    ) -> builtins.list[Review]:
+        """The escalated requests of ``name`` waiting for a human answer (or answered)."""
+        params = {"status": status, "limit": limit}
+        return _REVIEWS.validate_python(
+            self._api.json("GET", _path(name, "/reviews"), params=params)
+        )
+
+    def answer_review(self, name: str, review_id: str, *, label: Label) -> Review:
+        """Answer a review with the true ``label``; it becomes monitoring feedback."""
+        path = _path(name, url_path("/reviews/{}", review_id))
+        return Review.model_validate(self._api.json("POST", path, json={"label": label}))
 
     def create(
         self,

@@ -6,6 +6,7 @@ import builtins
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from podium.serving.control.review_types import Label, Review, ReviewStatus
 from podium.serving.control.spec import (
     BatchingSpec,
     BreakerSpec,
@@ -56,6 +57,20 @@ class DeploymentsAPI(Protocol):
 
     def history(self, name: str) -> builtins.list[DeploymentChange]:
         """The changes of ``name``, oldest first: action, traffic after it, reason, actor."""
+        ...
+
+    def reviews(
+        self, name: str, *, status: ReviewStatus = "open", limit: int = 100
+    ) -> builtins.list[Review]:
+        """The escalated requests of ``name`` (its chain ends in ``escalate``) waiting for
+        a human answer, oldest first; ``status="answered"`` or ``"all"`` for the others.
+        Each holds the request id, features, the default answer given and the reason."""
+        ...
+
+    def answer_review(self, name: str, review_id: str, *, label: Label) -> Review:
+        """Answer a review with the true ``label`` (writer role): recorded as monitoring
+        feedback for its request, so ``p.monitoring.accuracy`` counts it; 409 when it
+        was answered already."""
         ...
 
     def create(

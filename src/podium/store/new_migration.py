@@ -32,6 +32,7 @@ TABLE_MODULES = (
     "podium.batch.tables",
     "podium.events.schemas.tables",
     "podium.events.bus.tables",
+    "podium.serving.control.review_tables",
 )
 
 

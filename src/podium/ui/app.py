@@ -29,7 +29,16 @@ from podium.errors import (
 from podium.platform import Installation
 from podium.ui.guard import Guard, LoginRequired, Viewer
 from podium.ui.headers import SecurityHeaders
-from podium.ui.pages import audit, data, deployments, login, monitoring, registry, runs
+from podium.ui.pages import (
+    audit,
+    data,
+    deployments,
+    login,
+    monitoring,
+    registry,
+    reviews,
+    runs,
+)
 from podium.ui.rendering import error_page
 from podium.ui.sessions import SessionCodec, load_server_secret
 
@@ -54,6 +63,7 @@ def create_ui(installation: Installation) -> ASGIApp:
             *monitoring.routes,
             *data.routes,
             *audit.routes,
+            *reviews.routes,
         ],
         exception_handlers={
             LoginRequired: _login_required,

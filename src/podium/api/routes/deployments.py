@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from podium.api.bodies import RequestBody
 from podium.api.deps import Reader, Writer, platform_of, set_audit_target
+from podium.serving.control.review_types import Review, ReviewStatus
 from podium.serving.control.spec import Deployment, DeploymentChange
 from podium.serving.control.status import deployment_status
 from podium.serving.http.app import runtime_of
@@ -130,6 +131,28 @@ def delete_deployment(name: str, request: Request, who: Writer) -> Response:
 @router.get("/deployments/{name}/history")
 def deployment_history(name: str, request: Request, who: Reader) -> list[DeploymentChange]:
     return platform_of(request, who).deployments.history(name)
+
+
+class ReviewAnswerIn(RequestBody):
+    label: bool | int | float | str
+
+
+@router.get("/deployments/{name}/reviews")
+def deployment_reviews(
+    name: str,
+    request: Request,
+    who: Reader,
+    status: ReviewStatus = "open",
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> list[Review]:
+    return platform_of(request, who).deployments.reviews(name, status=status, limit=limit)
+
+
+@router.post("/deployments/{name}/reviews/{review_id}")
+def answer_review(
+    name: str, review_id: str, body: ReviewAnswerIn, request: Request, who: Writer
+) -> Review:
+    return platform_of(request, who).deployments.answer_review(name, review_id, label=body.label)
 
 
 @router.post("/deployments/{name}/canary")

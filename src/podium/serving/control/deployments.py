@@ -41,6 +41,7 @@ from podium.registry.protocol import Registry
 from podium.serving.control.canary import CanarySchedule
 from podium.serving.control.governance import follows, require_allowed
 from podium.serving.control.names import check_names_free, find_by_alias
+from podium.serving.control.reviews import Feedback, Label, Review, ReviewQueue, ReviewStatus
 from podium.serving.control.spec import (
     BatchingSpec,
     BreakerSpec,
@@ -102,6 +103,7 @@ class Deployments:
         verify: Verify | None = None,
         describer: Describer | None = None,
         audit: Auditor | None = None,
+        feedback: Feedback | None = None,
     ) -> None:
         self._db = db
         self._project = project
@@ -113,6 +115,9 @@ class Deployments:
         self._verify = verify
         self._describer = describer
         self._audit = audit or Auditor.disabled()
+        self._reviews = ReviewQueue(
+            db, project, actor=actor, role=role, feedback=feedback, audit=self._audit
+        )
 
     def predict(
         self,
@@ -180,6 +185,20 @@ class Deployments:
                 )
                 for c in changes
             ]
+
+    # -- the review queue of escalated requests ---------------------------------------
+
+    def reviews(
+        self, name: str, *, status: ReviewStatus = "open", limit: int = 100
+    ) -> builtins.list[Review]:
+        """The escalated requests of deployment ``name`` waiting for (or given, with
+        ``status="answered"`` or ``"all"``) a human answer, oldest first."""
+        return self._reviews.list(name, status=status, limit=limit)
+
+    def answer_review(self, name: str, review_id: str, *, label: Label) -> Review:
+        """Answer review ``review_id`` of ``name`` with the true ``label``: it becomes
+        monitoring feedback for the escalated request (counted by accuracy)."""
+        return self._reviews.answer(name, review_id, label=label)
 
     # -- creating and changing --------------------------------------------------------
 

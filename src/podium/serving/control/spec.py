@@ -48,11 +48,15 @@ class FallbackSpec(_Spec):
     ``model`` is a registry ref (``customer-churn/2``); ``rules`` a ``module:function``
     called with one row of features returning a prediction (or a dict with
     ``prediction`` and ``probability``); ``default`` the response of last resort.
+    ``escalate=True`` (it needs a ``default``) ends the chain in human escalation: the
+    default answer is marked ``served_by: "escalated"`` and the request is queued for
+    review (``p.deployments.reviews(name)``), whose answer becomes monitoring feedback.
     """
 
     model: str | None = None
     rules: str | None = None
     default: dict[str, Any] | None = None
+    escalate: bool = False
 
     @field_validator("rules")
     @classmethod
@@ -66,6 +70,16 @@ class FallbackSpec(_Spec):
     def _check_default(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is not None and "prediction" not in value:
             raise ValueError("the default response needs a 'prediction'")
+        return value
+
+    @field_validator("escalate")
+    @classmethod
+    def _check_escalate(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("default") is None:
+            raise ValueError(
+                "escalate needs a default response to answer with while a human reviews: "
+                "set fallback.default, e.g. {'prediction': 0}"
+            )
         return value
 
 

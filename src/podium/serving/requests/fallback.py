@@ -6,6 +6,10 @@ moves on when a link raises, runs past its timeout, or returns output that fails
 validation. A hung call is abandoned in its thread and never holds up the response. Only
 when every link fails does :meth:`FallbackChain.run` raise
 :class:`~podium.errors.BackendUnavailableError` (HTTP 503), naming each link's reason.
+
+A chain may end in human escalation: a last link named :data:`ESCALATED` answers with a
+default, and each of its outputs (a dict) carries why the links before it failed under
+:data:`ESCALATION_REASON`, for the review queue (the answer body never shows it).
 """
 
 from __future__ import annotations
@@ -25,7 +29,20 @@ import numpy as np
 from podium.errors import BackendUnavailableError, InvalidInputError, PodiumError
 from podium.serving.requests.breaker import BreakerState, CircuitBreaker
 
-__all__ = ["FallbackChain", "Link", "Served", "check_outputs", "check_present"]
+__all__ = [
+    "ESCALATED",
+    "ESCALATION_REASON",
+    "FallbackChain",
+    "Link",
+    "Served",
+    "check_outputs",
+    "check_present",
+]
+
+ESCALATED = "escalated"
+"""The name of a chain's human-escalation link, and the ``served_by`` of its answers."""
+ESCALATION_REASON = "escalation_reason"
+"""The key of an escalated output holding why every earlier link failed."""
 
 # A batch predict: one output per row, as a sequence or a numpy array.
 BatchCall = Callable[[list[dict[str, Any]]], Sequence[Any] | np.ndarray[Any, Any]]
@@ -235,6 +252,8 @@ class FallbackChain:
             else:
                 if link.breaker is not None:
                     link.breaker.record(True)
+                if link.name == ESCALATED:
+                    outputs = _with_reason(outputs, errors)
                 return Served(
                     outputs=outputs, served_by=link.name, degraded=link.name != first, errors=errors
                 )
@@ -291,6 +310,11 @@ class FallbackChain:
         if link.validate is not None:
             link.validate(outputs, len(rows))
         return outputs
+
+
+def _with_reason(outputs: list[Any], errors: list[tuple[str, str]]) -> list[Any]:
+    reason = "; ".join(f"{name}: {why}" for name, why in errors) or "escalated"
+    return [{**out, ESCALATION_REASON: reason} if isinstance(out, dict) else out for out in outputs]
 
 
 class _TimedOut(Exception):

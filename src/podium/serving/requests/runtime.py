@@ -42,6 +42,8 @@ from podium.serving.log.writer import INFERENCE_LOG_TABLE, InferenceLogWriter
 from podium.serving.requests.batcher import DynamicBatcher
 from podium.serving.requests.breaker import CircuitBreaker
 from podium.serving.requests.cache import cache_key
+from podium.serving.requests.escalation import Enqueue, Escalator
+from podium.serving.requests.fallback import ESCALATED
 from podium.serving.requests.loaded import LoadedModel, Output, ServedModel, UnloadableModel
 from podium.serving.requests.metrics import ServingMetrics
 from podium.serving.requests.online import OnlineFeatureMerge
@@ -80,6 +82,7 @@ class ServingRuntime:
         only: str | None = None,
         canary_interval: float = 1.0,
         workers: int = 16,
+        escalate: Enqueue | None = None,
     ) -> None:
         self.project = project
         self.metrics = ServingMetrics()
@@ -103,6 +106,7 @@ class ServingRuntime:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
         self._recorder = Recorder(inference_log, self._executor)
+        self._escalator = Escalator(escalate, self._executor) if escalate is not None else None
         self.judge = CanaryJudge(self.states, deployments, interval=canary_interval)
 
     # -- state ------------------------------------------------------------------------
@@ -366,6 +370,9 @@ class ServingRuntime:
             body = answer_body(output, route.version, served_by)
             if not degraded and state.cache is not None:
                 self._store(state, route.version, clean, body)
+            if served_by == ESCALATED and self._escalator is not None:
+                body["request_id"] = request_id
+                await self._escalator.escalate(state.name, request_id, clean, output, body)
         latency = time.perf_counter() - start
         body["latency_ms"] = round(latency * 1000.0, 3)
         body["request_id"] = request_id
@@ -540,9 +547,11 @@ def open_runtime(
     data: Data | None,
     features: object | None = None,
     only: str | None = None,
+    escalate: Enqueue | None = None,
 ) -> ServingRuntime:
     """A runtime over a project's services: inference log into ``data``, online features
-    from ``features`` (when the platform has a feature store)."""
+    from ``features`` (when the platform has a feature store), escalated requests queued
+    for review through ``escalate`` (see :mod:`podium.serving.requests.escalation`)."""
     log = None
     if data is not None:
         lake = data
@@ -558,4 +567,5 @@ def open_runtime(
         inference_log=log,
         online=OnlineFeatureMerge(features) if features is not None else None,
         only=only,
+        escalate=escalate,
     )

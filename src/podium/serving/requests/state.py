@@ -27,7 +27,7 @@ from podium.serving.control.canary import CanaryWindow
 from podium.serving.control.spec import Deployment, FallbackSpec
 from podium.serving.requests.breaker import BreakerSettings, CircuitBreaker
 from podium.serving.requests.cache import ResponseCache, SimilarityCache
-from podium.serving.requests.fallback import FallbackChain, Link
+from podium.serving.requests.fallback import ESCALATED, FallbackChain, Link
 from podium.serving.requests.loaded import Output, ServedModel, check_model_outputs
 from podium.serving.requests.router import Route, TrafficPolicy
 from podium.serving.requests.validation import RowValidator
@@ -285,7 +285,8 @@ def build_chain(
         )
     if fallback.default is not None:
         # Inline: a default answer must never queue behind hung model threads.
-        links.append(Link("default", _default_call(fallback.default), inline=True))
+        name = ESCALATED if fallback.escalate else "default"
+        links.append(Link(name, _default_call(fallback.default), inline=True))
     return FallbackChain(links, executor=executor)
 
 
