@@ -11,7 +11,6 @@ import pytest
 from typer.testing import CliRunner
 
 import podium
-
 from podium.access.ratelimit import RateLimit, TokenBuckets, parse_rate_limit
 from podium.access.roles import Principal, Role
 from podium.api.app import create_app

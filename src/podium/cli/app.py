@@ -37,7 +37,9 @@ COMMANDS = {
         "podium.cli.quickstart:quickstart",
         "Train and rank a grid of churn models with tracking, then serve the API.",
     ),
-    "up": LazyCommand("podium.cli.up:up", "Serve the REST API and the web UI (at /ui/) until Ctrl-C."),
+    "up": LazyCommand(
+        "podium.cli.up:up", "Serve the REST API and the web UI (at /ui/) until Ctrl-C."
+    ),
     "config": LazyCommand(
         "podium.cli.config:config",
         "Show every setting by its environment variable, its value (secrets redacted) and meaning.",
