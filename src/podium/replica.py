@@ -19,6 +19,7 @@ are announced on the bus as they commit, so the other replicas follow at once to
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from podium.events.bus.protocol import BusSubscription, EventBus
 from podium.registry.service import RegistryService
 from podium.serving.control.deployments import Deployments
 from podium.serving.control.events import GenerationWatcher
+from podium.serving.control.reviews import enqueue_review
 from podium.serving.log.spool import InferenceSpool, spool_store
 from podium.serving.log.writer import InferenceLogWriter
 from podium.serving.requests.online import OnlineFeatureMerge
@@ -130,6 +132,8 @@ def open_replica(settings: Settings, project: str, deployment: str) -> Replica:
             ),
             online=online,
             only=deployment,
+            # A chain ending in `escalate` queues its requests for human review here too.
+            escalate=functools.partial(enqueue_review, db, found.id),
         )
         try:
             runtime.warm(deployment)  # load and try it now, not on the first request
