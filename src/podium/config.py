@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="address `podium up` listens on")
     port: int = Field(default=8000, description="port `podium up` listens on")
     max_body_bytes: int = Field(default=64 * 1024 * 1024, description="largest request body")
+    allowed_hosts: str | None = Field(
+        default=None,
+        description="comma-separated Host names the server answers (.domain for a domain, "
+        "* for any); unset means the loopback names, plus the bind address off loopback, "
+        "or any host when bound to 0.0.0.0",
+    )
     metric_flush_interval: float = Field(
         default=0.5, description="seconds between background metric flushes"
     )

@@ -32,7 +32,7 @@ PAGES = [
     "/ui/", "/ui/runs", "/ui/experiments", "/ui/models", "/ui/models/churn-model",
     "/ui/deployments", "/ui/deployments/churn-model", "/ui/monitoring",
     "/ui/monitoring/churn-model", "/ui/data", "/ui/data/raw.customers", "/ui/features",
-    "/ui/pipelines", "/ui/audit",
+    "/ui/pipelines", "/ui/batch", "/ui/schemas", "/ui/reviews", "/ui/audit",
 ]  # fmt: skip
 
 

@@ -17,10 +17,16 @@ from podium.api.routes import features as feature_routes
 from podium.api.routes import monitoring as monitoring_routes
 from podium.api.routes import pipelines as pipeline_routes
 from podium.api.routes import schemas as schema_routes
+from podium.api.security_headers import (
+    AllowedHosts,
+    install_security_headers,
+    parse_allowed_hosts,
+)
 from podium.platform import Installation
 from podium.serving.http.app import PUBLIC_PATHS as SERVING_PUBLIC_PATHS
 from podium.serving.http.app import install_serving
 from podium.serving.requests.warmup import Warmup
+from podium.ui.app import PREFIX as UI_PREFIX
 from podium.ui.app import UiGateway, create_ui
 
 __all__ = ["create_app"]
@@ -62,8 +68,28 @@ def create_app(installation: Installation, *, warmup: Warmup | None = None) -> F
     app.add_middleware(AuthMiddleware, keys=installation.keys, public_paths=_public_paths(app))
     # The web UI at /ui/ logs in with a session cookie, not a key: it goes round the key check.
     app.add_middleware(UiGateway, ui=create_ui(installation))
+    app.add_middleware(AllowedHosts, hosts=_allowed_hosts(installation))
     app.add_middleware(RequestIdMiddleware)
+    # Around everything, so every answer carries them, a refused Host or a 500 included.
+    install_security_headers(app, docs_paths=_docs_paths(app), own_cache_prefix=UI_PREFIX)
     return app
+
+
+def _allowed_hosts(installation: Installation) -> tuple[str, ...]:
+    """PODIUM_ALLOWED_HOSTS when set, else any host.
+
+    ``podium up`` always sets it (to the default for the address it listens on when
+    unset); an app built here for another ASGI server, or in process, checks no Host
+    unless told which to answer.
+    """
+    allowed = installation.settings.allowed_hosts
+    return ("*",) if allowed is None else parse_allowed_hosts(allowed)
+
+
+def _docs_paths(app: FastAPI) -> set[str]:
+    """The HTML pages that load Swagger UI or ReDoc from their CDN."""
+    pages = [app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url]
+    return {path for path in pages if path}
 
 
 def _public_paths(app: FastAPI) -> set[str]:

@@ -6,7 +6,8 @@ runtime's work; the FastAPI stack (three middlewares, routing, exception handler
 response classes) is for every other route. The contract is the platform server's, to
 the byte where it matters: the same body, ``X-Request-ID`` echoed or made, 401/404 for
 keys as :class:`~podium.api.auth.AuthMiddleware` answers them, 413 over the body limit,
-and every error as problem+json naming the field.
+every error as problem+json naming the field, and the security headers
+(:mod:`podium.api.security_headers`) on every answer.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from podium.access.keys import KeyService
 from podium.access.roles import Principal, Role
 from podium.api.auth import authenticate
 from podium.api.middleware import body_too_large, request_id_from
 from podium.api.problems import internal_error, problem_response
+from podium.api.security_headers import SECURITY_HEADERS, add_security_headers
 from podium.errors import PayloadTooLargeError, PodiumError
 from podium.serving.http.app import RuntimeFor
 from podium.serving.http.body import dump_json
@@ -86,11 +88,12 @@ class PredictionFront:
         except PodiumError as exc:
             if exc.status >= 500:
                 _log.error("prediction %s failed: %s", request_id, exc)
-            await problem_response(Request(scope), exc)(scope, receive, send)
+            await problem_response(Request(scope), exc)(scope, receive, _secured(send))
             return
         except Exception:  # a bug must still answer problem+json, with the id to report
             _log.exception("unexpected error on prediction %s", request_id)
-            await problem_response(Request(scope), internal_error())(scope, receive, send)
+            error = problem_response(Request(scope), internal_error())
+            await error(scope, receive, _secured(send))
             return
         body = dump_json(answer)
         await send(
@@ -101,6 +104,7 @@ class PredictionFront:
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),
                     (b"x-request-id", request_id.encode()),
+                    *SECURITY_HEADERS,
                 ],
             }
         )
@@ -165,3 +169,17 @@ def _scan(headers: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes, bytes, byte
         elif name == b"content-length":
             length = value
     return authorization, project, request_id, length
+
+
+def _secured(send: Send) -> Send:
+    """``send`` adding the security headers to the response (the error path only: the
+    answer of a prediction lists them itself)."""
+
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", ()))
+            add_security_headers(headers)
+            message["headers"] = headers
+        await send(message)
+
+    return send_with_headers

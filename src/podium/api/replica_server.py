@@ -31,6 +31,7 @@ from podium.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from podium.api.prediction_front import PredictionFront
 from podium.api.problems import install_problem_handlers
 from podium.api.routes.deployments import status_router
+from podium.api.security_headers import install_security_headers
 from podium.api.stopping import sigterm_as_interrupt
 from podium.config import Settings
 from podium.errors import NotFoundError, PodiumError
@@ -62,6 +63,8 @@ def create_serving_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(AuthMiddleware, keys=keys, public_paths=public)
     app.add_middleware(RequestIdMiddleware)
+    docs = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+    install_security_headers(app, docs_paths=[path for path in docs if path])
     # Predictions skip the FastAPI stack: the same contract at a fraction of the cost.
     return PredictionFront(app, keys=keys, runtime_for=runtime_for, max_bytes=max_body_bytes)
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import logging
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -17,8 +20,11 @@ from sqlalchemy.exc import IntegrityError as SQLAlchemyIntegrityError
 from podium.access.roles import Role
 from podium.api.app import create_app
 from podium.api.stopping import sigterm_as_interrupt
-from podium.errors import ConflictError
+from podium.errors import ConflictError, PodiumError
 from podium.events import EventDispatcher
+from podium.events.bus.opening import PLATFORM_TOPIC, open_bus
+from podium.events.bus.protocol import BusMessage
+from podium.events.outbox import Event
 from podium.monitoring.alerts import AlertScheduler, projects_with_rules
 from podium.pipelines.scheduler import PipelineScheduler
 from podium.platform import Installation
@@ -30,9 +36,12 @@ from podium.store.periodic import Periodic
 if TYPE_CHECKING:
     from podium.pipelines.service import PipelineService
 
-__all__ = ["bootstrap_admin_key", "serve", "write_credentials"]
+__all__ = ["bootstrap_admin_key", "follow_serving_events", "serve", "write_credentials"]
 
 _BOOTSTRAP_LOCK = 728103  # a PostgreSQL advisory lock key (728102 serialises migrations)
+_REMEMBERED = 10_000  # event ids handled, so the dispatcher's copy of one is skipped
+
+_log = logging.getLogger(__name__)
 
 
 def bootstrap_admin_key(installation: Installation) -> str | None:
@@ -84,6 +93,65 @@ def write_credentials(path: Path, *, url: str, api_key: str, project: str) -> No
         json.dump({"url": url, "api_key": api_key, "project": project}, handle, indent=2)
 
 
+class _OncePerEvent:
+    """Hands each platform event to ``subscriber`` once, from the bus or the dispatcher,
+    whichever brings it first; the other copy is skipped (handling it again would be
+    harmless, ServingEvents is idempotent, but it would reload a deployment twice)."""
+
+    def __init__(self, subscriber: Callable[[Event], None]) -> None:
+        self._subscriber = subscriber
+        self._handled: OrderedDict[int, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        with self._lock:
+            if event.id in self._handled:
+                return
+        self._subscriber(event)  # raising: not remembered, so the other copy retries
+        with self._lock:
+            self._handled[event.id] = None
+            while len(self._handled) > _REMEMBERED:
+                self._handled.popitem(last=False)
+
+    def from_bus(self, message: BusMessage) -> None:
+        """A bus subscription's handler: the message body is the event as JSON."""
+        self(Event.model_validate(message.body))
+
+
+def follow_serving_events(
+    installation: Installation, dispatcher: EventDispatcher
+) -> Callable[[], None]:
+    """Make the deployments this process serves follow platform events: reload on a
+    deployment change, follow a model's stage or alias (:class:`ServingEvents`).
+
+    Events come from the event bus as they commit (milliseconds, ADR 0023), and from
+    ``dispatcher`` as a safety net for what the bus missed; each is handled once. Returns
+    a function that stops following the bus (the dispatcher stops with itself). When
+    the bus cannot be opened, a warning is logged and the dispatcher alone is followed.
+    """
+    once = _OncePerEvent(
+        ServingEvents(installation.loaded_runtime, installation.serving_deployments)
+    )
+    dispatcher.subscribe(once)
+    try:
+        bus = open_bus(installation.settings.events_url, database=installation.db)
+    except PodiumError as exc:
+        _log.warning("following the dispatcher only, the event bus did not open: %s", exc)
+        return lambda: None
+    try:
+        subscription = bus.subscribe(PLATFORM_TOPIC, once.from_bus)
+    except PodiumError as exc:
+        bus.close()
+        _log.warning("following the dispatcher only, the event bus refused: %s", exc)
+        return lambda: None
+
+    def stop() -> None:
+        subscription.close()
+        bus.close()
+
+    return stop
+
+
 def serve(
     installation: Installation,
     *,
@@ -121,10 +189,9 @@ def serve(
     # The server delivers the outbox (webhooks, subscribers) for every project it serves;
     # a delivery that failed before a restart is retried by the next server.
     dispatcher = EventDispatcher(installation.db)
-    # Deployments reload, and follow registry stages, when their events arrive.
-    dispatcher.subscribe(
-        ServingEvents(installation.loaded_runtime, installation.serving_deployments)
-    )
+    # Deployments reload, and follow registry stages, when their events arrive: from the
+    # event bus at once, from the dispatcher's poll as the safety net.
+    stop_following = follow_serving_events(installation, dispatcher)
     # Whatever no process announced on the event bus (it was down, the writer died after
     # its commit) is published from here; ids already sent are skipped.
     dispatcher.subscribe(installation.announcer.catch_up)
@@ -186,4 +253,5 @@ def serve(
         alerts.stop(timeout=5)
         if scheduler is not None:
             scheduler.stop(timeout=5)
+        stop_following()
         dispatcher.stop(timeout=5)

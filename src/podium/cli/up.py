@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from podium.api.security_headers import default_allowed_hosts, parse_allowed_hosts
 from podium.api.server import serve
 from podium.cli.context import cli_state
 from podium.errors import InvalidInputError
@@ -15,6 +16,7 @@ from podium.platform import Installation
 from podium.ui.login_links import issue_login_link, login_url
 
 __all__ = [
+    "AllowedHostsOption",
     "GrpcPortOption",
     "HostOption",
     "PortOption",
@@ -43,11 +45,22 @@ GrpcPortOption = Annotated[
 ]
 
 
+AllowedHostsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--allowed-hosts",
+        help="Comma-separated Host names to answer (.domain for a domain, * for any); "
+        "default PODIUM_ALLOWED_HOSTS, else the loopback names (and the --host address).",
+    ),
+]
+
+
 def up(
     ctx: typer.Context,
     host: HostOption = None,
     port: PortOption = None,
     grpc_port: GrpcPortOption = None,
+    allowed_hosts: AllowedHostsOption = None,
 ) -> None:
     """Serve the REST API and the web UI (at /ui/) until Ctrl-C.
 
@@ -61,6 +74,8 @@ def up(
     check_port_free(host, port)
     if grpc_port is not None:
         check_port_free(host, grpc_port, option="--grpc-port")
+    if allowed_hosts is not None:  # the server's Host allow-list reads the settings
+        state.settings.allowed_hosts = ",".join(parse_allowed_hosts(allowed_hosts))
     serve_until_stopped(state.installation(), host=host, port=port, grpc_port=grpc_port)
 
 
@@ -68,8 +83,16 @@ def serve_until_stopped(
     installation: Installation, *, host: str, port: int, grpc_port: int | None = None
 ) -> None:
     """Serve the API until Ctrl-C, which stops it gracefully (exit code 0); print the web
-    UI's one-time login link first."""
+    UI's one-time login link first.
+
+    Without PODIUM_ALLOWED_HOSTS, the server answers the Host names that suit ``host``
+    (:func:`~podium.api.security_headers.default_allowed_hosts`).
+    """
     settings = installation.settings
+    if settings.allowed_hosts is None:
+        settings.allowed_hosts = ",".join(default_allowed_hosts(host))
+    else:
+        parse_allowed_hosts(settings.allowed_hosts)  # a bad value is an error before serving
     token = issue_login_link(settings.home, project=settings.project)
     # A server listening on every interface is still reachable on this machine's loopback.
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host

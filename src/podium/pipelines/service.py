@@ -301,8 +301,10 @@ class PipelineService:
     # -- reading --------------------------------------------------------------------------
     def get(self, run_id: str) -> PipelineRun:
         """The run, its steps and its output; see :meth:`Pipelines.get`."""
-        row, _ = self._records.raw(run_id)
+        # The status first, then the output: a run read as ended has its output recorded
+        # (both are written in one transaction), whatever commits between the two reads.
         run = self._records.get(run_id)
+        row, _ = self._records.raw(run_id)
         if row.output_digest is not None:
             run.output = load_output(self._artifacts, row.output_digest, row.output_format or "")
         return run

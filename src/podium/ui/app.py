@@ -31,6 +31,7 @@ from podium.ui.guard import Guard, LoginRequired, Viewer
 from podium.ui.headers import SecurityHeaders
 from podium.ui.pages import (
     audit,
+    batch,
     data,
     deployments,
     login,
@@ -38,6 +39,7 @@ from podium.ui.pages import (
     registry,
     reviews,
     runs,
+    schemas,
 )
 from podium.ui.rendering import error_page
 from podium.ui.sessions import SessionCodec, load_server_secret
@@ -64,6 +66,8 @@ def create_ui(installation: Installation) -> ASGIApp:
             *data.routes,
             *audit.routes,
             *reviews.routes,
+            *batch.routes,
+            *schemas.routes,
         ],
         exception_handlers={
             LoginRequired: _login_required,
