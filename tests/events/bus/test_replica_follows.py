@@ -27,7 +27,8 @@ from tests.conftest import loopback_server
 from tests.events.bus.conftest import NATS_ENV, REDIS_ENV, server_url
 
 FEATURES = {"tenure_months": 24, "monthly_charges": 89.99, "support_calls": 2}
-SWITCH_LIMIT = 1.0  # seconds; the target is 0.1 (benchmarks/event_bus.py), CI is noisy
+SWITCH_LIMIT = 5.0  # seconds: far below the 30 s safety poll, so only the bus explains it; the
+# speed itself (target 0.1 s) is measured by benchmarks/event_bus.py, not here
 
 
 @pytest.fixture(
