@@ -6,6 +6,10 @@ the runtime takes its array fast path) with three numeric features.
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +48,35 @@ def churn_frame(rows: int = 200, seed: int = 0) -> tuple[pd.DataFrame, np.ndarra
     )
     labels = ((frame["tenure_months"] < 20) & (frame["monthly_charges"] > 60)).astype(int)
     return frame, labels.to_numpy()
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Iterator[tuple[Installation, dict[str, str]]]:
+    """An embedded installation with deployment ``churn`` and the environment a
+    ``podium`` subprocess needs to reach it (no ``PODIUM_*`` of the user's)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
+    env |= {"PODIUM_HOME": str(tmp_path / "home"), "PODIUM_PROJECT": "shop"}
+    installation = Installation(Settings(home=tmp_path / "home", project="shop"))
+    platform = installation.platform("shop", user="local:test")
+    frame, labels = churn_frame()
+    model = LogisticRegression(max_iter=500).fit(frame.to_numpy(), labels)
+    platform.registry.register("churn", model, input_example=frame[:5])
+    platform.deployments.create("churn", model="churn/1")
+    yield installation, env
+    installation.close()
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[str]) -> None:
+    """Wait until the server ``proc`` started listens on ``port`` (fails if it exits)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("the server did not start")
 
 
 @pytest.fixture

@@ -2,57 +2,25 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from sklearn.linear_model import LogisticRegression
 
 from podium.access.roles import Role
-from podium.config import Settings
 from podium.monitoring.inference import InferenceLogReader
 from podium.platform import Installation, Platform
 from podium.replica import open_replica
 from podium.serving.log.spool import parked_projects
 from podium.serving.log.writer import INFERENCE_LOG_TABLE
 from tests.conftest import _free_port
-from tests.serving.conftest import FEATURES, churn_frame
+from tests.serving.conftest import FEATURES, wait_for_port
 
 PODIUM = Path(sys.executable).parent / "podium"
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Iterator[tuple[Installation, dict[str, str]]]:
-    """An embedded installation with deployment ``churn`` and the environment to reach it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
-    env |= {"PODIUM_HOME": str(tmp_path / "home"), "PODIUM_PROJECT": "shop"}
-    installation = Installation(Settings(home=tmp_path / "home", project="shop"))
-    platform = installation.platform("shop", user="local:test")
-    frame, labels = churn_frame()
-    model = LogisticRegression(max_iter=500).fit(frame.to_numpy(), labels)
-    platform.registry.register("churn", model, input_example=frame[:5])
-    platform.deployments.create("churn", model="churn/1")
-    yield installation, env
-    installation.close()
-
-
-def _wait_for(port: int, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("podium serve did not start")
 
 
 def test_a_replica_serves_without_the_data_layer_and_its_log_reaches_the_lake(
@@ -66,7 +34,7 @@ def test_a_replica_serves_without_the_data_layer_and_its_log_reaches_the_lake(
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        _wait_for(port, proc)
+        wait_for_port(port, proc)
         ids = []
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
             for _ in range(3):
@@ -145,7 +113,7 @@ def test_the_platform_server_commits_what_replicas_parked(
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        _wait_for(port, server)
+        wait_for_port(port, server)
         deadline = time.monotonic() + 30  # the server commits every 5 seconds
         while INFERENCE_LOG_TABLE not in platform.data.tables():
             assert time.monotonic() < deadline, "the server did not commit the spool"
@@ -198,7 +166,7 @@ def test_a_replica_stopped_by_sigterm_parks_its_last_records(
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        _wait_for(port, proc)
+        wait_for_port(port, proc)
         ids = _predict_over_http(port, secret, 7)
     finally:
         proc.send_signal(signal.SIGTERM)  # right after answering: all 7 still buffered
@@ -222,7 +190,7 @@ def test_podium_up_stopped_by_sigterm_writes_its_last_records(
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        _wait_for(port, server)
+        wait_for_port(port, server)
         ids = _predict_over_http(port, secret, 6)
     finally:
         server.send_signal(signal.SIGTERM)

@@ -2,54 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tritonclient.grpc as triton
-from sklearn.linear_model import LogisticRegression
 
 from podium.access.roles import Role
-from podium.config import Settings
 from podium.platform import Installation
 from tests.conftest import _free_port
-from tests.serving.conftest import churn_frame
+from tests.serving.conftest import wait_for_port
 
 PODIUM = Path(sys.executable).parent / "podium"
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Iterator[tuple[Installation, dict[str, str]]]:
-    """An embedded installation with deployment ``churn`` and the environment to reach it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
-    env |= {"PODIUM_HOME": str(tmp_path / "home"), "PODIUM_PROJECT": "shop"}
-    installation = Installation(Settings(home=tmp_path / "home", project="shop"))
-    platform = installation.platform("shop", user="local:test")
-    frame, labels = churn_frame()
-    model = LogisticRegression(max_iter=500).fit(frame.to_numpy(), labels)
-    platform.registry.register("churn", model, input_example=frame[:5])
-    platform.deployments.create("churn", model="churn/1")
-    yield installation, env
-    installation.close()
-
-
-def _wait_for(port: int, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("the server did not start")
 
 
 @pytest.mark.parametrize("command", [["serve", "churn"], ["up"]])
@@ -67,7 +35,7 @@ def test_grpc_port_serves_tritonclient(
         text=True,
     )
     try:
-        _wait_for(grpc_port, proc)
+        wait_for_port(grpc_port, proc)
         client = triton.InferenceServerClient(url=f"127.0.0.1:{grpc_port}")
         assert client.is_server_live()
         tensor = triton.InferInput("input-0", [1, 3], "FP64")
