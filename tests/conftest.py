@@ -8,26 +8,33 @@ own database, and each test its own project in it (tenancy keeps tests apart). I
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import socket
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import certifi
 import pytest
 import uvicorn
 from sqlalchemy.engine import make_url
 
 from podium.access.roles import Role
+from podium.access.tls import ServerTls, auto_certificate
 from podium.api.app import create_app
+from podium.api.security_headers import StrictTransport
 from podium.config import Settings
 from podium.platform import Installation, Platform
 
 POSTGRES_ENV = "PODIUM_TEST_POSTGRES_URL"
+# PODIUM_TEST_TLS=1: every loopback_server (live_server, ...) serves HTTPS (loopback_tls()).
+TLS_ENV = "PODIUM_TEST_TLS"
 
 # Ray reads these when it is first imported, whichever test module imports it first: a
 # local Ray then stays on 127.0.0.1 and reports nothing.
@@ -134,11 +141,37 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@functools.cache
+def loopback_tls() -> ServerTls | None:
+    """Under ``PODIUM_TEST_TLS=1``, the TLS of every :func:`loopback_server`: a local CA
+    and server certificate made once per test process (``--tls auto``'s), trusted by every
+    client of the process (``SSL_CERT_FILE`` and ``REQUESTS_CA_BUNDLE`` name certifi's
+    roots plus that CA). ``None`` otherwise: plain HTTP."""
+    if os.environ.get(TLS_ENV) != "1":
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="podium-test-tls-"))
+    tls = auto_certificate(folder, "127.0.0.1")
+    assert tls.ca is not None
+    bundle = folder / "trusted.pem"
+    bundle.write_bytes(Path(certifi.where()).read_bytes() + b"\n" + tls.ca.read_bytes())
+    os.environ["SSL_CERT_FILE"] = os.environ["REQUESTS_CA_BUNDLE"] = str(bundle)
+    return tls
+
+
 @contextlib.contextmanager
-def loopback_server(app: Any) -> Iterator[str]:
-    """Serve the ASGI ``app`` with uvicorn on a free loopback port; yields its base URL."""
+def loopback_server(app: Any, *, tls: ServerTls | Literal[False] | None = None) -> Iterator[str]:
+    """Serve the ASGI ``app`` with uvicorn on a free loopback port; yields its base URL.
+
+    ``tls`` is the certificate to serve HTTPS with (and ``Strict-Transport-Security``):
+    ``None`` means :func:`loopback_tls` (HTTPS under ``PODIUM_TEST_TLS=1``), ``False`` plain.
+    """
+    chosen = loopback_tls() if tls is None else tls
     port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    ssl_files: dict[str, Any] = {}
+    if isinstance(chosen, ServerTls):
+        app = StrictTransport(app)
+        ssl_files = {"ssl_certfile": str(chosen.cert), "ssl_keyfile": str(chosen.key)}
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **ssl_files)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -148,7 +181,7 @@ def loopback_server(app: Any) -> Iterator[str]:
             raise RuntimeError("the test server did not start")
         time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if ssl_files else 'http'}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -120,6 +120,8 @@ EXPECTED = {
     "intuniform",
     "loguniform",
     "uniform",
+    # autologging (docs/tracking.md)
+    "autolog",
     *ERRORS,
     *RESULTS,
 }

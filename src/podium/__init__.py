@@ -92,6 +92,7 @@ if TYPE_CHECKING:
     from podium.serving.control.review_types import Review
     from podium.serving.control.spec import Deployment, DeploymentChange
     from podium.serving.control.status import DeploymentStatus
+    from podium.tracking.autolog import autolog
     from podium.tracking.run import ActiveRun
     from podium.tracking.types import (
         ArtifactInfo,
@@ -146,6 +147,7 @@ __getattr__, __dir__ = lazy_exports(
         "Materialized": "podium.features.protocol",
         "Pushed": "podium.features.protocol",
         "ActiveRun": "podium.tracking.run",
+        "autolog": "podium.tracking.autolog",
         "ArtifactInfo": "podium.tracking.types",
         "Experiment": "podium.tracking.types",
         "MetricPoint": "podium.tracking.types",
@@ -272,6 +274,7 @@ __all__ = [
     "TransitionRequest",
     "Trigger",
     "__version__",
+    "autolog",
     "choice",
     "connect",
     "intuniform",

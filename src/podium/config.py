@@ -40,9 +40,39 @@ class Settings(BaseSettings):
     project: str = Field(default="default", description="project used when none is given")
     url: str | None = Field(default=None, description="a podium server; unset means embedded")
     api_key: SecretStr | None = Field(default=None, description="key for the server at url")
+    webhooks_allow_http: bool = Field(
+        default=False,
+        description="accept plain http:// webhook URLs without allow_http on each; "
+        "unset means https:// only",
+    )
+    ca_bundle: Path | None = Field(
+        default=None,
+        description="CA file trusted for an https:// url instead of the usual roots and "
+        "the home's own CA (PODIUM_HOME/tls/ca.pem, made by `podium up --tls auto`)",
+    )
     host: str = Field(default="127.0.0.1", description="address `podium up` listens on")
     port: int = Field(default=8000, description="port `podium up` listens on")
-    max_body_bytes: int = Field(default=64 * 1024 * 1024, description="largest request body")
+    max_body_bytes: int = Field(
+        default=10 * 1024 * 1024, description="largest request body (routes not named below)"
+    )
+    max_prediction_body_bytes: int = Field(
+        default=1024 * 1024, description="largest body of a prediction (/v1/predictions, /v2 infer)"
+    )
+    max_upload_body_bytes: int = Field(
+        default=2 * 1024 * 1024 * 1024,
+        description="largest upload (table rows, model versions, artifacts, frames)",
+    )
+    request_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="time a request may take before its answer starts (504)"
+    )
+    upload_timeout_seconds: float = Field(
+        default=600.0, gt=0, description="the same for uploads and long operations"
+    )
+    rate_limit_url: str | None = Field(
+        default=None,
+        description="redis:// where rate limits and quotas are counted, shared by replicas; "
+        "unset: PODIUM_EVENTS_URL when it is redis://, else each process counts its own",
+    )
     allowed_hosts: str | None = Field(
         default=None,
         description="comma-separated Host names the server answers (.domain for a domain, "
@@ -65,6 +95,26 @@ class Settings(BaseSettings):
         description="Ray cluster for runner='ray' (ray://host:10001 or host:6379); "
         "unset starts a local Ray on 127.0.0.1 when asked for",
     )
+    encryption: Literal["on", "off"] = Field(
+        default="on",
+        description="encrypt artifacts and stored secrets at rest (AES-256-GCM, ADR 0035)",
+    )
+    encryption_key: SecretStr | None = Field(
+        default=None,
+        description="the encryption key (base64 or hex of 32 bytes); unset means the key "
+        "in home/keys/encryption.key, made on first use",
+    )
+    encryption_old_keys: SecretStr | None = Field(
+        default=None,
+        description="comma-separated keys still readable while a rotation re-encrypts",
+    )
+    s3_sse: str | None = Field(
+        default=None,
+        description="S3 server-side encryption for artifacts and lake files: AES256 or aws:kms",
+    )
+    s3_sse_kms_key_id: str | None = Field(
+        default=None, description="the KMS key for PODIUM_S3_SSE=aws:kms (default: the AWS key)"
+    )
 
     @property
     def resolved_database_url(self) -> str:
@@ -79,6 +129,14 @@ class Settings(BaseSettings):
         if self.storage_url:
             return self.storage_url
         return (self.home / "artifacts").resolve().as_uri()
+
+    @property
+    def resolved_rate_limit_url(self) -> str | None:
+        """Where rate limits are counted: PODIUM_RATE_LIMIT_URL, else a Redis event bus."""
+        if self.rate_limit_url:
+            return self.rate_limit_url
+        events = self.events_url or ""
+        return events if events.startswith(("redis://", "rediss://")) else None
 
     @property
     def credentials_path(self) -> Path:

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from podium.access.tls import client_verify
 from podium.client.batch import HttpBatch
 from podium.client.catalog import HttpCatalog
 from podium.client.data import HttpData
@@ -65,7 +66,9 @@ def connect(
     key = key or creds.get("api_key")
     if project is None and not api_key and creds.get("project"):
         project = creds["project"]
-    api = ApiClient(url, api_key=key, project=project)
+    # https://: the usual roots plus the CA that `podium up --tls auto` made in this home.
+    verify = client_verify(settings.home, ca_bundle=settings.ca_bundle) if _https(url) else True
+    api = ApiClient(url, api_key=key, project=project, verify=verify)
     if project is None:  # the key's own project
         project = str(api.json("GET", "/v1/whoami")["project"])
     return Platform(
@@ -83,6 +86,10 @@ def connect(
         events=EventsArea(schemas=HttpSchemas(api)),
         closer=api.close,
     )
+
+
+def _https(url: str) -> bool:
+    return url.lower().startswith("https://")
 
 
 def read_credentials(path: Path) -> dict[str, str]:

@@ -34,6 +34,7 @@ __all__ = [
     "PermissionDeniedError",
     "PodiumError",
     "RateLimitedError",
+    "RequestTimeoutError",
     "error_for_code",
 ]
 
@@ -176,6 +177,13 @@ class BackendUnavailableError(PodiumError, ConnectionError):
     default_code = "unavailable"
 
 
+class RequestTimeoutError(PodiumError, TimeoutError):
+    """A request took longer than its route's time limit; the server stopped waiting for it."""
+
+    status = 504
+    default_code = "timeout"
+
+
 _BY_STATUS: dict[int, type[PodiumError]] = {
     400: InvalidInputError,
     401: AuthenticationError,
@@ -185,6 +193,7 @@ _BY_STATUS: dict[int, type[PodiumError]] = {
     413: PayloadTooLargeError,
     429: RateLimitedError,
     503: BackendUnavailableError,
+    504: RequestTimeoutError,
 }
 
 

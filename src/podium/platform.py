@@ -23,13 +23,16 @@ from typing import TYPE_CHECKING, Any, cast
 from podium.access.audit import AuditLog, Auditor
 from podium.access.keys import KeyService
 from podium.access.projects import Project, ProjectService
+from podium.access.ratelimit import open_token_buckets
 from podium.access.roles import Role
 from podium.config import Settings
 from podium.data.names import TableRef
 from podium.errors import NotFoundError
 from podium.events.bus.announcer import EventAnnouncer
 from podium.store.artifacts import ArtifactStore, open_artifact_store
+from podium.store.artifacts.s3 import lake_sse_options
 from podium.store.database import Database
+from podium.store.encryption import keyring_from_settings
 
 if TYPE_CHECKING:
     from podium.batch.protocol import Batch
@@ -276,11 +279,20 @@ class Installation:
         self.db = Database(settings.resolved_database_url)
         if migrate:
             self.db.upgrade()
+        # Artifacts and stored secrets are encrypted at rest under this keyring (ADR 0035).
+        self.keyring = keyring_from_settings(settings)
         self.storage: ArtifactStore = open_artifact_store(
-            settings.resolved_storage_url, s3_endpoint_url=settings.s3_endpoint_url
+            settings.resolved_storage_url,
+            s3_endpoint_url=settings.s3_endpoint_url,
+            keyring=self.keyring,
+            s3_sse=settings.s3_sse,
+            s3_sse_kms_key_id=settings.s3_sse_kms_key_id,
         )
         self.projects = ProjectService(self.db)
-        self.keys = KeyService(self.db, self.projects)
+        # Rate limits and quotas are counted in Redis when one is configured (ADR 0036).
+        self.keys = KeyService(
+            self.db, self.projects, buckets=open_token_buckets(settings.resolved_rate_limit_url)
+        )
         self.audit = AuditLog(self.db)
         self._platforms: dict[tuple[str, str, Role], Platform] = {}
         self._online: OnlineStore | None = None
@@ -488,6 +500,8 @@ class Installation:
         if self.settings.s3_endpoint_url:
             options["AWS_ENDPOINT_URL"] = self.settings.s3_endpoint_url
             options["AWS_ALLOW_HTTP"] = "true"
+        # S3 server-side encryption for lake files too (PODIUM_S3_SSE, ADR 0035).
+        options.update(lake_sse_options(self.settings.s3_sse, self.settings.s3_sse_kms_key_id))
         return options
 
     def close(self) -> None:
@@ -677,7 +691,13 @@ class _ProjectServices:
         from podium.events.webhooks import WebhookService
 
         return WebhookService(
-            self._inst.db, self._project, role=self._role, actor=self._user, audit=self._audit
+            self._inst.db,
+            self._project,
+            role=self._role,
+            actor=self._user,
+            audit=self._audit,
+            allow_http=self._inst.settings.webhooks_allow_http,
+            keyring=self._inst.keyring,
         )
 
     def events(self) -> EventsArea:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from podium.access.keys import KeyService
 from podium.access.projects import ProjectService
+from podium.access.ratelimit import open_token_buckets
 from podium.access.roles import Role
 from podium.config import Settings
 from podium.events.bus.announcer import EventAnnouncer
@@ -41,6 +42,7 @@ from podium.serving.requests.online import OnlineFeatureMerge
 from podium.serving.requests.runtime import ServingRuntime
 from podium.store.artifacts import open_artifact_store
 from podium.store.database import Database
+from podium.store.encryption import keyring_from_settings
 from podium.tracking.service import TrackingService
 
 __all__ = ["REPLICA_USER", "SAFETY_POLL_SECONDS", "Replica", "open_replica"]
@@ -97,10 +99,16 @@ def open_replica(settings: Settings, project: str, deployment: str) -> Replica:
     closers: list[Callable[[], object]] = [db.dispose]
     try:
         storage = open_artifact_store(
-            settings.resolved_storage_url, s3_endpoint_url=settings.s3_endpoint_url
+            settings.resolved_storage_url,
+            s3_endpoint_url=settings.s3_endpoint_url,
+            keyring=keyring_from_settings(settings),
+            s3_sse=settings.s3_sse,
+            s3_sse_kms_key_id=settings.s3_sse_kms_key_id,
         )
         projects = ProjectService(db)
-        keys = KeyService(db, projects)
+        keys = KeyService(
+            db, projects, buckets=open_token_buckets(settings.resolved_rate_limit_url)
+        )
         found = projects.get(project)
         artifacts = storage.child(f"projects/{found.name}")
         tracking = TrackingService(db, artifacts, found, user=REPLICA_USER)
@@ -150,7 +158,8 @@ def open_replica(settings: Settings, project: str, deployment: str) -> Replica:
         keys=keys,
         runtime=runtime,
         watcher=GenerationWatcher(runtime, deployments, deployment, interval=SAFETY_POLL_SECONDS),
-        max_body_bytes=settings.max_body_bytes,
+        # A replica only predicts: the prediction limit (never over the default one).
+        max_body_bytes=min(settings.max_prediction_body_bytes, settings.max_body_bytes),
         bus=bus,
         _closers=closers,
     )

@@ -31,6 +31,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         database_url=database_url,
         metric_flush_interval=0.05,
         max_body_bytes=LIMIT,
+        max_upload_body_bytes=LIMIT,  # artifacts are uploads, with a limit of their own
     )
 
 

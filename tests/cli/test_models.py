@@ -219,7 +219,9 @@ def test_optimize_refuses_a_version_that_is_not_scikit_learn(
 
     result = invoke("models", "optimize", "churn", "2")
     assert_one_error(
-        result, "only scikit-learn versions can be optimized; churn/2 is a 'onnx' model"
+        result,
+        "only scikit-learn, XGBoost and LightGBM versions can be optimized; "
+        "churn/2 is a 'onnx' model",
     )
 
 

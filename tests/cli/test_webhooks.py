@@ -22,7 +22,7 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.mark.parametrize("group", [("webhooks",), ("models", "webhooks")])
 def test_webhooks_are_added_listed_and_removed(invoke: Invoke, group: tuple[str, ...]) -> None:
-    added = invoke(*group, "add", "http://127.0.0.1:9/hook")
+    added = invoke(*group, "add", "http://127.0.0.1:9/hook", "--allow-http")
     assert added.exit_code == 0, added.output
     webhook_id = added.stdout.split()[2]
     assert "whsec_" in added.stdout
@@ -43,9 +43,9 @@ def test_events_of_every_area_can_be_chosen(invoke: Invoke) -> None:
     shown = invoke("webhooks", "events")
     assert all(t in shown.stdout for t in ("model.stage_changed", "alert.fired"))
     assert "features.materialized" in shown.stdout and "deployment.updated" in shown.stdout
-    added = invoke("webhooks", "add", "http://127.0.0.1:9/h", "-e", "alert.fired")
+    added = invoke("webhooks", "add", "https://127.0.0.1:9/h", "-e", "alert.fired")
     assert added.exit_code == 0, added.output
-    result = invoke("webhooks", "add", "http://127.0.0.1:9/h", "-e", "alert.exploded")
+    result = invoke("webhooks", "add", "https://127.0.0.1:9/h", "-e", "alert.exploded")
     assert result.exit_code == 1
     assert "unknown event type 'alert.exploded'" in result.stderr
     assert "deployment.deleted" in result.stderr
@@ -55,7 +55,9 @@ def test_webhooks_on_a_server_with_a_test_event(
     invoke: Invoke, live_server: LiveServer, project_name: str, receiver: Receiver
 ) -> None:
     remote = ("--url", live_server.url, "--api-key", live_server.key(project_name, Role.ADMIN))
-    added = invoke("webhooks", "add", receiver.url, "-e", "deployment.updated", *remote)
+    added = invoke(
+        "webhooks", "add", receiver.url, "-e", "deployment.updated", "--allow-http", *remote
+    )
     assert added.exit_code == 0, added.output
     webhook_id = added.stdout.split()[2]
     listed = invoke("webhooks", "ls", "--json", *remote)
@@ -72,7 +74,7 @@ def test_webhooks_on_a_server_with_a_test_event(
 
 def test_a_failing_receiver_is_one_error(invoke: Invoke, receiver: Receiver) -> None:
     receiver.statuses = [503]
-    webhook_id = invoke("webhooks", "add", receiver.url).stdout.split()[2]
+    webhook_id = invoke("webhooks", "add", receiver.url, "--allow-http").stdout.split()[2]
     result = invoke("webhooks", "test", webhook_id)
     assert result.exit_code == 1
     assert result.stderr.startswith("error: the test event to ") and "HTTP 503" in result.stderr

@@ -212,6 +212,7 @@ def test_a_canary_splits_alike_on_both_replicas_and_rollback_and_promotion_reach
     took = _wait(
         lambda: all(_version(r, profile.key, row) == "2" for r in replicas), 10, "promotion"
     )
+    print(f"promotion reached both serving replicas in {took:.3f} s")
     # The bus brings it well inside a second on a quiet machine (docs/benchmarks.md);
     # the assertion leaves room for a loaded CI machine.
     assert took < 5.0

@@ -105,7 +105,8 @@ def project(installation: Installation, project_name: str) -> Project:
 
 @pytest.fixture
 def webhooks(installation: Installation, project: Project) -> WebhookService:
-    return WebhookService(installation.db, project)
+    # The receivers are plain-HTTP servers on loopback: allowed here, refused by default.
+    return WebhookService(installation.db, project, allow_http=True)
 
 
 @pytest.fixture

@@ -218,7 +218,7 @@ def test_a_webhook_never_receives_another_projects_events(
     make_dispatcher: Make,
 ) -> None:
     other = installation.projects.ensure(project.name + "-b")
-    other_hooks = WebhookService(installation.db, other)
+    other_hooks = WebhookService(installation.db, other, allow_http=True)
     webhooks.create(receiver.url + "/a")
     other_hooks.create(receiver.url + "/b")
     _emit(installation, project, type="model.stage_changed")

@@ -39,7 +39,7 @@ def test_create_shows_the_secret_once_and_list_never(webhooks: WebhookService) -
     listed = webhooks.list()
     assert [h.id for h in listed] == [hook.id]
     assert secret not in listed[0].model_dump_json()
-    _, given = webhooks.create("http://ci.example.com/other", secret="my-own-secret-123")
+    _, given = webhooks.create("https://ci.example.com/other", secret="my-own-secret-123")
     assert given == "my-own-secret-123"
 
 

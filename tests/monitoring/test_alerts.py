@@ -39,7 +39,9 @@ def test_a_drift_alert_fires_once_resolves_and_reaches_a_receiver_down_at_first(
     churn: Churn, platform: Platform, installation: Installation, project_name: str
 ) -> None:
     port = free_port()  # nothing listens here until after the first delivery attempt
-    webhooks = WebhookService(installation.db, installation.projects.get(project_name))
+    webhooks = WebhookService(
+        installation.db, installation.projects.get(project_name), allow_http=True
+    )
     _, secret = webhooks.create(
         f"http://127.0.0.1:{port}/hook", event_types=["alert.fired", "alert.resolved"]
     )

@@ -219,7 +219,12 @@ async def test_a_bad_reference_body_is_a_problem(
 async def test_an_uploaded_reference_over_the_body_limit_is_refused(
     tmp_path: Path, database_url: str, project_name: str
 ) -> None:
-    settings = Settings(home=tmp_path / "small", database_url=database_url, max_body_bytes=4096)
+    settings = Settings(
+        home=tmp_path / "small",
+        database_url=database_url,
+        max_body_bytes=4096,
+        max_upload_body_bytes=4096,  # a reference is an upload (its own, larger limit)
+    )
     installation = Installation(settings)
     try:
         headers = _headers(installation, project_name)

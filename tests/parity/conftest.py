@@ -3,9 +3,11 @@
 Remote is a real ``podium up`` process on loopback, started once per test session (per
 pytest worker) and per database, with a home and database of its own and a clean
 environment. Embedded is an :class:`Installation` on the same home and database, in the
-test process. Each test gets a project of its own (tenancy keeps tests apart): remote
-through a key for that project, embedded through the installation. A test that runs both
-ways runs the same body, so the same assertions hold on both sides.
+test process. The servers run with ``--tls auto`` (HTTPS only; the SDK trusts the CA of
+their home), unless ``PODIUM_TEST_TLS=0`` asks for plain HTTP. Each test gets a project
+of its own (tenancy keeps tests apart): remote through a key for that project, embedded
+through the installation. A test that runs both ways runs the same body, so the same
+assertions hold on both sides.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import contextlib
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -30,12 +33,15 @@ from sklearn.linear_model import LogisticRegression
 
 import podium
 from podium.access.roles import Role
+from podium.access.tls import client_verify
 from podium.config import Settings
 from podium.platform import Installation, Platform
 from tests.conftest import POSTGRES_ENV, postgres_database
 
 _START_SECONDS = 60.0
 _FLUSH_SECONDS = 0.05
+# The remote side runs over TLS (`podium up --tls auto`) unless PODIUM_TEST_TLS=0.
+_TLS = os.environ.get("PODIUM_TEST_TLS", "1") != "0"
 
 
 @dataclass
@@ -130,6 +136,8 @@ def _launch(home: Path, database_url: str) -> Launch:
     port = _free_port()
     log = home.parent / f"{home.name}.log"
     command = [sys.executable, "-m", "podium.cli.app", "up", "--host", "127.0.0.1"]
+    if _TLS:
+        command += ["--tls", "auto"]
     with log.open("wb") as out:
         process = subprocess.Popen(
             [*command, "--port", str(port)],
@@ -138,7 +146,8 @@ def _launch(home: Path, database_url: str) -> Launch:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
-    return Launch(f"http://127.0.0.1:{port}", home, database_url, process, log)
+    scheme = "https" if _TLS else "http"
+    return Launch(f"{scheme}://127.0.0.1:{port}", home, database_url, process, log)
 
 
 def _wait_ready(launch: Launch) -> None:
@@ -149,7 +158,8 @@ def _wait_ready(launch: Launch) -> None:
                 f"podium up exited with {launch.process.returncode}:\n{launch.log.read_text()}"
             )
         try:
-            if httpx.get(f"{launch.url}/readyz", timeout=2).status_code == 200:
+            ready = httpx.get(f"{launch.url}/readyz", timeout=2, verify=_trust(launch.home))
+            if ready.status_code == 200:
                 return
         except httpx.TransportError:
             pass
@@ -157,6 +167,11 @@ def _wait_ready(launch: Launch) -> None:
     raise RuntimeError(
         f"podium up did not get ready in {_START_SECONDS:.0f} s:\n{launch.log.read_text()}"
     )
+
+
+def _trust(home: Path) -> ssl.SSLContext:
+    """What a client of ``home`` trusts: the usual roots and the CA of ``--tls auto``."""
+    return client_verify(home)
 
 
 def _server(launch: Launch) -> Server:
@@ -179,7 +194,11 @@ def _server(launch: Launch) -> Server:
         # before this server started, so it made no first admin key: make one here.
         installation.projects.ensure(settings.project)
         _, admin_key = installation.keys.create(settings.project, Role.ADMIN, name="parity")
-    who = httpx.get(f"{launch.url}/v1/whoami", headers={"authorization": f"Bearer {admin_key}"})
+    who = httpx.get(
+        f"{launch.url}/v1/whoami",
+        headers={"authorization": f"Bearer {admin_key}"},
+        verify=_trust(launch.home),
+    )
     assert who.status_code == 200, who.text  # the admin key opens the real server
     return Server(launch, installation, admin_key)
 

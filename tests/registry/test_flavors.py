@@ -156,7 +156,9 @@ def test_every_flavor_satisfies_the_protocol(flavor: Flavor) -> None:
 def test_an_unknown_model_or_flavor_name_is_refused() -> None:
     with pytest.raises(InvalidInputError, match="cannot save a model of type 'object'"):
         flavor_for(object())
-    with pytest.raises(InvalidInputError, match="must be one of 'onnx', 'sklearn', 'pyfunc'"):
+    with pytest.raises(
+        InvalidInputError, match="must be one of 'onnx', 'xgboost', 'lightgbm', 'sklearn', 'pyfunc'"
+    ):
         get_flavor("tensorflow")
 
 

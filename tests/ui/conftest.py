@@ -85,13 +85,15 @@ def build_shop(installation: Installation, project: str, *, runs: int = 6) -> Sh
     version = platform.registry.register("churn-model", model, run_id=ids[-1],
                                          input_example=frame.head(2))  # fmt: skip
     request = platform.registry.request_transition("churn-model", version.version, "production")
-    platform.deployments.create("churn-model", model="churn-model/1")
+    # A generous timeout: on a loaded CI machine a model call can take seconds.
+    platform.deployments.create("churn-model", model="churn-model/1", timeout_ms=30_000)
     return Shop(project, platform, ids, request.id, installation)
 
 
-def send_drifted_traffic(shop: Shop, *, rows: int = 60, timeout: float = 30.0) -> None:
+def send_drifted_traffic(shop: Shop, *, rows: int = 60, timeout: float = 30.0) -> dict[str, int]:
     """Give 'churn-model' a reference, then predict ``rows`` shifted rows and wait until
-    the inference log has them, so its drift page has something to show."""
+    the inference log has them, so its drift page has something to show. Returns a true
+    label for each request id (1 for tenure under 30), to send as feedback."""
     rng = np.random.default_rng(7)
     reference = pd.DataFrame(
         {"tenure": rng.integers(1, 60, rows), "charges": rng.normal(50.0, 10.0, rows)}
@@ -99,14 +101,16 @@ def send_drifted_traffic(shop: Shop, *, rows: int = 60, timeout: float = 30.0) -
     monitoring = shop.platform.monitoring
     monitoring.set_reference("churn-model", 1, reference)
     live = reference.assign(charges=reference["charges"] + 40.0)
-    shop.platform.predict("churn-model", instances=live.to_dict("records"))
+    answer = shop.platform.predict("churn-model", instances=live.to_dict("records"))
     deadline = time.monotonic() + timeout
     while True:
         seen = monitoring.performance("churn-model", window=timedelta(hours=1)).overall
         if seen is not None and seen.requests >= rows:
-            return
+            break
         assert time.monotonic() < deadline, "the inference log did not get the predictions"
         time.sleep(0.1)
+    tenure = live["tenure"].tolist()
+    return {f"{answer['request_id']}/{i}": int(t < 30) for i, t in enumerate(tenure)}
 
 
 @pytest.fixture

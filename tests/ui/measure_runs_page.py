@@ -61,13 +61,14 @@ def fill(installation: Installation, runs: int) -> None:
     with Progress() as progress:
         task = progress.add_task("logging runs", total=runs, completed=have)
         for i in range(have, runs):
-            run = tracking.create_run(EXPERIMENT, name=f"r{i:05d}")
-            tracking.log_params(run.id, {f"p{k}": param_value(i, k) for k in range(5)})
+            # Two transactions a run (begin with params, complete with metrics), as tuning
+            # trials log, rather than four.
+            params = {f"p{k}": param_value(i, k) for k in range(5)}
+            run = tracking.begin_run(EXPERIMENT, name=f"r{i:05d}", params=params)
             now = int(time.time() * 1000)
             points = [MetricPoint(key=f"m{k}", value=metric_value(i, k), step=0, timestamp=now)
                       for k in range(5)]  # fmt: skip
-            tracking.log_metric_points(run.id, points)
-            tracking.end_run(run.id)
+            tracking.complete_run(run.id, status="FINISHED", points=points)
             progress.advance(task)
 
 

@@ -72,7 +72,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     home = tmp_path_factory.mktemp("ui-browser")
     installation = Installation(Settings(home=home, metric_flush_interval=0.05))
     shop = build_shop(installation, "shop")
-    send_drifted_traffic(shop)
+    shop.platform.monitoring.feedback_many(send_drifted_traffic(shop))  # labels: accuracy
     other = build_shop(installation, "other", runs=1)
     try:
         with loopback_server(create_app(installation)) as url:
@@ -202,3 +202,35 @@ def test_forged_posts_other_projects_and_logout(site: Site, browser: playwright.
     page.wait_for_url(f"{site.url}/ui/login")
     page.goto(f"{site.url}/ui/runs")
     assert page.url.startswith(f"{site.url}/ui/login")
+
+
+def test_live_traffic_refreshes_and_monitoring_draws_its_charts(
+    site: Site, browser: playwright.Browser
+) -> None:
+    page = site.page(browser)
+    site.log_in(page, Role.READER)
+    page.goto(f"{site.url}/ui/deployments/churn-model")
+    assert page.locator("#live .live-charts svg.chart").count() == 2  # rate and p99
+    assert page.locator("#live table.live-versions tbody tr").count() >= 1
+    # ui.js fetches the panel again every 5 s and swaps it in.
+    with page.expect_response(lambda r: "/ui/deployments/churn-model/live" in r.url,
+                              timeout=60_000) as refreshed:  # fmt: skip
+        pass
+    assert refreshed.value.status == 200
+    page.wait_for_function(
+        "document.querySelector('#live .live-charts svg.chart') !== null"
+        " && !document.querySelector('#live').hasAttribute('data-stale')"
+    )
+    assert page.locator("#live table.breakers").count() == 1
+
+    page.goto(f"{site.url}/ui/monitoring/churn-model?hours=1")
+    for feature in ("tenure", "charges"):
+        figure = page.locator(f".distributions figure[data-feature='{feature}'] svg.chart")
+        assert figure.count() == 1
+        assert figure.locator("rect").count() >= 4  # reference and current bars
+    assert page.locator(".accuracy-charts svg.chart").count() >= 1
+    page.select_option("#attribute", "tenure")
+    page.click("form#fairness button[type=submit]")
+    page.wait_for_url("**attribute=tenure**")
+    assert page.locator(".fairness-charts svg.chart").count() >= 1
+    assert page.locator("table").last.inner_text().count("No alerts.") == 1

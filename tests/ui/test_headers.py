@@ -9,7 +9,8 @@ import pytest
 from tests.ui.conftest import Shop, log_in
 
 from podium.access.roles import Role
-from podium.ui.headers import CONTENT_SECURITY_POLICY
+from podium.ui.headers import CONTENT_SECURITY_POLICY, STATIC_CACHE
+from podium.ui.rendering import STATIC_VERSION
 
 pytestmark = pytest.mark.anyio
 
@@ -57,3 +58,18 @@ async def test_a_body_too_large_for_a_form_is_refused(http: httpx.AsyncClient) -
     response = await http.post("/ui/login", content=b"k=" + b"x" * 70_000)
     assert response.status_code == 413
     assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+
+
+async def test_pages_link_versioned_static_files_which_are_cached_for_good(
+    http: httpx.AsyncClient,
+) -> None:
+    login = await http.get("/ui/login")
+    linked = re.findall(r'(?:href|src)="(/ui/static/[^"]+)"', login.text)
+    assert len(linked) == 3 and all(f"?v={STATIC_VERSION}" in url for url in linked)
+    for url in linked:
+        response = await http.get(url)
+        assert response.status_code == 200
+        assert response.headers["cache-control"] == STATIC_CACHE
+    plain = await http.get("/ui/static/ui.css")
+    assert plain.headers["cache-control"] == "no-cache"  # revalidated: it may have changed
+    assert login.headers["cache-control"] == "no-store"

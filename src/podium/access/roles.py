@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from podium.access.ratelimit import RateLimit
+from podium.access.scopes import Scope
 from podium.errors import InvalidInputError, PermissionDeniedError
 
 __all__ = ["Principal", "Role", "parse_role"]
@@ -48,6 +49,9 @@ class Principal:
     role: Role
     key_id: str | None = None
     rate_limit: RateLimit | None = None
+    # What a scoped key is limited to (empty: what its role allows), and its project's quota.
+    scopes: tuple[Scope, ...] = ()
+    project_rate_limit: RateLimit | None = None
 
     def require(self, role: Role, *, action: str) -> None:
         """Raise :class:`PermissionDeniedError` unless this principal holds ``role``."""

@@ -20,6 +20,9 @@ class ProjectRow(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The project's quota, shared by all its keys: "100/s" (None: unlimited) and its burst.
+    rate_limit: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    rate_burst: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class ApiKeyRow(Base):
@@ -36,6 +39,15 @@ class ApiKeyRow(Base):
     # "20/s" or "600/m" (None: unlimited) and the bucket's size (None: one second's worth).
     rate_limit: Mapped[str | None] = mapped_column(String(32), nullable=True)
     rate_burst: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Lifecycle (podium.access.keys): when the key stops working by itself, what it may do
+    # ("predict:churn read:tracking", empty: all its role allows), the secret it had before
+    # its last rotation and until when that one still works, and when it was last used.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    scopes: Mapped[str] = mapped_column(String(1024), default="")
+    previous_secret_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    previous_valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class AuditRow(Base):

@@ -6,7 +6,13 @@ from fastapi import FastAPI
 
 from podium import __version__
 from podium.api.auth import AuthMiddleware
-from podium.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from podium.api.middleware import (
+    BodyLimitMiddleware,
+    RequestIdMiddleware,
+    RouteLimits,
+    ScopeMiddleware,
+    TimeoutMiddleware,
+)
 from podium.api.mlflow import install_mlflow
 from podium.api.openapi import install_openapi
 from podium.api.problems import install_problem_handlers
@@ -64,7 +70,12 @@ def create_app(installation: Installation, *, warmup: Warmup | None = None) -> F
     install_mlflow(app)
     install_serving(app, lambda caller: installation.runtime(caller.project))
     # The last added runs first: request id, then authentication, then the body limit.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=installation.settings.max_body_bytes)
+    # Inside authentication: what a scoped key may do, the body limit and the time limit
+    # of each route (docs/adr/0036-key-lifecycle-quotas-route-limits.md).
+    limits = RouteLimits.from_settings(installation.settings)
+    app.add_middleware(ScopeMiddleware)
+    app.add_middleware(BodyLimitMiddleware, limits=limits)
+    app.add_middleware(TimeoutMiddleware, limits=limits)
     app.add_middleware(AuthMiddleware, keys=installation.keys, public_paths=_public_paths(app))
     # The web UI at /ui/ logs in with a session cookie, not a key: it goes round the key check.
     app.add_middleware(UiGateway, ui=create_ui(installation))

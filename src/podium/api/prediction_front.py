@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from podium.access.keys import KeyService
 from podium.access.roles import Principal, Role
+from podium.access.scopes import check_prediction, check_request, deployment_of
 from podium.api.auth import authenticate
 from podium.api.middleware import body_too_large, request_id_from
 from podium.api.problems import internal_error, problem_response
@@ -81,6 +82,9 @@ class PredictionFront:
             principal = await self._principal(authorization, project)
             state["principal"] = principal
             raw = await self._body(receive, length)
+            if principal.scopes:  # a scoped key: only the deployments it names
+                check_request(principal.scopes, "POST", "/v1/predictions")
+                check_prediction(principal.scopes, deployment_of(raw))
             runtime = await self._runtime(principal)
             answer = await runtime.handle(raw, request_id=request_id)
         except _ClientGone:

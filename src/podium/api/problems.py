@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,6 +45,7 @@ _DEFAULT_REMEDY = {
     413: "send less per request (batch it), or raise PODIUM_MAX_BODY_BYTES on the server",
     503: "retry shortly; if it persists, check the server's database and storage",
 }
+_OUTAGE_RETRY_SECONDS = 5
 _HTTP_CODES = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}
 
 
@@ -104,6 +106,9 @@ def problem_response(request: Request, error: PodiumError | Mapping[str, Any]) -
         headers["www-authenticate"] = 'Bearer realm="podium"'
     if status in (429, 503) and isinstance(body.get("retry_after"), int):
         headers["retry-after"] = str(max(1, body["retry_after"]))
+    elif status == 503:
+        # A backend that does not answer (database, storage, cache): try again shortly.
+        headers["retry-after"] = str(_OUTAGE_RETRY_SECONDS)
     request.state.error_code = body.get("code", "error")
     return ProblemResponse(body, status_code=status, headers=headers)
 
@@ -169,7 +174,26 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     error = _http_error_class(exc.status_code)(
         str(exc.detail), code=code or "http-error", remedy=remedy
     )
-    return problem_response(request, error)
+    response = problem_response(request, error)
+    if exc.status_code == 405:
+        # RFC 9110: a 405 lists every method of the resource, not only those of one route.
+        own = (exc.headers or {}).get("Allow", "")
+        methods = _documented_methods(request) or {m.strip() for m in own.split(",") if m.strip()}
+        response.headers["allow"] = ", ".join(sorted(methods))
+    return response
+
+
+def _documented_methods(request: Request) -> set[str]:
+    """The methods the API description lists for the request's path."""
+    app = request.scope.get("app")
+    if not isinstance(app, FastAPI):
+        return set()
+    methods: set[str] = set()
+    for template, operations in app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            methods |= {method.upper() for method in operations}
+    return methods | ({"HEAD"} if "GET" in methods else set())
 
 
 async def _unstorable(request: Request, exc: Exception) -> JSONResponse:

@@ -14,8 +14,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -26,12 +28,13 @@ from starlette.responses import JSONResponse
 from podium import __version__
 from podium.access.keys import KeyService
 from podium.access.roles import Principal
+from podium.access.tls import ServerTls, server_tls
 from podium.api.auth import AuthMiddleware
 from podium.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from podium.api.prediction_front import PredictionFront
 from podium.api.problems import install_problem_handlers
 from podium.api.routes.deployments import status_router
-from podium.api.security_headers import install_security_headers
+from podium.api.security_headers import StrictTransport, install_security_headers
 from podium.api.stopping import sigterm_as_interrupt
 from podium.config import Settings
 from podium.errors import NotFoundError, PodiumError
@@ -39,6 +42,12 @@ from podium.replica import open_replica
 from podium.serving.grpc import with_grpc
 from podium.serving.http.app import PUBLIC_PATHS, install_serving
 from podium.serving.requests.runtime import ServingRuntime
+from podium.serving.workers import (
+    WorkerPool,
+    exit_with_supervisor,
+    reserve_port,
+    reuse_port_socket,
+)
 
 __all__ = ["create_serving_app", "main", "run_replica", "runtime_for_replica"]
 
@@ -98,9 +107,15 @@ def run_replica(
     host: str,
     port: int,
     grpc_port: int | None = None,
+    *,
+    reuse_port: bool = False,
+    tls: ServerTls | None = None,
 ) -> None:
     """Serve ``deployment`` of ``project`` on ``host:port`` until interrupted (and the
-    Open Inference Protocol over gRPC on ``grpc_port``, when given)."""
+    Open Inference Protocol over gRPC on ``grpc_port``, when given). With ``reuse_port``
+    it is one worker of several sharing the port (:mod:`podium.serving.workers`). With
+    ``tls``, both listen with TLS only and every HTTP answer carries
+    ``Strict-Transport-Security``."""
     replica = open_replica(settings, project, deployment)
     replica.start()
     # The inference log's writer thread holds the GIL for stretches while it encodes a
@@ -123,12 +138,36 @@ def run_replica(
             host=host,
             port=grpc_port,
             max_message_bytes=replica.max_body_bytes,
+            tls=None if tls is None else tls.pem_pair(),
         )
+    if tls is not None:
+        app = StrictTransport(app)
     try:
         # Ctrl-C and SIGTERM both end here, after a graceful shutdown; then close() parks
         # the last inference records.
         with contextlib.suppress(KeyboardInterrupt), sigterm_as_interrupt():
-            uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+            ssl_certfile = None if tls is None else str(tls.cert)
+            ssl_keyfile = None if tls is None else str(tls.key)
+            if reuse_port:  # bound once the model is warm, like a single replica's port
+                sockets = [reuse_port_socket(host, port)]
+                config = uvicorn.Config(
+                    app,
+                    log_level="warning",
+                    access_log=False,
+                    ssl_certfile=ssl_certfile,
+                    ssl_keyfile=ssl_keyfile,
+                )
+                uvicorn.Server(config).run(sockets=sockets)
+            else:
+                uvicorn.run(
+                    app,
+                    host=host,
+                    port=port,
+                    log_level="warning",
+                    access_log=False,
+                    ssl_certfile=ssl_certfile,
+                    ssl_keyfile=ssl_keyfile,
+                )
     finally:
         replica.close()
 
@@ -144,16 +183,76 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--grpc-port", type=int, default=None)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--worker-of", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--tls-cert", type=Path, default=None)
+    parser.add_argument("--tls-key", type=Path, default=None)
     args = parser.parse_args(argv)
+    if args.workers > 1:
+        return run_workers(args.workers, args.host, args.port, argv or sys.argv[1:])
+    if args.worker_of is not None:
+        exit_with_supervisor(args.worker_of)
     try:
-        run_replica(Settings(), args.project, args.deployment, args.host, args.port, args.grpc_port)
+        # `podium serve` resolved --tls auto to files; both are checked to load together.
+        tls = server_tls(Path(), mode=None, cert=args.tls_cert, key=args.tls_key, host=args.host)
+        run_replica(
+            Settings(),
+            args.project,
+            args.deployment,
+            args.host,
+            args.port,
+            args.grpc_port,
+            reuse_port=args.worker_of is not None,
+            tls=tls,
+        )
     except PodiumError as exc:  # the one-line error of the command line
         print(f"error: {exc.message}", file=sys.stderr)
         if exc.remedy:
             print(f"hint: {exc.remedy}", file=sys.stderr)
         return 1
+    if args.worker_of is None:
+        print("stopped")
+    return 0
+
+
+def run_workers(workers: int, host: str, port: int, argv: list[str]) -> int:
+    """Supervise ``workers`` replicas sharing ``host:port``, each started with ``argv``
+    (this command's arguments) as one worker, until SIGTERM or SIGINT."""
+    try:
+        reserved = reserve_port(host, port)
+    except OSError as exc:
+        print(f"error: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+        print("hint: pick a free port with --port", file=sys.stderr)
+        return 1
+    worker_argv = [*_without_workers(argv), "--worker-of", str(os.getpid())]
+    pool = WorkerPool(
+        lambda index: [sys.executable, "-m", "podium.api.replica_server", *worker_argv],
+        workers=workers,
+    )
+    try:
+        healthy = pool.run()
+    finally:
+        reserved.close()
+    if not healthy:
+        print("error: the workers keep exiting as they start; see their errors above",
+              file=sys.stderr)  # fmt: skip
+        print("hint: run with --workers 1 to see the one failure", file=sys.stderr)
+        return 1
     print("stopped")
     return 0
+
+
+def _without_workers(argv: list[str]) -> list[str]:
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--workers":
+            skip = True
+        elif not arg.startswith("--workers="):
+            kept.append(arg)
+    return kept
 
 
 if __name__ == "__main__":

@@ -8,7 +8,11 @@ DENY`` and a Content-Security-Policy that loads nothing and may not be framed, p
 response already has are kept. ``/docs`` and ``/redoc`` load Swagger UI and ReDoc from
 their CDN, so they get a policy that allows exactly that.
 
-Both middlewares are pure ASGI: on the prediction path they cost one list scan.
+Under TLS (``podium up --tls ...``) the server wraps its whole app in
+:class:`StrictTransport`, so every answer, the prediction path's too, also carries
+``Strict-Transport-Security`` (:data:`HSTS_HEADER`).
+
+The middlewares are pure ASGI: on the prediction path they cost one list scan.
 """
 
 from __future__ import annotations
@@ -25,10 +29,12 @@ from podium.errors import InvalidInputError
 __all__ = [
     "API_POLICY",
     "DOCS_POLICY",
+    "HSTS_HEADER",
     "LOOPBACK_HOSTS",
     "SECURITY_HEADERS",
     "AllowedHosts",
     "SecurityHeaders",
+    "StrictTransport",
     "add_security_headers",
     "default_allowed_hosts",
     "install_security_headers",
@@ -59,6 +65,9 @@ _DOCS_HEADERS = tuple(
 )
 _CACHEABLE_HEADERS = tuple(item for item in SECURITY_HEADERS if item[0] != b"cache-control")
 _NAMES = frozenset(name for name, _ in SECURITY_HEADERS)
+
+# A year, the host only: a certificate for this server says nothing of its subdomains.
+HSTS_HEADER = (b"strict-transport-security", b"max-age=31536000")
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 _LOOPBACK_BINDS = frozenset({*LOOPBACK_HOSTS, "[::1]"})
@@ -115,6 +124,30 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class StrictTransport:
+    """Add :data:`HSTS_HEADER` to every HTTP response of ``app`` that lacks it: the
+    outermost wrapper of a server that listens with TLS (browsers ignore the header on
+    plain HTTP, so it is added only there)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_hsts(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                if not any(name == HSTS_HEADER[0] for name, _ in headers):
+                    headers.append(HSTS_HEADER)
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_hsts)
 
 
 def install_security_headers(

@@ -18,7 +18,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError as SQLAlchemyIntegrityError
 
 from podium.access.roles import Role
+from podium.access.tls import ServerTls
 from podium.api.app import create_app
+from podium.api.security_headers import StrictTransport
 from podium.api.stopping import sigterm_as_interrupt
 from podium.errors import ConflictError, PodiumError
 from podium.events import EventDispatcher
@@ -36,7 +38,12 @@ from podium.store.periodic import Periodic
 if TYPE_CHECKING:
     from podium.pipelines.service import PipelineService
 
-__all__ = ["bootstrap_admin_key", "follow_serving_events", "serve", "write_credentials"]
+__all__ = [
+    "bootstrap_admin_key",
+    "follow_serving_events",
+    "serve",
+    "write_credentials",
+]
 
 _BOOTSTRAP_LOCK = 728103  # a PostgreSQL advisory lock key (728102 serialises migrations)
 _REMEMBERED = 10_000  # event ids handled, so the dispatcher's copy of one is skipped
@@ -159,16 +166,19 @@ def serve(
     port: int,
     announce: Callable[[str], None] = print,
     grpc_port: int | None = None,
+    tls: ServerTls | None = None,
 ) -> None:
     """Serve the API until interrupted; create and announce the first admin key if needed.
 
     With ``grpc_port``, the Open Inference Protocol's gRPC service listens there too.
+    With ``tls``, both listen with TLS only (a plain-HTTP client gets no answer) and
+    every HTTP answer carries ``Strict-Transport-Security``.
 
     uvicorn re-raises SIGINT after a graceful shutdown, so a caller sees KeyboardInterrupt
     once this returns from Ctrl-C, and from SIGTERM too; the CLI treats that as a clean
     stop (and closes the installation, which writes the last inference records).
     """
-    url = f"http://{host}:{port}"
+    url = f"{'https' if tls else 'http'}://{host}:{port}"
     secret = bootstrap_admin_key(installation)
     creds = installation.settings.credentials_path
     if secret is not None:
@@ -188,7 +198,7 @@ def serve(
     announce(f"podium API on {url}  (docs: {url}/docs)")
     # The server delivers the outbox (webhooks, subscribers) for every project it serves;
     # a delivery that failed before a restart is retried by the next server.
-    dispatcher = EventDispatcher(installation.db)
+    dispatcher = EventDispatcher(installation.db, keyring=installation.keyring)
     # Deployments reload, and follow registry stages, when their events arrive: from the
     # event bus at once, from the dispatcher's poll as the safety net.
     stop_following = follow_serving_events(installation, dispatcher)
@@ -236,8 +246,14 @@ def serve(
             port=grpc_port,
             max_message_bytes=installation.settings.max_body_bytes,
             ready=lambda: warmup.ready,
+            tls=None if tls is None else tls.pem_pair(),
         )
-        announce(f"Open Inference Protocol gRPC on {host}:{grpc_port}")
+        secured = " (TLS)" if tls else ""
+        announce(f"Open Inference Protocol gRPC on {host}:{grpc_port}{secured}")
+    if tls is not None:
+        served = StrictTransport(served)
+        if tls.ca is not None:
+            announce(f"TLS certificate signed by the local CA {tls.ca} (trusted by this home)")
     warmup.start()
     # What is loaded now lives as long as the server: keep it out of the collector's full
     # passes, which otherwise pause requests for 100 ms and more on a large heap.
@@ -247,7 +263,14 @@ def serve(
         # SIGTERM, like Ctrl-C, ends in KeyboardInterrupt after a graceful shutdown, so
         # the caller closes the installation and flushes the inference log.
         with sigterm_as_interrupt():
-            uvicorn.run(served, host=host, port=port, log_level="warning")
+            uvicorn.run(
+                served,
+                host=host,
+                port=port,
+                log_level="warning",
+                ssl_certfile=None if tls is None else str(tls.cert),
+                ssl_keyfile=None if tls is None else str(tls.key),
+            )
     finally:
         spool.stop(timeout=30)
         alerts.stop(timeout=5)

@@ -61,6 +61,10 @@ COMMANDS = {
         "podium.cli.projects:app",
         "Projects: the tenants every run, key and artifact belongs to.",
     ),
+    "encryption": LazyCommand(
+        "podium.cli.encryption:app",
+        "Encryption at rest: status, rotate the key (reseals every artifact), new-key.",
+    ),
     "keys": LazyCommand(
         "podium.cli.keys:app",
         "API keys: create (the secret is shown once), ls, revoke.",

@@ -1,9 +1,10 @@
-"""``podium keys``: API keys of a project, created, listed and revoked on the server side.
+"""``podium keys``: API keys of a project, created, listed, rotated and revoked server side.
 
 These are operator commands: they work on the metadata database directly, so they need
 no key themselves. The project is ``--project`` or ``PODIUM_PROJECT`` (there is no
 default: a key for the wrong project would be a leak). A secret is printed once, at
-creation, and never stored.
+creation (and rotation), and never stored. A revoked key stops working on every running
+server within a few seconds (their key cache's lifetime, 2 s).
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ from typing import Annotated
 
 import typer
 
+from podium.access.keys import parse_duration
 from podium.access.ratelimit import parse_rate_limit
 from podium.access.roles import parse_role
+from podium.access.scopes import parse_scopes
 from podium.cli.context import cli_state
 from podium.cli.render import console, format_datetime, table
 from podium.errors import InvalidInputError
 
 __all__ = ["app"]
 
-app = typer.Typer(help="API keys: create (the secret is shown once), ls, revoke.")
+app = typer.Typer(help="API keys: create (the secret is shown once), ls, rotate, revoke.")
 
 
 @app.command("create")
@@ -39,6 +42,18 @@ def create(
         int | None,
         typer.Option("--burst", help="Requests allowed at once (default: one second's worth)."),
     ] = None,
+    expires: Annotated[
+        str | None,
+        typer.Option("--expires", help="Stop working after this long, e.g. 30d, 12h, 2w."),
+    ] = None,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scope",
+            help="Limit the key to predict:DEPLOYMENT or read:AREA (tracking, registry, data, "
+            "features, serving, monitoring); repeat for more.",
+        ),
+    ] = None,
 ) -> None:
     """Create a key with a role in a project and print its secret, once."""
     state = cli_state(ctx)
@@ -51,12 +66,24 @@ def create(
             remedy="pass --rate-limit N/s (or N/m) with --burst",
         )
     limit = parse_rate_limit(rate_limit, burst=burst) if rate_limit is not None else None
+    lifetime = parse_duration(expires, field="expires") if expires is not None else None
+    scopes = parse_scopes(scope or [])
     key, secret = state.installation().keys.create(
-        project, parsed, name=name, created_by=state.actor, rate_limit=limit
+        project,
+        parsed,
+        name=name,
+        created_by=state.actor,
+        rate_limit=limit,
+        expires_in=lifetime,
+        scopes=scopes,
     )
     state.record(project, action="create_key", target=f"/v1/keys/{key.id}")
     limited = f", limited to {limit.spec} (burst {limit.burst})" if limit else ""
-    typer.echo(f"created {key.role.value} key {key.id} for project {project!r}{limited}")
+    scoped = f", scoped to {' '.join(str(s) for s in key.scopes)}" if key.scopes else ""
+    ending = f", expires {format_datetime(key.expires_at)} UTC" if key.expires_at else ""
+    typer.echo(
+        f"created {key.role.value} key {key.id} for project {project!r}{limited}{scoped}{ending}"
+    )
     typer.echo(secret)
     typer.secho(
         "store this secret now: it is not shown again (only its hash is kept)",
@@ -71,19 +98,32 @@ def list_keys(ctx: typer.Context) -> None:
     state = cli_state(ctx)
     keys = state.installation().keys.list(state.require_project())
     out = table(
-        None, "id", "name", "role", "rate limit", "created by", "created (UTC)", "revoked (UTC)"
+        None,
+        "id",
+        "name",
+        "role",
+        "scopes",
+        "rate limit",
+        "state",
+        "expires (UTC)",
+        "last used (UTC)",
+        "created (UTC)",
     )
     for key in keys:
-        revoked = format_datetime(key.revoked_at) if key.revoked_at else ""
+        state_text = key.state
+        if key.state == "rotating" and key.previous_valid_until:
+            state_text = f"rotating (old secret until {format_datetime(key.previous_valid_until)})"
         out.add_row(
             key.id,
             key.name,
             key.role.value,
+            " ".join(str(scope) for scope in key.scopes),
             f"{key.rate_limit.spec} (burst {key.rate_limit.burst})" if key.rate_limit else "",
-            key.created_by,
+            state_text,
+            format_datetime(key.expires_at) if key.expires_at else "",
+            format_datetime(key.last_used_at) if key.last_used_at else "",
             format_datetime(key.created_at),
-            revoked,
-            style="dim" if key.revoked_at else None,
+            style="dim" if key.state in ("revoked", "expired") else None,
         )
     console().print(out)
 
@@ -91,12 +131,41 @@ def list_keys(ctx: typer.Context) -> None:
 app.command("list", hidden=True)(list_keys)  # the name before `ls`, kept working
 
 
+@app.command("rotate")
+def rotate(
+    ctx: typer.Context,
+    key_id: Annotated[str, typer.Argument(help="The key's id (see `podium keys ls`).")],
+    overlap: Annotated[
+        str,
+        typer.Option("--overlap", help="How long the old secret keeps working, e.g. 1h, 0s."),
+    ] = "1h",
+) -> None:
+    """Give a key a new secret (printed once); the old one works until the overlap ends."""
+    state = cli_state(ctx)
+    project = state.require_project()
+    window = parse_duration(overlap, field="overlap")
+    key, secret = state.installation().keys.rotate(project, key_id, overlap=window)
+    state.record(project, action="rotate_key", target=f"/v1/keys/{key.id}")
+    until = (
+        f"the old secret works until {format_datetime(key.previous_valid_until)} UTC"
+        if key.previous_valid_until
+        else "the old secret stopped working"
+    )
+    typer.echo(f"rotated key {key.id} of project {project!r}; {until}")
+    typer.echo(secret)
+    typer.secho(
+        "store this secret now: it is not shown again (only its hash is kept)",
+        fg="yellow",
+        err=True,
+    )
+
+
 @app.command("revoke")
 def revoke(
     ctx: typer.Context,
     key_id: Annotated[str, typer.Argument(help="The key's id (see `podium keys ls`).")],
 ) -> None:
-    """Revoke a key: every request with it fails from now on."""
+    """Revoke a key: it fails everywhere within seconds (at once on this machine's CLI)."""
     state = cli_state(ctx)
     project = state.require_project()
     key = state.installation().keys.revoke(project, key_id)

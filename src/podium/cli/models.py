@@ -18,6 +18,7 @@ from rich.tree import Tree
 
 from podium.cli import webhooks
 from podium.cli.context import cli_state
+from podium.cli.models_export import export
 from podium.cli.models_optimize import optimize
 from podium.cli.render import (
     console,
@@ -36,6 +37,7 @@ app = typer.Typer(
     help="Registered models: versions, stages and approvals, aliases, lineage, optimization."
 )
 app.command("optimize")(optimize)
+app.command("export")(export)
 # Webhooks carry every event now, so they are `podium webhooks`; this place keeps working.
 app.add_typer(webhooks.app, name="webhooks", hidden=True)
 

@@ -38,7 +38,9 @@ SAMPLE_ROWS = 1_000
 def optimize(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The model.")],
-    version: Annotated[int, typer.Argument(help="A scikit-learn version of it.", min=1)],
+    version: Annotated[
+        int, typer.Argument(help="A scikit-learn, XGBoost or LightGBM version of it.", min=1)
+    ],
     to: Annotated[Literal["onnx"], typer.Option("--to", help="The target format (onnx).")] = "onnx",
     quantize: Annotated[
         Literal["int8"] | None,
@@ -58,7 +60,7 @@ def optimize(
         typer.Option("--threshold", min=0.0, max=1.0, help="Least share of agreeing rows."),
     ] = 0.99,
 ) -> None:
-    """Convert a scikit-learn version to ONNX and register it beside it, if they agree."""
+    """Convert a scikit-learn, XGBoost or LightGBM version to ONNX; register it if they agree."""
     # Imported here, not at the top: `podium models ls` loads this module too, and the
     # converters bring pandas and numpy (ADR 0015).
     from podium.registry.optimization import check_optimizable, optimize_version

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import socket
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from podium.access.tls import ServerTls, server_tls
 from podium.api.security_headers import default_allowed_hosts, parse_allowed_hosts
 from podium.api.server import serve
 from podium.cli.context import cli_state
@@ -20,6 +22,9 @@ __all__ = [
     "GrpcPortOption",
     "HostOption",
     "PortOption",
+    "TlsCertOption",
+    "TlsKeyOption",
+    "TlsOption",
     "check_port_free",
     "serve_until_stopped",
     "up",
@@ -55,32 +60,63 @@ AllowedHostsOption = Annotated[
 ]
 
 
+TlsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--tls",
+        metavar="auto|off",
+        help="auto: serve HTTPS with a certificate of a local CA made once under "
+        "$PODIUM_HOME/tls (the SDK and CLI of this home trust it). Default off.",
+    ),
+]
+TlsCertOption = Annotated[
+    Path | None,
+    typer.Option("--tls-cert", help="Serve HTTPS with this PEM certificate chain."),
+]
+TlsKeyOption = Annotated[
+    Path | None,
+    typer.Option("--tls-key", help="The PEM private key of --tls-cert."),
+]
+
+
 def up(
     ctx: typer.Context,
     host: HostOption = None,
     port: PortOption = None,
     grpc_port: GrpcPortOption = None,
     allowed_hosts: AllowedHostsOption = None,
+    tls: TlsOption = None,
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
 ) -> None:
     """Serve the REST API and the web UI (at /ui/) until Ctrl-C.
 
     On first start it creates an admin key of the default project, prints it once and
     saves it to $PODIUM_HOME/credentials (readable by you only). Every start prints a
     one-time link that logs a browser into the web UI (valid for an hour, once).
+    With --tls auto (or --tls-cert/--tls-key) it serves HTTPS only.
     """
     state = cli_state(ctx)
     host = host or state.settings.host
     port = port or state.settings.port
+    secured = server_tls(state.settings.home, mode=tls, cert=tls_cert, key=tls_key, host=host)
     check_port_free(host, port)
     if grpc_port is not None:
         check_port_free(host, grpc_port, option="--grpc-port")
     if allowed_hosts is not None:  # the server's Host allow-list reads the settings
         state.settings.allowed_hosts = ",".join(parse_allowed_hosts(allowed_hosts))
-    serve_until_stopped(state.installation(), host=host, port=port, grpc_port=grpc_port)
+    serve_until_stopped(
+        state.installation(), host=host, port=port, grpc_port=grpc_port, tls=secured
+    )
 
 
 def serve_until_stopped(
-    installation: Installation, *, host: str, port: int, grpc_port: int | None = None
+    installation: Installation,
+    *,
+    host: str,
+    port: int,
+    grpc_port: int | None = None,
+    tls: ServerTls | None = None,
 ) -> None:
     """Serve the API until Ctrl-C, which stops it gracefully (exit code 0); print the web
     UI's one-time login link first.
@@ -96,11 +132,19 @@ def serve_until_stopped(
     token = issue_login_link(settings.home, project=settings.project)
     # A server listening on every interface is still reachable on this machine's loopback.
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-    link = login_url(f"http://{shown}:{port}", token)
+    scheme = "https" if tls else "http"
+    link = login_url(f"{scheme}://{shown}:{port}", token)
     typer.echo(f"Web UI: {link}  (one-time login link, valid for an hour)")
     # uvicorn shuts down on SIGINT, then raises it again for the caller: that is the end.
     with contextlib.suppress(KeyboardInterrupt):
-        serve(installation, host=host, port=port, announce=typer.echo, grpc_port=grpc_port)
+        serve(
+            installation,
+            host=host,
+            port=port,
+            announce=typer.echo,
+            grpc_port=grpc_port,
+            tls=tls,
+        )
     typer.echo("stopped")
 
 

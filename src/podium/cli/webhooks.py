@@ -49,10 +49,15 @@ def add(
             "--event", "-e", help="An event type to send (repeat; see `events`); default all."
         ),
     ] = None,
+    allow_http: Annotated[
+        bool,
+        typer.Option("--allow-http", help="Accept a plain http:// URL (events travel in clear)."),
+    ] = False,
 ) -> None:
-    """Register a webhook and print its signing secret, once."""
+    """Register a webhook and print its signing secret, once (https:// URLs only,
+    unless --allow-http)."""
     webhooks, _ = _webhooks(ctx)
-    webhook, secret = webhooks.create(receiver, event_types=event or None)
+    webhook, secret = webhooks.create(receiver, event_types=event or None, allow_http=allow_http)
     typer.echo(f"created webhook {webhook.id} -> {webhook.url}")
     typer.echo(secret)
     typer.secho("store this secret now: it is not shown again", fg="yellow", err=True)

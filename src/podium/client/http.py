@@ -9,6 +9,7 @@ not answer, or a gateway in front of it that says so, is a
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 from urllib.parse import quote
 
@@ -62,7 +63,10 @@ class ApiClient:
         project: str | None = None,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
+        """``verify`` is the trust for an ``https://`` server (``True``: the usual roots;
+        :func:`podium.access.tls.client_verify` adds a home's local CA)."""
         headers = {"user-agent": "podium-client"}
         if api_key:
             headers["authorization"] = f"Bearer {api_key}"
@@ -70,7 +74,11 @@ class ApiClient:
             headers["x-podium-project"] = project
         self.base_url = base_url.rstrip("/")
         self._http = httpx.Client(
-            base_url=self.base_url, headers=headers, timeout=timeout, transport=transport
+            base_url=self.base_url,
+            headers=headers,
+            timeout=timeout,
+            transport=transport,
+            verify=verify,
         )
 
     def request(
@@ -97,10 +105,7 @@ class ApiClient:
                 remedy="retry; if it keeps timing out, check the server's load and logs",
             ) from exc
         except httpx.TransportError as exc:
-            raise BackendUnavailableError(
-                f"the podium server at {self.base_url} does not answer ({exc})",
-                remedy="start it with `podium up`, or check the URL given to podium.connect()",
-            ) from exc
+            raise _transport_error(exc, self.base_url) from exc
         if response.status_code >= 400:
             raise _error_from(response, self.base_url)
         return response
@@ -121,6 +126,30 @@ class ApiClient:
     def close(self) -> None:
         """Close the connection pool."""
         self._http.close()
+
+
+def _transport_error(exc: httpx.TransportError, base_url: str) -> BackendUnavailableError:
+    """The error of a request that got no HTTP answer, naming the TLS fix when TLS is
+    what failed: an untrusted certificate, or plain HTTP sent to a TLS server."""
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        return BackendUnavailableError(
+            f"the certificate of the podium server at {base_url} is not trusted ({text})",
+            code="tls-untrusted",
+            remedy="set PODIUM_CA_BUNDLE to the CA file that signed it (a `podium up --tls "
+            "auto` server's is $PODIUM_HOME/tls/ca.pem), or use that server's PODIUM_HOME",
+        )
+    remedy = "start it with `podium up`, or check the URL given to podium.connect()"
+    if base_url.startswith("http://") and isinstance(
+        exc, httpx.RemoteProtocolError | httpx.ReadError
+    ):
+        remedy = (
+            "if the server runs with TLS (podium up --tls ...), use an https:// URL; "
+            "otherwise check that it runs"
+        )
+    return BackendUnavailableError(
+        f"the podium server at {base_url} does not answer ({exc})", remedy=remedy
+    )
 
 
 def _error_from(response: httpx.Response, base_url: str) -> PodiumError:

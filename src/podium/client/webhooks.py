@@ -27,9 +27,20 @@ class HttpWebhooks:
         self._api = api
 
     def create(
-        self, url: str, *, event_types: list[str] | None = None, secret: str | None = None
+        self,
+        url: str,
+        *,
+        event_types: list[str] | None = None,
+        secret: str | None = None,
+        allow_http: bool = False,
     ) -> tuple[Webhook, str]:
-        body = {"url": url, "event_types": event_types or [], "secret": secret}
+        body: dict[str, object] = {
+            "url": url,
+            "event_types": event_types or [],
+            "secret": secret,
+        }
+        if allow_http:  # only when asked: an older server knows no such member
+            body["allow_http"] = True
         made = self._api.json("POST", "/v1/webhooks", json=body)
         return Webhook.model_validate(made["webhook"]), str(made["secret"])
 

@@ -44,6 +44,7 @@ from podium.events.outbox import Event
 from podium.events.signing import SIGNATURE_HEADER, sign
 from podium.events.tables import DeliveryRow, EventRow, WebhookRow
 from podium.store.database import Database
+from podium.store.encryption import Keyring, open_secret
 from podium.store.periodic import Periodic
 
 __all__ = ["EventDispatcher", "Subscriber"]
@@ -82,8 +83,10 @@ class EventDispatcher:
         base_delay: float = 0.5,
         clock: Callable[[], float] = time.time,
         transport: httpx.BaseTransport | None = None,
+        keyring: Keyring | None = None,
     ) -> None:
         self._db = db
+        self._keyring = keyring  # opens webhook URLs and secrets stored encrypted
         self._timeout = timeout
         self._max_attempts = max_attempts
         self._base_delay = base_delay
@@ -237,8 +240,10 @@ class EventDispatcher:
                     _Claim(
                         delivery_id=row.id,
                         attempt=row.attempt,
-                        url=hook.url,
-                        secret=hook.secret,
+                        url=open_secret(self._keyring, hook.url, what=f"webhook {hook.id}"),
+                        secret=open_secret(
+                            self._keyring, hook.secret, what=f"the secret of webhook {hook.id}"
+                        ),
                         event=_event(event, names[event.project_id]),
                     )
                 )

@@ -54,17 +54,18 @@ class EventRow(Base):
 class WebhookRow(Base):
     """A receiver URL for a project's events.
 
-    ``secret`` is stored as given, not hashed, because the dispatcher needs it to sign
-    every body with HMAC-SHA256. It is readable by administrators of the database only
-    and is never returned by any service or API after creation.
+    ``secret`` is not hashed, because the dispatcher needs it to sign every body with
+    HMAC-SHA256; it and ``url`` are stored encrypted under the installation's key (see
+    :mod:`podium.store.encryption`), and the secret is never returned after creation.
     """
 
     __tablename__ = "webhooks"
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
-    url: Mapped[str] = mapped_column(String(2048))
-    secret: Mapped[str] = mapped_column(String(256))
+    # Both sealed with the installation's key (enc:v1:..., ADR 0035), hence TEXT.
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(Text)
     event_types: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: all types
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

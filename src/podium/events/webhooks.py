@@ -38,6 +38,7 @@ from podium.events.signing import SIGNATURE_HEADER, sign
 from podium.events.tables import DeliveryRow, EventRow, WebhookRow
 from podium.store.base import utcnow
 from podium.store.database import Database
+from podium.store.encryption import Keyring, open_secret, seal_secret
 
 __all__ = [
     "EVENT_TYPES",
@@ -135,8 +136,8 @@ class Delivery(BaseModel):
     delivered_at: datetime | None
 
 
-def _check_url(url: object) -> str:
-    remedy = "give an absolute http:// or https:// URL, e.g. https://ci.example.com/hooks"
+def _check_url(url: object, *, allow_http: bool = False) -> str:
+    remedy = "give an absolute https:// URL, e.g. https://ci.example.com/hooks"
     if not isinstance(url, str) or len(url) > 2048:
         raise InvalidInputError(
             f"the webhook url must be text of at most 2048 characters; got {url!r} instead",
@@ -153,6 +154,15 @@ def _check_url(url: object) -> str:
             f"the webhook url must be an http(s) URL with a host; got {url!r} instead",
             field="url",
             remedy=remedy,
+        )
+    if parts.scheme == "http" and not allow_http:
+        # Events and their signatures would cross the network in clear.
+        raise InvalidInputError(
+            f"the webhook url {url!r} is plain http://; webhooks are sent over https:// only",
+            field="url",
+            remedy="give an https:// URL, or allow plain http for this webhook "
+            "(allow_http=True, `podium webhooks add --allow-http`; for every webhook: "
+            "PODIUM_WEBHOOKS_ALLOW_HTTP=true on the server)",
         )
     return url
 
@@ -202,10 +212,18 @@ class Webhooks(Protocol):
     """
 
     def create(
-        self, url: str, *, event_types: list[str] | None = None, secret: str | None = None
+        self,
+        url: str,
+        *,
+        event_types: list[str] | None = None,
+        secret: str | None = None,
+        allow_http: bool = False,
     ) -> tuple[Webhook, str]:
         """Register ``url`` to receive the project's events; returns the webhook and its
         signing secret, which is shown only now.
+
+        ``url`` must be ``https://``; a plain ``http://`` one is an InvalidInputError
+        unless ``allow_http`` (or the server's ``PODIUM_WEBHOOKS_ALLOW_HTTP``) allows it.
 
         ``event_types`` limits it to some of :meth:`event_types` (``None``: every type);
         an unknown type is an InvalidInputError listing the valid ones. ``secret`` (16 to
@@ -237,11 +255,11 @@ class Webhooks(Protocol):
         ...
 
 
-def _webhook(row: WebhookRow, project: str) -> Webhook:
+def _webhook(row: WebhookRow, project: str, keyring: Keyring | None = None) -> Webhook:
     return Webhook(
         id=row.id,
         project=project,
-        url=row.url,
+        url=open_secret(keyring, row.url, what=f"the url of webhook {row.id}"),
         event_types=list(row.event_types),
         active=row.active,
         created_at=row.created_at,
@@ -268,7 +286,9 @@ class WebhookService:
     """The embedded :class:`Webhooks`: one project's webhooks in the metadata database.
 
     Built for one caller: ``role`` below admin is refused, and ``audit`` records every
-    change (the API and CLI call it, so each change is recorded once).
+    change (the API and CLI call it, so each change is recorded once). With a ``keyring``
+    each webhook's URL (it may carry credentials) and signing secret are stored encrypted
+    (:func:`~podium.store.encryption.seal_secret`); rows written in clear still read.
     """
 
     def __init__(
@@ -280,8 +300,12 @@ class WebhookService:
         actor: str = "",
         audit: Auditor | None = None,
         timeout: float = 10.0,
+        allow_http: bool = False,
+        keyring: Keyring | None = None,
     ) -> None:
+        self._keyring = keyring
         self._db = db
+        self._allow_http = allow_http
         self._project = project
         self._role = role
         self._actor = actor
@@ -289,18 +313,23 @@ class WebhookService:
         self._timeout = timeout
 
     def create(
-        self, url: str, *, event_types: list[str] | None = None, secret: str | None = None
+        self,
+        url: str,
+        *,
+        event_types: list[str] | None = None,
+        secret: str | None = None,
+        allow_http: bool = False,
     ) -> tuple[Webhook, str]:
         self._require_admin("creating a webhook")
-        _check_url(url)
+        _check_url(url, allow_http=allow_http or self._allow_http)
         types = check_event_types(event_types)
         secret = _check_secret(secret)
         with self._db.write() as session:
             row = WebhookRow(
                 id=secrets.token_hex(8),
                 project_id=self._project.id,
-                url=url,
-                secret=secret,
+                url=seal_secret(self._keyring, url),
+                secret=seal_secret(self._keyring, secret),
                 event_types=types,
                 active=True,
                 created_at=utcnow(),
@@ -308,7 +337,7 @@ class WebhookService:
             session.add(row)
             session.flush()
             self._audit.note(session, "webhooks.create", f"webhook:{row.id}")
-            return _webhook(row, self._project.name), secret
+            return _webhook(row, self._project.name, self._keyring), secret
 
     def list(self) -> list[Webhook]:
         self._require_admin("listing webhooks")
@@ -318,7 +347,7 @@ class WebhookService:
                 .where(WebhookRow.project_id == self._project.id)
                 .order_by(WebhookRow.created_at, WebhookRow.id)
             ).all()
-        return [_webhook(row, self._project.name) for row in rows]
+        return [_webhook(row, self._project.name, self._keyring) for row in rows]
 
     def delete(self, webhook_id: str) -> None:
         self._require_admin("deleting a webhook")
@@ -357,7 +386,8 @@ class WebhookService:
         self._require_admin("testing a webhook")
         with self._db.read() as session:
             row = self._get(session, webhook_id)
-            url, secret = row.url, row.secret
+            url = open_secret(self._keyring, row.url, what=f"the url of webhook {row.id}")
+            secret = open_secret(self._keyring, row.secret, what=f"the secret of webhook {row.id}")
         event = Event(
             id=0,
             project=self._project.name,
@@ -426,7 +456,12 @@ class WebhooksUnavailable:
         )
 
     def create(
-        self, url: str, *, event_types: list[str] | None = None, secret: str | None = None
+        self,
+        url: str,
+        *,
+        event_types: list[str] | None = None,
+        secret: str | None = None,
+        allow_http: bool = False,
     ) -> tuple[Webhook, str]:
         raise self._fail()
 

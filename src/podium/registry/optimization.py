@@ -2,10 +2,12 @@
 
 :func:`optimize_version` is what ``podium models optimize`` and the quickstart run: the
 scikit-learn version ``ref`` is converted with :func:`~podium.registry.conversion.to_onnx`
-(optionally quantized to int8), compared with its source on a held-out sample, and
-registered as the next version of the same model, ``derived_from`` the source, only when
-the two agree on at least ``threshold`` of the sample. The conversion itself lives in
-:mod:`podium.registry.conversion`; this module only wires it to a registry, embedded or
+(optionally quantized to int8), an XGBoost or LightGBM version with
+:func:`~podium.registry.boosted_conversion.boosted_to_onnx` (onnxmltools), compared with
+its source on a held-out sample, and registered as the next version of the same model,
+``derived_from`` the source, only when the two agree on at least ``threshold`` of the
+sample. The conversions live in :mod:`podium.registry.conversion` and
+:mod:`podium.registry.boosted_conversion`; this module only wires it to a registry, embedded or
 remote (any :class:`~podium.registry.protocol.Registry`).
 """
 
@@ -18,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from podium.errors import InvalidInputError, MissingDependencyError
+from podium.registry.boosted_conversion import BOOSTED_FLAVORS, boosted_to_onnx
 from podium.registry.conversion import Comparison, check_agreement, compare, to_onnx
 from podium.registry.flavors import PodiumModel
 from podium.registry.protocol import Registry
@@ -38,12 +41,13 @@ def optimize_version(
     quantize: Literal["int8"] | None = None,
     threshold: float = 0.99,
 ) -> tuple[ModelVersion, Comparison]:
-    """Register the ONNX conversion of the scikit-learn version ``ref`` beside it.
+    """Register the ONNX conversion of the scikit-learn (or XGBoost, LightGBM) ``ref`` beside it.
 
     Returns the new version and how it compares with its source on ``sample`` (and
     ``labels``, when given, for the accuracy delta). Raises :class:`InvalidInputError`
-    when the source is not a scikit-learn model, or when the candidate agrees with it on
-    fewer than ``threshold`` of the sample rows; nothing is registered then.
+    when the source is not a scikit-learn, XGBoost or LightGBM model (int8 quantization:
+    scikit-learn only, tree ensembles have no weights it shrinks), or when the candidate
+    agrees with it on fewer than ``threshold`` of the sample rows; nothing is registered then.
     """
     if not 0.0 < threshold <= 1.0:
         raise InvalidInputError(
@@ -52,8 +56,18 @@ def optimize_version(
             remedy="pass a share of agreeing rows, e.g. 0.99",
         )
     version = check_optimizable(registry.get_version(ref))
+    if quantize is not None and version.flavor in BOOSTED_FLAVORS:
+        raise InvalidInputError(
+            f"int8 quantization applies to scikit-learn versions; {version.ref} is a "
+            f"{version.flavor!r} model, whose tree ensemble it would leave as it is",
+            field="quantize",
+            remedy="optimize it without --quantize",
+        )
     source = registry.load(version.ref)
-    data = to_onnx(source.model, source.signature, quantize=quantize)
+    if version.flavor in BOOSTED_FLAVORS:
+        data = boosted_to_onnx(source.model, source.signature, flavor=version.flavor)
+    else:
+        data = to_onnx(source.model, source.signature, quantize=quantize)
     candidate = PodiumModel.from_bytes(
         data, flavor="onnx", signature=source.signature, classes=source.classes
     )
@@ -73,11 +87,12 @@ def optimize_version(
 
 
 def check_optimizable(version: ModelVersion) -> ModelVersion:
-    """``version`` itself if it can be optimized (a scikit-learn model), else an error."""
-    if version.flavor != "sklearn":
+    """``version`` itself if it can be optimized (scikit-learn, XGBoost, LightGBM), else
+    an error."""
+    if version.flavor not in ("sklearn", *BOOSTED_FLAVORS):
         raise InvalidInputError(
-            f"only scikit-learn versions can be optimized; {version.ref} is a "
-            f"{version.flavor!r} model",
+            f"only scikit-learn, XGBoost and LightGBM versions can be optimized; "
+            f"{version.ref} is a {version.flavor!r} model",
             field="ref",
             remedy="optimize the scikit-learn version it was derived from",
         )

@@ -13,7 +13,14 @@ from collections.abc import Callable, Mapping, Sequence
 
 from markupsafe import Markup, escape
 
-__all__ = ["PALETTE", "bar_chart", "graph", "line_chart", "parallel_coordinates"]
+__all__ = [
+    "PALETTE",
+    "bar_chart",
+    "graph",
+    "line_chart",
+    "paired_histogram",
+    "parallel_coordinates",
+]
 
 PALETTE = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -30,14 +37,19 @@ def line_chart(
     x_label: str = "step",
     width: int = 640,
     height: int = 260,
+    x_range: tuple[float, float] | None = None,
 ) -> Markup:
-    """One line per series of ``(x, y)`` points (a single point is drawn as a dot)."""
+    """One line per series of ``(x, y)`` points (a single point is drawn as a dot).
+
+    ``x_range`` widens the x axis to cover it (e.g. a whole time window with data in part
+    of it)."""
     points = [p for pts in series.values() for p in pts if _finite(p[1])]
     if not points:
         return _empty(title, width)
     left, right, top, bottom = 56, 16, 24, 36
     plot_w, plot_h = width - left - right, height - top - bottom
-    x_ticks = _ticks(min(p[0] for p in points), max(p[0] for p in points))
+    xs = [p[0] for p in points] + list(x_range or ())
+    x_ticks = _ticks(min(xs), max(xs))
     y_ticks = _ticks(min(p[1] for p in points), max(p[1] for p in points))
 
     def sx(x: float) -> float:
@@ -115,6 +127,55 @@ def bar_chart(
         parts.append(
             f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}" stroke="#d62728" '
             f'stroke-dasharray="4 3"><title>threshold {threshold:g}</title></line>'
+        )
+    return _svg(width, height, title, parts)
+
+
+def paired_histogram(
+    labels: Sequence[str],
+    first: Sequence[float],
+    second: Sequence[float],
+    *,
+    names: tuple[str, str] = ("reference", "current"),
+    title: str = "",
+    width: int = 320,
+    height: int = 170,
+) -> Markup:
+    """Two bars per label (e.g. a bin or category): ``first`` beside ``second``, both as
+    shares, on one scale, so two distributions can be compared at a glance."""
+    if not labels or len(first) != len(labels) or len(second) != len(labels):
+        return _empty(title, width)
+    left, right, top, bottom = 36, 8, 34, 30
+    plot_w, plot_h = width - left - right, height - top - bottom
+    peak = max([v for v in (*first, *second) if _finite(v)] + [1e-12])
+    slot = plot_w / len(labels)
+    bar = max(slot / 2 - 1, 1.0)
+    colours = (PALETTE[7], PALETTE[1])
+    parts = [
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" '
+        'stroke="#bbb"/>',
+        f'<text x="{left - 4}" y="{top + 4}" text-anchor="end" {_FONT}>{peak:.2g}</text>',
+        f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end" {_FONT}>0</text>',
+    ]
+    for i, label in enumerate(labels):
+        for j, (value, colour) in enumerate(((first[i], colours[0]), (second[i], colours[1]))):
+            shown = value if _finite(value) else 0.0
+            h = plot_h * max(shown, 0.0) / peak
+            parts.append(
+                f'<rect x="{left + i * slot + j * bar:.1f}" y="{top + plot_h - h:.1f}" '
+                f'width="{bar:.1f}" height="{h:.1f}" fill="{colour}"><title>'
+                f"{escape(label)}: {escape(names[j])} {shown:.3f}</title></rect>"
+            )
+    parts.append(
+        f'<text x="{left}" y="{height - 12}" {_FONT}>{escape(_clip(labels[0], 14))}</text>'
+        f'<text x="{left + plot_w}" y="{height - 12}" text-anchor="end" {_FONT}>'
+        f"{escape(_clip(labels[-1], 14))}</text>"
+    )
+    for j, name in enumerate(names):
+        x = left + j * 90
+        parts.append(
+            f'<rect x="{x}" y="{top - 14}" width="10" height="10" fill="{colours[j]}"/>'
+            f'<text x="{x + 14}" y="{top - 5}" {_FONT}>{escape(name)}</text>'
         )
     return _svg(width, height, title, parts)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from starlette.responses import HTMLResponse
 from podium.errors import PodiumError
 from podium.ui.guard import Viewer
 
-__all__ = ["TEMPLATES", "error_page", "page"]
+__all__ = ["STATIC_VERSION", "TEMPLATES", "error_page", "page", "static_version"]
 
 _HERE = Path(__file__).parent
 TEMPLATES = Environment(
@@ -23,6 +24,19 @@ TEMPLATES = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+def static_version(folder: Path) -> str:
+    """A short hash of the files in ``folder``: pages link ``/ui/static/F?v=HASH``, so a
+    browser may keep them for good and still fetches them again after an upgrade."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+STATIC_VERSION = static_version(_HERE / "static")
 
 
 def _millis(value: int | None) -> str:
@@ -48,6 +62,7 @@ TEMPLATES.filters["millis"] = _millis
 TEMPLATES.filters["when"] = _when
 TEMPLATES.filters["number"] = _number
 TEMPLATES.globals["query"] = _query
+TEMPLATES.globals["static_version"] = STATIC_VERSION
 
 
 def page(

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 import pyarrow as pa  # type: ignore[import-untyped]
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from podium.access.roles import Principal, Role
@@ -101,7 +101,15 @@ class MaterializeIn(RequestBody):
     start: datetime | None = None
     end: datetime | None = None
     views: list[str] | None = None
-    incremental: bool = False
+    incremental: StrictBool = False  # 0 or "yes" is a 400, as the schema's boolean says
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _text_only(cls, value: Any) -> Any:
+        # The schema says an ISO 8601 string; pydantic alone would take a number of seconds.
+        if value is not None and not isinstance(value, str | datetime):
+            raise ValueError("start and end must be ISO 8601 times, e.g. '2026-12-06T12:00:00Z'")
+        return value
 
 
 # -- encoding ----------------------------------------------------------------------------

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import pyarrow as pa  # type: ignore[import-untyped]
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from podium.api.bodies import RequestBody
@@ -69,10 +69,22 @@ class ReferenceIn(RequestBody):
     predictions: str | None = None
 
 
+# A version number the metadata database can hold (SQLite and PostgreSQL integers).
+ModelVersion = Annotated[int, Path(ge=1, le=2**31 - 1, description="the model version")]
+
+
 class EvaluateIn(RequestBody):
     """``now``: evaluate as of this time (ISO 8601; without an offset it is UTC)."""
 
     now: datetime | None = None
+
+    @field_validator("now", mode="before")
+    @classmethod
+    def _text_only(cls, value: Any) -> Any:
+        # The schema says an ISO 8601 string; pydantic alone would take a number of seconds.
+        if value is not None and not isinstance(value, str | datetime):
+            raise ValueError("now must be an ISO 8601 time, e.g. '2026-12-06T12:00:00Z'")
+        return value
 
 
 ReferenceFormat = Literal["json", "arrow"]
@@ -192,7 +204,9 @@ def report(
 
 
 @router.get("/monitoring/references/{model}/{version}")
-def get_reference(model: str, version: int, request: Request, who: Reader) -> ReferenceInfo:
+def get_reference(
+    model: str, version: ModelVersion, request: Request, who: Reader
+) -> ReferenceInfo:
     return platform_of(request, who).monitoring.reference(model, version)
 
 
@@ -210,7 +224,7 @@ def get_reference(model: str, version: int, request: Request, who: Reader) -> Re
 )
 async def set_reference(
     model: str,
-    version: int,
+    version: ModelVersion,
     request: Request,
     who: Writer,
     predictions: Annotated[
@@ -262,13 +276,15 @@ def _reference_in(raw: bytes) -> ReferenceIn:
 
 
 @router.get("/monitoring/contracts/{model}/{version}")
-def get_contract(model: str, version: int, request: Request, who: Reader) -> dict[str, Any]:
+def get_contract(
+    model: str, version: ModelVersion, request: Request, who: Reader
+) -> dict[str, Any]:
     return platform_of(request, who).monitoring.contract(model, version)
 
 
 @router.put("/monitoring/contracts/{model}/{version}")
 def set_contract(
-    model: str, version: int, body: dict[str, Any], request: Request, who: Writer
+    model: str, version: ModelVersion, body: dict[str, Any], request: Request, who: Writer
 ) -> ReferenceInfo:
     return platform_of(request, who).monitoring.set_contract(model, version, body)
 

@@ -38,9 +38,10 @@ ARTIFACT_HEADERS = {
 """The headers of an artifact download: its flavor, exact ``name/version`` and sha256."""
 
 # Flavors the server deserializes from an upload: skops loads only trusted scikit-learn
-# types and ONNX is a graph. A pyfunc upload is a pickle, which would run the uploader's
-# code on the server before it is even registered, so it is refused here.
-_UPLOADABLE = ("sklearn", "onnx")
+# types, ONNX is a graph, XGBoost JSON and LightGBM text are data. A pyfunc upload is a
+# pickle, which would run the uploader's code on the server before it is even
+# registered, so it is refused here.
+_UPLOADABLE = ("sklearn", "onnx", "xgboost", "lightgbm")
 
 
 class AliasIn(RequestBody):

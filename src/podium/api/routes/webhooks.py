@@ -25,6 +25,9 @@ class WebhookIn(RequestBody):
     url: str
     event_types: list[str] = Field(default_factory=list)
     secret: str | None = None
+    allow_http: bool = Field(
+        default=False, description="accept a plain http:// url (events travel in clear)"
+    )
 
 
 class WebhookCreated(BaseModel):
@@ -41,7 +44,7 @@ def _webhooks(request: Request, who: Principal) -> Webhooks:
 @router.post("/webhooks", status_code=201)
 def create_webhook(body: WebhookIn, request: Request, who: Admin) -> WebhookCreated:
     webhook, secret = _webhooks(request, who).create(
-        body.url, event_types=body.event_types, secret=body.secret
+        body.url, event_types=body.event_types, secret=body.secret, allow_http=body.allow_http
     )
     set_audit_target(request, f"/v1/webhooks/{webhook.id}")
     return WebhookCreated(webhook=webhook, secret=secret)

@@ -4,27 +4,32 @@ from __future__ import annotations
 
 from podium.errors import InvalidInputError
 from podium.registry.flavors.base import Flavor
+from podium.registry.flavors.lightgbm import LightGBMFlavor
 from podium.registry.flavors.onnx import OnnxFlavor
 from podium.registry.flavors.pyfunc import PyfuncFlavor
 from podium.registry.flavors.sklearn import SklearnFlavor
+from podium.registry.flavors.xgboost import XGBoostFlavor
 
 __all__ = ["FLAVORS", "flavor_for", "get_flavor"]
 
 # Most specific first: a scikit-learn estimator also has ``predict``, and must not fall
-# through to pickle.
-FLAVORS: tuple[Flavor, ...] = (OnnxFlavor(), SklearnFlavor(), PyfuncFlavor())
+# through to pickle. Library flavors go before the generic ``sklearn`` and ``pyfunc``
+# (an XGBClassifier is a scikit-learn estimator too); a new one is one more line here.
+LIBRARY_FLAVORS: tuple[Flavor, ...] = (OnnxFlavor(), XGBoostFlavor(), LightGBMFlavor())
+GENERIC_FLAVORS: tuple[Flavor, ...] = (SklearnFlavor(), PyfuncFlavor())
+FLAVORS: tuple[Flavor, ...] = LIBRARY_FLAVORS + GENERIC_FLAVORS
 
 
 def flavor_for(model: object) -> Flavor:
-    """The flavor that saves ``model``: onnx, then sklearn, then pyfunc."""
+    """The flavor that saves ``model``: the library flavors, then sklearn, then pyfunc."""
     for flavor in FLAVORS:
         if flavor.handles(model):
             return flavor
     raise InvalidInputError(
         f"podium cannot save a model of type '{type(model).__qualname__}'",
         field="model",
-        remedy="pass a scikit-learn estimator, an onnx.ModelProto, or an object with a "
-        "'predict' method",
+        remedy="pass a scikit-learn estimator, an XGBoost or LightGBM model, an "
+        "onnx.ModelProto, or an object with a 'predict' method",
     )
 
 

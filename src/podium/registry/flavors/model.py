@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from podium.errors import InvalidInputError
-from podium.registry.flavors.lookup import get_flavor
+from podium.registry.flavors.lookup import FLAVORS, get_flavor
 from podium.registry.signature import Rows, Signature
 
 __all__ = ["PodiumModel"]
@@ -31,7 +31,7 @@ class PodiumModel:
         classes: Sequence[Any] | None = None,
         size_bytes: int | None = None,
     ) -> None:
-        self.model = model
+        self.model = _servable(model, flavor)
         self.flavor = flavor
         self.signature = signature
         found = classes if classes is not None else getattr(model, "classes_", None)
@@ -82,3 +82,16 @@ class PodiumModel:
 
     def __repr__(self) -> str:
         return f"PodiumModel(flavor={self.flavor!r}, model={type(self.model).__name__})"
+
+
+def _servable(model: Any, flavor: str) -> Any:
+    """``model`` as it answers ``predict`` over a DataFrame.
+
+    A flavor may adapt a library's own object with an optional ``servable`` method: an
+    ``xgboost.Booster`` predicts from a DMatrix only, so its flavor wraps it.
+    """
+    for known in FLAVORS:
+        if known.name == flavor:
+            adapt = getattr(known, "servable", None)
+            return model if adapt is None else adapt(model)
+    return model

@@ -27,8 +27,11 @@ def with_grpc(
     port: int,
     max_message_bytes: int,
     ready: Callable[[], bool] = lambda: True,
+    tls: tuple[bytes, bytes] | None = None,
 ) -> Any:
     """``app`` (ASGI) that also serves OIP gRPC on ``host:port`` while it runs.
+
+    ``tls`` (a PEM private key and certificate chain) makes the port TLS-only.
 
     ``runtime_for`` is the runtime serving a caller's project (as for REST); ``ready``
     answers ``ServerReady``. Raises MissingDependencyError naming the ``grpc`` extra when
@@ -40,5 +43,5 @@ def with_grpc(
     except ImportError as exc:
         raise MissingDependencyError(exc.name or "grpcio", extra="grpc") from None
     service = InferenceService(keys, runtime_for, ready=ready)
-    server = GrpcServer(service, host=host, port=port, max_message_bytes=max_message_bytes)
+    server = GrpcServer(service, host=host, port=port, max_message_bytes=max_message_bytes, tls=tls)
     return WithGrpc(app, server)

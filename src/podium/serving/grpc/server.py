@@ -71,9 +71,16 @@ class GrpcServer:
     """``GRPCInferenceService`` on ``host:port``; start and stop it on a running loop."""
 
     def __init__(
-        self, service: InferenceService, *, host: str, port: int, max_message_bytes: int
+        self,
+        service: InferenceService,
+        *,
+        host: str,
+        port: int,
+        max_message_bytes: int,
+        tls: tuple[bytes, bytes] | None = None,
     ) -> None:
         self.service = service
+        self.tls = tls
         self.host = host
         self.port = port
         self.max_message_bytes = max_message_bytes
@@ -92,7 +99,12 @@ class GrpcServer:
         )
         server.add_generic_rpc_handlers((handler(self.service),))
         try:
-            bound = server.add_insecure_port(f"{self.host}:{self.port}")
+            address = f"{self.host}:{self.port}"
+            if self.tls is None:
+                bound = server.add_insecure_port(address)
+            else:
+                credentials = grpc.ssl_server_credentials([self.tls])
+                bound = server.add_secure_port(address, credentials)
         except RuntimeError:
             bound = 0
         if bound == 0:

@@ -16,7 +16,17 @@ podium_batch_size                       version                         rows per
 podium_cache_hits_total / _misses_total version                         response cache
 podium_breaker_state                    version, link                   0 closed, 1 half-open,
                                                                         2 open
+podium_inflight_requests                                                being answered now
+podium_queue_depth                                                      waiting in the
+                                                                        micro-batcher
+podium_capacity                                                         requests answered
+                                                                        at once
+podium_saturation                                                       in flight / capacity
+                                                                        (the HPA target)
 ======================================  ==============================  ====================
+
+The last four are this process's load (:mod:`podium.serving.requests.saturation`), read
+when ``/metrics`` is rendered.
 """
 
 from __future__ import annotations
@@ -83,6 +93,30 @@ class ServingMetrics:
             ["deployment", "version", "link"],
             registry=self.registry,
         )
+        self._inflight = Gauge(
+            "podium_inflight_requests",
+            "Prediction requests being answered now by this process.",
+            ["deployment"],
+            registry=self.registry,
+        )
+        self._queued = Gauge(
+            "podium_queue_depth",
+            "Rows waiting in the micro-batcher for their batch to start.",
+            ["deployment"],
+            registry=self.registry,
+        )
+        self._capacity = Gauge(
+            "podium_capacity",
+            "Requests this process answers at once without queueing.",
+            ["deployment"],
+            registry=self.registry,
+        )
+        self._saturation = Gauge(
+            "podium_saturation",
+            "In-flight requests over capacity (above 1 requests queue); the HPA target.",
+            ["deployment"],
+            registry=self.registry,
+        )
         # Labelled children looked up once per label set: labels(...) costs more than inc().
         self._children: dict[tuple[Any, ...], Any] = {}
 
@@ -139,6 +173,13 @@ class ServingMetrics:
     def breaker(self, deployment: str, version: str, link: str, state: str) -> None:
         """Set the breaker gauge of one link."""
         self._breaker.labels(deployment, version, link).set(_BREAKER_VALUE.get(state, 0.0))
+
+    def load(self, deployment: str, *, in_flight: int, queued: int, capacity: int) -> None:
+        """Set the load gauges of ``deployment``: in flight, queued, capacity, saturation."""
+        self._inflight.labels(deployment).set(in_flight)
+        self._queued.labels(deployment).set(queued)
+        self._capacity.labels(deployment).set(capacity)
+        self._saturation.labels(deployment).set(in_flight / capacity if capacity > 0 else 0.0)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every series."""

@@ -49,6 +49,7 @@ from podium.serving.requests.metrics import ServingMetrics
 from podium.serving.requests.online import OnlineFeatureMerge
 from podium.serving.requests.recording import Recorder
 from podium.serving.requests.router import choose_route
+from podium.serving.requests.saturation import InFlight, capacity
 from podium.serving.requests.state import (
     DeploymentState,
     VersionPath,
@@ -101,6 +102,9 @@ class ServingRuntime:
         self._breakers: dict[tuple[str, str, str], CircuitBreaker] = {}
         self._batchers: dict[tuple[str, str, int], DynamicBatcher[dict[str, Any], Batched]] = {}
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="podium-predict")
+        self._threads = workers
+        self.in_flight = InFlight()
+        """Requests being answered now, per deployment (the autoscaling signals)."""
         self._reloader = ThreadPoolExecutor(1, thread_name_prefix="podium-reload")
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -308,12 +312,15 @@ class ServingRuntime:
         request_id = request_id or uuid.uuid4().hex
         model_id = model_id_of(body)
         state = await self.astate(model_id)
+        self.in_flight.enter(state.name)
         try:
             assert isinstance(body, dict)  # model_id_of checked it
             return await self._predict(state, check_envelope(body), request_id, start)
         except PodiumError as exc:
             self.metrics.error(model_id, exc.code)
             raise
+        finally:
+            self.in_flight.leave(state.name)
 
     async def _predict(
         self, state: DeploymentState, envelope: Envelope, request_id: str, start: float
@@ -511,7 +518,21 @@ class ServingRuntime:
         """The Prometheus exposition, with breaker gauges read now."""
         for (name, version, link), breaker in list(self._breakers.items()):
             self.metrics.breaker(name, version, link, str(breaker.state))
+        self._render_load()
         return self.metrics.render()
+
+    def _render_load(self) -> None:
+        """Set the load gauges (in flight, queue depth, saturation) of every deployment."""
+        queued: dict[str, int] = {}
+        for (name, _, _), batcher in list(self._batchers.items()):
+            queued[name] = queued.get(name, 0) + batcher.pending
+        for state in self.states():
+            self.metrics.load(
+                state.name,
+                in_flight=self.in_flight.count(state.name),
+                queued=queued.get(state.name, 0),
+                capacity=capacity(state.deployment.spec, threads=self._threads),
+            )
 
     def close(self) -> None:
         """Stop the background work and flush the inference log."""

@@ -7,7 +7,7 @@ Open one by URL and give each project its own root::
     data = store.get(info.digest)     # verified against the digest on every read
 """
 
-from podium.store.artifacts.base import ArtifactStore, BlobInfo
+from podium.store.artifacts.base import ArtifactStore, BlobInfo, ResealableStore
 from podium.store.artifacts.factory import open_artifact_store
 from podium.store.artifacts.local import LocalArtifactStore
 from podium.store.artifacts.s3 import S3ArtifactStore
@@ -16,6 +16,7 @@ __all__ = [
     "ArtifactStore",
     "BlobInfo",
     "LocalArtifactStore",
+    "ResealableStore",
     "S3ArtifactStore",
     "open_artifact_store",
 ]

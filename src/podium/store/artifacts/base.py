@@ -11,19 +11,26 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
 from podium.errors import IntegrityError, InvalidInputError
+from podium.store.encryption import Keyring, encryption_is_off
+from podium.store.envelope import UnsealError, read_header, seal_chunks, sealed_size
 
 __all__ = [
     "CHUNK_SIZE",
     "ArtifactStore",
     "BlobInfo",
+    "ResealableStore",
     "blob_key",
     "check_digest",
     "open_source",
+    "opened",
+    "sealed_stream",
+    "stored_size",
     "verified",
 ]
 
@@ -82,6 +89,77 @@ class ArtifactStore(Protocol):
         not leave this store's root; blobs of sibling children never see each other.
         """
         ...
+
+
+@runtime_checkable
+class ResealableStore(Protocol):
+    """The optional capability key rotation needs: list blobs, read their key, reseal them.
+
+    Both built-in backends have it; ``podium encryption rotate`` uses it.
+    """
+
+    def blob_digests(self) -> Iterator[tuple[str, str]]:
+        """Every blob under this root, at any depth: ``(prefix, digest)`` pairs, where
+        ``prefix`` is the child (``""`` for this store itself) the blob belongs to."""
+        ...
+
+    def key_id_of(self, digest: str) -> str | None:
+        """The id of the key the blob is sealed with; None for a plaintext blob."""
+        ...
+
+    def reseal(self, digest: str) -> bool:
+        """Re-encrypt the blob under the primary key; False when it already was."""
+        ...
+
+
+def stored_size(size: int, keyring: Keyring | None) -> int:
+    """How many bytes a blob of ``size`` plaintext bytes takes in a store with ``keyring``."""
+    return size if keyring is None else sealed_size(size)
+
+
+def sealed_stream(
+    chunks: Iterable[bytes], keyring: Keyring | None, digest: hashlib._Hash
+) -> Iterator[bytes]:
+    """The bytes to store for plaintext ``chunks`` (sealed when there is a keyring), while
+    ``digest`` is fed the plaintext, so the content address stays the plaintext's sha256."""
+
+    def fed() -> Iterator[bytes]:
+        for chunk in chunks:
+            digest.update(chunk)
+            yield chunk
+
+    if keyring is None:
+        return fed()
+    return seal_chunks(keyring.primary.material, fed())
+
+
+def opened(stored: bytes, digest: str, where: str, keyring: Keyring | None) -> bytes:
+    """The verified plaintext of a blob's stored bytes.
+
+    Sealed bytes are decrypted, then their sha256 is checked as for plaintext. A blob
+    written before encryption (no envelope header) is read as it is. A blob sealed with a
+    key not held is an EncryptionKeyError naming the key id, never garbage; bytes that do
+    not open under their key are damaged: IntegrityError.
+    """
+    header = read_header(stored)
+    if header is None:
+        return verified(stored, digest, where)
+    if hashlib.sha256(stored).hexdigest() == digest:
+        return stored  # plaintext that merely starts like an envelope
+    what = f"artifact {digest} in {where}"
+    if keyring is None:
+        raise encryption_is_off(what, header.key_id)
+    try:
+        plain = keyring.open(stored, what=what)
+    except UnsealError as exc:
+        raise IntegrityError(
+            f"blob {digest} in {where} is damaged: it does not decrypt under its key "
+            f"{header.key_id}, so it is not returned",
+            remedy="delete the damaged copy (store.delete(digest)) and re-upload the "
+            "original bytes with put() or put_file()",
+            details={"digest": digest, "key_id": header.key_id},
+        ) from exc
+    return verified(plain, digest, where)
 
 
 def check_digest(digest: str) -> str:

@@ -10,15 +10,27 @@ from urllib.request import url2pathname
 from podium.errors import InvalidInputError
 from podium.store.artifacts.base import ArtifactStore
 from podium.store.artifacts.local import LocalArtifactStore
-from podium.store.artifacts.s3 import S3ArtifactStore
+from podium.store.artifacts.s3 import S3ArtifactStore, sse_extra_args
+from podium.store.encryption import Keyring
 
 __all__ = ["open_artifact_store"]
 
 _SCHEMES = "file:///absolute/path, a plain folder path, or s3://bucket/prefix"
 
 
-def open_artifact_store(url: str, *, s3_endpoint_url: str | None = None) -> ArtifactStore:
+def open_artifact_store(
+    url: str,
+    *,
+    s3_endpoint_url: str | None = None,
+    keyring: Keyring | None = None,
+    s3_sse: str | None = None,
+    s3_sse_kms_key_id: str | None = None,
+) -> ArtifactStore:
     """The store at ``url`` (usually ``Settings.resolved_storage_url``).
+
+    With a ``keyring`` (``podium.store.encryption.keyring_from_settings``) every blob is
+    encrypted at rest. ``s3_sse`` (``AES256``, ``aws:kms``) and ``s3_sse_kms_key_id`` ask S3
+    for its own server-side encryption as well; they are ignored for local folders.
 
     * ``file:///abs/path`` (percent-encoded, host empty or ``localhost``) or a plain
       path such as ``./artifacts`` or ``~/podium``: a :class:`LocalArtifactStore`.
@@ -32,7 +44,7 @@ def open_artifact_store(url: str, *, s3_endpoint_url: str | None = None) -> Arti
     if not isinstance(url, str) or not url.strip():
         _refuse(url, "it is empty")
     if "://" not in url:
-        return LocalArtifactStore(Path(url))
+        return LocalArtifactStore(Path(url), keyring=keyring)
     parts = urlsplit(url)
     if parts.scheme == "file":
         if parts.netloc not in ("", "localhost"):
@@ -42,12 +54,18 @@ def open_artifact_store(url: str, *, s3_endpoint_url: str | None = None) -> Arti
         path = Path(url2pathname(parts.path))
         if not path.is_absolute():
             _refuse(url, "its path is not absolute")
-        return LocalArtifactStore(path)
+        return LocalArtifactStore(path, keyring=keyring)
     if parts.scheme == "s3":
         if parts.query or parts.fragment:
             _refuse(url, "it has a '?' or '#' part")
         prefix = unquote(parts.path).lstrip("/")
-        return S3ArtifactStore(parts.netloc, prefix, endpoint_url=s3_endpoint_url)
+        return S3ArtifactStore(
+            parts.netloc,
+            prefix,
+            endpoint_url=s3_endpoint_url,
+            keyring=keyring,
+            extra_args=sse_extra_args(s3_sse, s3_sse_kms_key_id),
+        )
     _refuse(url, f"the scheme {parts.scheme!r} is not supported")
 
 

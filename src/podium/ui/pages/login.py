@@ -49,6 +49,12 @@ async def login(request: Request) -> Response:
         principal = await run_in_threadpool(guard_of(request).installation.keys.authenticate, key)
     except AuthenticationError as exc:
         return _form(request, error=exc, status=401)
+    if principal.scopes:  # the UI shows every area: a key limited to some cannot use it
+        refused = PermissionDeniedError(
+            "a scoped key cannot log in to the web UI",
+            remedy="log in with a key without --scope",
+        )
+        return _form(request, error=refused, status=403)
     return _logged_in(request, principal, _safe_next(next_url))
 
 
