@@ -108,6 +108,11 @@ class Settings(BaseSettings):
         default=None,
         description="comma-separated keys still readable while a rotation re-encrypts",
     )
+    tokenization_key: SecretStr | None = Field(
+        default=None,
+        description="the key pii columns are tokenized with (base64 or hex of 32 bytes); "
+        "unset means home/keys/tokenization.key, made on first use (ADR 0045)",
+    )
     s3_sse: str | None = Field(
         default=None,
         description="S3 server-side encryption for artifacts and lake files: AES256 or aws:kms",

@@ -39,8 +39,10 @@ if TYPE_CHECKING:
     from podium.data.catalog import Catalog
     from podium.data.catalog.models import LineageEdge
     from podium.data.lake import DataLake
+    from podium.data.pii import PiiVault
     from podium.data.protocol import CatalogAPI, Data
     from podium.data.service import DataService
+    from podium.data.tokens import Tokenizer
     from podium.events.schemas.area import EventsArea
     from podium.events.webhooks import Webhooks
     from podium.features.online import OnlineStore
@@ -296,6 +298,7 @@ class Installation:
         self.audit = AuditLog(self.db)
         self._platforms: dict[tuple[str, str, Role], Platform] = {}
         self._online: OnlineStore | None = None
+        self._tokenizer: Tokenizer | None = None  # pii tokens (ADR 0045), made on first use
         # One serving runtime per project, built on the first prediction and shared.
         self._runtimes: dict[str, ServingRuntime] = {}
         # One lake and catalog per project, shared by every caller's platform, so open
@@ -351,7 +354,12 @@ class Installation:
         if spool.pending() == 0:
             return 0
         lake, catalog = self._lake_of(project)
-        data = DataService(lake, catalog, actor=SPOOL_ACTOR)
+        data = DataService(
+            lake,
+            catalog,
+            actor=SPOOL_ACTOR,
+            pii=self.pii_vault(project, actor=SPOOL_ACTOR, role=Role.WRITER),
+        )
         return spool.commit(
             lambda table: data.write(INFERENCE_LOG_TABLE, table, mode="append"),
             holder=f"{socket.gethostname()}:{os.getpid()}",  # a claim outlives a crash
@@ -472,6 +480,27 @@ class Installation:
                 self._online = open_online_store(url)
             return self._online
 
+    def tokenizer(self) -> Tokenizer:
+        """The pii tokenizer (ADR 0045), its key read (or made) on first use."""
+        from podium.data.tokens import Tokenizer, load_tokenization_key
+
+        with self._lock:
+            if self._tokenizer is None:
+                given = self.settings.tokenization_key
+                key = load_tokenization_key(
+                    self.settings.home / "keys", given.get_secret_value() if given else None
+                )
+                self._tokenizer = Tokenizer(key)
+            return self._tokenizer
+
+    def pii_vault(
+        self, project: Project, *, actor: str, role: Role, audit: Auditor | None = None
+    ) -> PiiVault:
+        """The pii vault of ``project`` for one caller."""
+        from podium.data.pii import PiiVault
+
+        return PiiVault(self.db, project.id, self.tokenizer, actor=actor, role=role, audit=audit)
+
     def _lake_of(self, project: Project) -> tuple[DataLake, Catalog]:
         from podium.data.catalog import Catalog
         from podium.data.lake import DataLake
@@ -544,7 +573,10 @@ class _ProjectServices:
         from podium.data.service import DataService
 
         lake, catalog = self._inst._lake_of(self._project)
-        return DataService(lake, catalog, actor=self._user)
+        pii = self._inst.pii_vault(
+            self._project, actor=self._user, role=self._role, audit=self._audit
+        )
+        return DataService(lake, catalog, actor=self._user, pii=pii)
 
     def catalog(self) -> CatalogAPI:
         return self._inst._lake_of(self._project)[1].with_audit(self._audit)

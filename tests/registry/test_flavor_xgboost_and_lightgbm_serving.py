@@ -276,3 +276,25 @@ async def _drain(runtime: Any, redis_url: str, name: str, total: int) -> None:
             await consumer.step()
         assert consumer.metrics.dead == 0
         await consumer.close()
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_the_runtime_answers_boosted_trees_on_its_array_fast_path(flavor: str) -> None:
+    from podium.registry.flavors import PodiumModel, get_flavor
+    from podium.registry.signature import infer_signature
+    from podium.serving.requests.loaded import LoadedModel
+
+    frame, labels = churn(200)
+    model = fit(flavor, frame, labels)
+    wrapped = PodiumModel.from_bytes(
+        get_flavor(flavor).save(model),
+        flavor=flavor,
+        signature=infer_signature(frame[:5]),
+        classes=list(model.classes_),
+    )
+    loaded = LoadedModel(wrapped, name="boosted", version=1)
+    assert loaded.fast
+    outputs = loaded.predict(rows_of(frame.iloc[:20]))
+    assert [o["prediction"] for o in outputs] == model.predict(frame.iloc[:20]).tolist()
+    expected = model.predict_proba(frame.iloc[:20])[:, 1]
+    assert [o["probability"] for o in outputs] == pytest.approx(expected, rel=1e-6)

@@ -60,7 +60,7 @@ def test_xgboost_estimator_logs_every_iteration_and_a_json_model(platform: Platf
     )
     assert "training_accuracy_score" in run.metrics
     files = [a.path for a in platform.tracking.list_artifacts(run.id)]
-    assert files == ["model/model.json", "model/model.xgb.json"]
+    assert files == ["model/model.json", "model/model.xgboost"]
     booster = xgb.Booster()
     booster.load_model(bytearray(platform.tracking.read_artifact(run.id, files[1])))
     assert booster.num_boosted_rounds() == ROUNDS
@@ -104,7 +104,7 @@ def test_lightgbm_estimator_and_train_log_every_iteration(platform: Platform) ->
     run = _only_run(platform, "lgb-train")
     assert _steps(platform, run, "holdout-binary_logloss") == list(range(ROUNDS))
     files = [a.path for a in platform.tracking.list_artifacts(run.id)]
-    assert files == ["model/model.json", "model/model.lgb.txt"]
+    assert files == ["model/model.json", "model/model.lightgbm"]
 
 
 def test_a_boosted_model_inside_a_search_logs_no_model_of_its_own(platform: Platform) -> None:

@@ -21,6 +21,7 @@ from podium.api.routes import batch as batch_routes
 from podium.api.routes import deployments as deployment_routes
 from podium.api.routes import features as feature_routes
 from podium.api.routes import monitoring as monitoring_routes
+from podium.api.routes import pii as pii_routes
 from podium.api.routes import pipelines as pipeline_routes
 from podium.api.routes import schemas as schema_routes
 from podium.api.security_headers import (
@@ -57,6 +58,7 @@ def create_app(installation: Installation, *, warmup: Warmup | None = None) -> F
     app.include_router(access.router)
     app.include_router(tracking.router)
     app.include_router(data.router)
+    app.include_router(pii_routes.router)
     app.include_router(catalog.router)
     app.include_router(registry.router)
     app.include_router(webhooks.router)

@@ -80,6 +80,7 @@ class HttpData:
         keys: list[str] | None = None,
         partition_by: list[str] | None = None,
         schema_mode: SchemaMode | None = None,
+        pii: list[str] | None = None,
     ) -> TableVersion:
         """Write ``data`` to table ``name`` in one atomic commit on the server."""
         url = _url(name, "/rows")
@@ -91,8 +92,21 @@ class HttpData:
             params["partition_by"] = list(partition_by)
         if schema_mode is not None:
             params["schema_mode"] = schema_mode
+        if pii:
+            params["pii"] = list(pii)
         answer = self._api.json("POST", url, content=arrow_bytes(arrow), params=params)
         return _version(answer)
+
+    def pii_columns(self, name: str) -> list[str]:
+        """The columns of table ``name`` stored as tokens, sorted."""
+        answer = self._api.json("GET", _url(name, "/pii"))
+        return [str(column) for column in answer["columns"]]
+
+    def detokenize(self, name: str, column: str, tokens: list[str]) -> list[str | None]:
+        """The clear values of ``tokens`` (admins only; the server audits the call)."""
+        body = {"column": column, "tokens": list(tokens)}
+        answer = self._api.json("POST", _url(name, "/detokenize"), json=body)
+        return [None if value is None else str(value) for value in answer["values"]]
 
     def append_stream(
         self,

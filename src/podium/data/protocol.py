@@ -46,6 +46,7 @@ class Data(Protocol):
         keys: list[str] | None = None,
         partition_by: list[str] | None = None,
         schema_mode: SchemaMode | None = None,
+        pii: list[str] | None = None,
     ) -> TableVersion:
         """Write ``data`` to table ``name`` in one atomic commit; create the table if new.
 
@@ -60,7 +61,23 @@ class Data(Protocol):
         missing merge keys or a partitioning other than the table's;
         :class:`~podium.errors.NotFoundError` for a file path that does not exist; and
         :class:`~podium.errors.ConflictError` when concurrent writers kept winning.
+
+        ``pii`` marks columns as personal data: they are stored as keyed tokens (``tok_``
+        and 32 hex characters, the same value always the same token) in this write and
+        every later one to the table; marking a column an existing table holds in clear
+        needs ``mode="overwrite"``. See :meth:`detokenize`.
         """
+        ...
+
+    def pii_columns(self, name: str) -> list[str]:
+        """The columns of table ``name`` stored as tokens (marked pii), sorted."""
+        ...
+
+    def detokenize(self, name: str, column: str, tokens: list[str]) -> list[str | None]:
+        """The clear values of ``tokens`` of pii column ``column`` of table ``name``, in
+        order (None for a token never written). Every call is audited. Raises
+        :class:`~podium.errors.PermissionDeniedError` unless the caller is an admin and
+        :class:`~podium.errors.NotFoundError` when the column is not pii."""
         ...
 
     def append_stream(

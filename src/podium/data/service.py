@@ -20,10 +20,11 @@ import pyarrow.dataset as pa_ds  # type: ignore[import-untyped]
 
 from podium.data.catalog import Catalog
 from podium.data.catalog.lineage import parse_node
-from podium.data.inputs import WriteData
+from podium.data.inputs import WriteData, to_arrow
 from podium.data.lake import DataLake, SchemaMode, WriteMode
 from podium.data.maintenance import MIN_RETAIN_HOURS, Progress
 from podium.data.names import TableRef, parse_table_name
+from podium.data.pii import PiiVault
 from podium.data.streaming import StreamBatch
 from podium.data.types import HistoryEntry, OptimizeResult, TableInfo, TableVersion
 from podium.errors import InvalidInputError, NotFoundError
@@ -60,10 +61,13 @@ class DataService:
     recorded as the committer of every write.
     """
 
-    def __init__(self, lake: DataLake, catalog: Catalog, *, actor: str) -> None:
+    def __init__(
+        self, lake: DataLake, catalog: Catalog, *, actor: str, pii: PiiVault | None = None
+    ) -> None:
         self._lake = lake
         self._catalog = catalog
         self._actor = actor
+        self._pii = pii  # pii columns are tokenized on write (ADR 0045)
 
     @property
     def lake(self) -> DataLake:
@@ -80,8 +84,14 @@ class DataService:
         keys: list[str] | None = None,
         partition_by: list[str] | None = None,
         schema_mode: SchemaMode | None = None,
+        pii: list[str] | None = None,
     ) -> TableVersion:
-        """Write ``data`` to table ``name`` in one atomic commit (see :meth:`DataLake.write`)."""
+        """Write ``data`` to table ``name`` in one atomic commit (see :meth:`DataLake.write`).
+
+        ``pii`` marks columns as personal data: they are stored as keyed tokens, in this
+        write and every later one to the table (the mark is kept); see :meth:`detokenize`.
+        """
+        data = self._tokenized(name, data, mark=pii, mode=mode)
         committed = self._lake.write(
             name,
             data,
@@ -123,6 +133,8 @@ class DataService:
             if on_commit is not None:
                 on_commit(version)
 
+        if self._pii is not None and self._pii.columns(self._table_name(name)):
+            batches = (self._tokenized(name, to_arrow(batch)) for batch in batches)
         return self._lake.append_stream(
             name,
             batches,
@@ -188,6 +200,93 @@ class DataService:
                 f"table:{input_table}@{version}", f"table:{created.ref}", "derived_from"
             )
         return created
+
+    # -- pii -----------------------------------------------------------------------
+    def pii_columns(self, name: str) -> list[str]:
+        """The columns of table ``name`` stored as tokens, sorted."""
+        return self._pii.columns(self._table_name(name)) if self._pii is not None else []
+
+    def mark_pii(self, name: str, columns: list[str]) -> None:
+        """Mark ``columns`` of table ``name`` pii before it holds them: a new table's first
+        write tokenizes them. Columns already marked are fine; marking columns an existing
+        table holds in clear is refused (rewrite it with ``write(..., pii=[...])``)."""
+        table = self._table_name(name)
+        if self._pii is None:
+            raise InvalidInputError(
+                "this data service cannot tokenize pii columns (it has no vault)",
+                field="pii",
+                remedy="use podium.connect(), whose p.data keeps the vault",
+            )
+        new = sorted(set(columns) - set(self._pii.columns(table)))
+        if new and table in self._lake.tables():
+            raise InvalidInputError(
+                f"columns {new} of table '{table}' are stored in clear, not as pii tokens",
+                field="pii",
+                remedy=f"rewrite the table with p.data.write('{table}', rows, "
+                f"mode='overwrite', pii={new})",
+            )
+        self._pii.mark(table, new)
+
+    def tokenize(self, name: str, data: pa.Table) -> pa.Table:
+        """``data`` as a write to table ``name`` would store it: its pii columns as tokens
+        (for copies of the rows that bypass the lake, such as the online store)."""
+        tokenized = self._tokenized(name, data)
+        return tokenized if isinstance(tokenized, pa.Table) else to_arrow(tokenized)
+
+    def detokenize(self, name: str, column: str, tokens: list[str]) -> list[str | None]:
+        """The clear values of ``tokens`` of pii column ``column``, in order (None for a
+        token never written). Admins only (PermissionDeniedError otherwise); audited."""
+        if self._pii is None:
+            raise NotFoundError(
+                f"column '{column}' of table '{name}' is not a pii column",
+                remedy="this data service has no pii vault (open the project with podium.connect)",
+            )
+        return self._pii.detokenize(self._table_name(name), column, list(tokens))
+
+    def _table_name(self, name: str) -> str:
+        return str(parse_table_name(name))
+
+    def _tokenized(
+        self,
+        name: str,
+        data: WriteData | pa.RecordBatchReader,
+        *,
+        mark: list[str] | None = None,
+        mode: WriteMode = "append",
+    ) -> WriteData | pa.RecordBatchReader:
+        """``data`` with its pii columns tokenized; untouched when the table has none."""
+        if self._pii is None:
+            if mark:
+                raise InvalidInputError(
+                    "this data service cannot tokenize pii columns (it has no vault)",
+                    field="pii",
+                    remedy="write through podium.connect(), whose p.data keeps the vault",
+                )
+            return data
+        table = self._table_name(name)
+        marked = self._pii.columns(table)
+        if not marked and not mark:
+            return data
+        arrow = data.read_all() if isinstance(data, pa.RecordBatchReader) else to_arrow(data)
+        if mark:
+            missing = [c for c in mark if c not in arrow.column_names]
+            if missing:
+                raise InvalidInputError(
+                    f"the 'pii' parameter of write names columns the data lacks: {missing}",
+                    field="pii",
+                    remedy=f"name columns of the data: {arrow.column_names}",
+                )
+            new = [c for c in mark if c not in marked]
+            if new and mode != "overwrite" and table in self._lake.tables():
+                raise InvalidInputError(
+                    f"table '{table}' already holds columns {new} in clear; marking them pii "
+                    "on an append would leave the old values readable",
+                    field="pii",
+                    remedy="rewrite the whole table with mode='overwrite' and pii=[...]",
+                )
+            self._pii.mark(table, new)
+            marked = sorted({*marked, *new})
+        return self._pii.tokenize(arrow, marked)
 
     def _recorded(self, committed: TableVersion, operation: str) -> TableVersion:
         """Note the commit in the catalog and record ``table.updated`` with it (in one

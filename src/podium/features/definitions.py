@@ -96,18 +96,38 @@ def _fingerprint(payload: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Feature:
-    """One typed feature: ``Feature("tenure_months", "int64")``."""
+    """One typed feature: ``Feature("tenure_months", "int64")``.
+
+    ``pii=True`` (a ``"string"`` feature) declares personal data: applying the view checks
+    its source column is stored as tokens (ADR 0045), so no value reaches the offline or
+    online store in clear.
+    """
 
     name: str
     dtype: str = "float64"
     description: str = ""
+    pii: bool = False
 
     def __post_init__(self) -> None:
         _check_column(self.name, "feature name")
         _check_type(self.dtype, VALUE_TYPES, f"the type of feature '{self.name}'")
+        if self.pii and self.dtype != "string":
+            raise InvalidInputError(
+                f"pii feature '{self.name}' must have dtype 'string' (it holds tokens); "
+                f"got {self.dtype!r} instead",
+                field="dtype",
+                remedy=f"declare Feature({self.name!r}, 'string', pii=True)",
+            )
 
-    def to_spec(self) -> dict[str, str]:
-        return {"name": self.name, "dtype": self.dtype, "description": self.description}
+    def to_spec(self) -> dict[str, Any]:
+        spec: dict[str, Any] = {
+            "name": self.name,
+            "dtype": self.dtype,
+            "description": self.description,
+        }
+        if self.pii:  # only when set, so specs stored before pii existed still match
+            spec["pii"] = True
+        return spec
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -358,7 +378,10 @@ def _meta(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _features(spec: Mapping[str, Any]) -> list[Feature]:
-    return [Feature(f["name"], f["dtype"], f.get("description", "")) for f in spec["features"]]
+    return [
+        Feature(f["name"], f["dtype"], f.get("description", ""), pii=bool(f.get("pii", False)))
+        for f in spec["features"]
+    ]
 
 
 def load_function(path: str, *, view: str) -> OnDemandFunction:

@@ -1,15 +1,19 @@
-"""Checking pushed rows before anything is written: keys, time, features, source columns."""
+"""Checking pushed rows before anything is written: keys, time, features, source columns;
+and that a view's pii features read tokenized columns."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import pyarrow as pa  # type: ignore[import-untyped]
 
 from podium.data.service import DataService
 from podium.errors import InvalidInputError
+from podium.features.definitions import FeatureView
 from podium.features.planning import arrow_matches
 from podium.features.resolve import ResolvedView
 
-__all__ = ["check_push"]
+__all__ = ["check_push", "mark_pii_sources"]
 
 
 def check_push(view: ResolvedView, rows: pa.Table, data: DataService) -> pa.Table:
@@ -73,3 +77,22 @@ def check_push(view: ResolvedView, rows: pa.Table, data: DataService) -> pa.Tabl
             f"rows pushed to '{view.name}' do not fit the source table's types: {exc}",
             field="rows",
         ) from exc
+
+
+def mark_pii_sources(definitions: Sequence[object], data: DataService) -> None:
+    """Check every feature flagged ``pii`` reads a source column stored as tokens (or
+    mark it on a source table not written yet); InvalidInputError otherwise (ADR 0045)."""
+    for view in definitions:
+        if not isinstance(view, FeatureView):
+            continue
+        pii = [feature.name for feature in view.features if feature.pii]
+        if not pii:
+            continue
+        if view.is_query:
+            raise InvalidInputError(
+                f"feature view '{view.name}' flags pii features {pii} but reads a SQL query",
+                field="features",
+                remedy="read the pii columns from a table (source='zone.table') whose "
+                "columns were written with p.data.write(..., pii=[...])",
+            )
+        data.mark_pii(view.source.strip(), pii)

@@ -39,7 +39,7 @@ from podium.features.protocol import (
     Materialized,
     Pushed,
 )
-from podium.features.push import check_push
+from podium.features.push import check_push, mark_pii_sources
 from podium.features.refs import FeatureRef, parse_refs
 from podium.features.resolve import ResolvedView, ViewResolver
 from podium.features.stored import Change, DefinitionStore, StoredDefinition
@@ -90,6 +90,7 @@ class FeatureStore:
         """Check and store ``definitions`` in one transaction; returns what changed."""
         self._principal.require(Role.WRITER, action="applying feature definitions")
         changes = self.plan(definitions)
+        mark_pii_sources(definitions, self._data)
         self._store.save(changes)
         self._resolver.invalidate()
         self._audit.record("features.apply", _changed(changes))
@@ -198,6 +199,7 @@ class FeatureStore:
         self._principal.require(Role.WRITER, action="pushing features")
         resolved = self._resolver.view(view)
         table = check_push(resolved, to_arrow(rows), self._data)
+        table = self._data.tokenize(resolved.source, table)  # pii never reaches online in clear
         committed = self._data.write(resolved.source, table, mode="append", schema_mode="merge")
         written = load_latest(resolved, table, self._online) if resolved.online else 0
         with self._db.write() as session:

@@ -33,6 +33,7 @@ TABLE_MODULES = (
     "podium.events.schemas.tables",
     "podium.events.bus.tables",
     "podium.serving.control.review_tables",
+    "podium.data.pii_tables",
 )
 
 

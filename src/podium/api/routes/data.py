@@ -203,8 +203,10 @@ async def write_rows(
     partition_by: Annotated[list[str] | None, Query()] = None,
     schema_mode: SchemaMode | None = None,
     format: UploadFormat | None = None,
+    pii: Annotated[list[str] | None, Query()] = None,
 ) -> TableVersionOut:
-    """Write the body's rows to the table in one atomic commit (created if new)."""
+    """Write the body's rows to the table in one atomic commit (created if new); ``pii``
+    columns are stored as tokens, now and in every later write (ADR 0045)."""
     table = _table(name)
     upload = format or upload_format(request.headers.get("content-type", ""))
     body = await request.body()
@@ -218,6 +220,7 @@ async def write_rows(
         keys=keys,
         partition_by=partition_by,
         schema_mode=schema_mode,
+        pii=pii,
     )
     return TableVersionOut.of(committed)
 

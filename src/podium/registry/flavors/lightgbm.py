@@ -113,6 +113,27 @@ class LightGBMModel:
             return np.column_stack([1.0 - result, result])
         return result
 
+    def matrix_columns(self) -> list[str]:
+        """The columns :meth:`predict_matrix` expects, in the booster's order."""
+        return list(self.booster.feature_name())
+
+    def predict_matrix(self, matrix: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """:meth:`predict` for a numeric matrix already in :meth:`matrix_columns` order."""
+        if self.classes_ is None:
+            return np.asarray(self.booster.predict(matrix, num_threads=PREDICT_THREADS))
+        best = np.argmax(self.predict_proba_matrix(matrix), axis=1)
+        labels: np.ndarray[Any, Any] = np.asarray(self.classes_)[best]
+        return labels
+
+    def predict_proba_matrix(self, matrix: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """:meth:`predict_proba` for a numeric matrix in :meth:`matrix_columns` order."""
+        if self.classes_ is None:
+            return self.predict_proba(pd.DataFrame(matrix))  # raises the clear error
+        result = np.asarray(self.booster.predict(matrix, num_threads=PREDICT_THREADS))
+        if result.ndim == 1:  # binary: the positive class only, as LGBMClassifier gets it
+            return np.column_stack([1.0 - result, result])
+        return result
+
     def __repr__(self) -> str:
         return f"LightGBMModel(estimator={self.estimator!r}, trees={self.booster.num_trees()})"
 

@@ -118,6 +118,23 @@ class XGBoostModel:
             )
         return np.asarray(self.model.predict_proba(self._matrix(frame)))
 
+    def matrix_columns(self) -> list[str] | None:
+        """The columns :meth:`predict_matrix` expects, in order (None: not recorded)."""
+        return self._names
+
+    def predict_matrix(self, matrix: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """:meth:`predict` for a numeric matrix already in :meth:`matrix_columns` order."""
+        rows = matrix.astype(np.float32, copy=False)
+        if self.is_booster:
+            return np.asarray(self.booster.inplace_predict(rows, validate_features=False))
+        return np.asarray(self.model.predict(rows))
+
+    def predict_proba_matrix(self, matrix: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """:meth:`predict_proba` for a numeric matrix in :meth:`matrix_columns` order."""
+        if not self.supports_predict_proba:
+            return self.predict_proba(pd.DataFrame(matrix))  # raises the clear error
+        return np.asarray(self.model.predict_proba(matrix.astype(np.float32, copy=False)))
+
     def _matrix(self, frame: pd.DataFrame) -> Any:
         if self._names is not None and list(frame.columns) != self._names:
             raise InvalidInputError(

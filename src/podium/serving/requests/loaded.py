@@ -149,6 +149,23 @@ class LoadedModel:
                 return [plain[i] for i in probs.argmax(axis=1).tolist()], probs
 
             return sklearn_call
+        matrix_columns = getattr(inner, "matrix_columns", None)
+        if self.model.flavor in ("xgboost", "lightgbm") and callable(matrix_columns):
+            # Boosted trees take the checked rows as a matrix, when the signature's columns
+            # are the model's own, in its order: no DataFrame per request.
+            if matrix_columns() not in (None, list(self.validator.names)):
+                return None
+            predict_matrix = inner.predict_matrix
+            proba_matrix = inner.predict_proba_matrix if self.proba else None
+
+            def boosted_call(matrix: np.ndarray[Any, Any]) -> tuple[Any, Any]:
+                if proba_matrix is None:
+                    return np.asarray(predict_matrix(matrix)), None
+                probs = np.asarray(proba_matrix(matrix))
+                plain = self._labels
+                return [plain[i] for i in probs.argmax(axis=1).tolist()], probs
+
+            return boosted_call
         session = getattr(inner, "session", None)
         if self.model.flavor == "onnx" and session is not None:
             (feed,) = session.get_inputs()

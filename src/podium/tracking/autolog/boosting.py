@@ -3,9 +3,10 @@
 Besides what any estimator logs (:mod:`.estimators`), a boosted model logs its metrics at
 every iteration, for every evaluation set, named ``<set>-<metric>`` (``validation_0-
 logloss``, ``train-rmse``, ``valid_1-l2``) with the iteration as the step, and the
-booster in its library's own format. ``xgb.train`` and ``lgb.train`` record the
-per-iteration figures even when the caller did not ask for them (autolog hands them an
-``evals_result`` dict or a ``record_evaluation`` callback of its own). A library that is
+model as the registry's flavor writes it (XGBoost JSON, LightGBM text). ``xgb.train``
+and ``lgb.train`` record the per-iteration figures even when the caller did not ask for
+them (autolog hands them an ``evals_result`` dict or a ``record_evaluation`` callback of
+its own). A library that is
 not installed is skipped.
 """
 

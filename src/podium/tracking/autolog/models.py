@@ -1,9 +1,9 @@
 """The fitted model as run files: ``model/`` holds the model and a description of it.
 
-scikit-learn estimators and pipelines are saved by the registry's flavor (skops, no
-pickle); XGBoost and LightGBM boosters in their own formats (JSON, text), which load
-without unpickling anything. ``model/model.json`` names the flavor, the class and the
-file, so the run shows what was fitted and the model can be registered from it.
+The bytes are what the registry's flavor for the model writes (:func:`flavor_for`):
+scikit-learn through skops, XGBoost as its JSON, LightGBM as its text format in a JSON
+envelope; none of them is a pickle. ``model/model.json`` names the flavor, the class and
+the file, so the run shows what was fitted and the model can be registered from it.
 """
 
 from __future__ import annotations
@@ -20,28 +20,13 @@ __all__ = ["MODEL_DIR", "log_model", "model_files"]
 MODEL_DIR = "model"
 
 
-def _native(model: Any) -> tuple[str, str, bytes] | None:
-    """``(flavor, file name, bytes)`` for a booster, saved in its library's format."""
-    module = type(model).__module__.split(".")[0]
-    if module == "xgboost":
-        booster = model.get_booster() if hasattr(model, "get_booster") else model
-        return "xgboost", "model.xgb.json", bytes(booster.save_raw(raw_format="json"))
-    if module == "lightgbm":
-        booster = getattr(model, "booster_", model)
-        return "lightgbm", "model.lgb.txt", str(booster.model_to_string()).encode()
-    return None
-
-
 def model_files(model: Any) -> dict[str, bytes]:
     """The files describing ``model``, by path under the run."""
-    native = _native(model)
-    if native is not None:
-        flavor, name, data = native
-    else:
-        chosen = flavor_for(model)
-        flavor, name, data = chosen.name, f"model.{chosen.name}", chosen.save(model)
+    flavor = flavor_for(model)
+    name = f"model.{flavor.name}"
+    data = flavor.save(model)
     cls = type(model)
-    meta = {"flavor": flavor, "class": f"{cls.__module__}.{cls.__qualname__}", "file": name}
+    meta = {"flavor": flavor.name, "class": f"{cls.__module__}.{cls.__qualname__}", "file": name}
     return {
         f"{MODEL_DIR}/{name}": data,
         f"{MODEL_DIR}/model.json": json.dumps(meta, indent=2).encode(),
@@ -49,7 +34,7 @@ def model_files(model: Any) -> dict[str, bytes]:
 
 
 def log_model(run: FitRun, model: Any) -> None:
-    """Store ``model`` in ``run`` (a warning, not an error, when it cannot be saved)."""
+    """Store ``model`` in ``run`` (a tag, not an error, when it cannot be saved)."""
     try:
         files = model_files(model)
     except InvalidInputError as exc:
