@@ -33,6 +33,8 @@ ERRORS = {
     "PermissionDeniedError",
     "PodiumError",
     "RateLimitedError",
+    "RequestTimeoutError",
+    "StorageFullError",
 }
 RESULTS = {
     # data and catalog

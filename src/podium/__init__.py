@@ -40,6 +40,8 @@ if TYPE_CHECKING:
         PermissionDeniedError,
         PodiumError,
         RateLimitedError,
+        RequestTimeoutError,
+        StorageFullError,
     )
     from podium.events.bus.protocol import BusMessage, BusSubscription
     from podium.events.schemas.models import (
@@ -118,6 +120,8 @@ __getattr__, __dir__ = lazy_exports(
         "AuthenticationError": "podium.errors",
         "PermissionDeniedError": "podium.errors",
         "RateLimitedError": "podium.errors",
+        "RequestTimeoutError": "podium.errors",
+        "StorageFullError": "podium.errors",
         "NotFoundError": "podium.errors",
         "ConflictError": "podium.errors",
         "IntegrityError": "podium.errors",
@@ -254,6 +258,7 @@ __all__ = [
     "Pushed",
     "QualityResult",
     "RateLimitedError",
+    "RequestTimeoutError",
     "ReferenceInfo",
     "RegisteredModel",
     "Review",
@@ -265,6 +270,7 @@ __all__ = [
     "SchemaValidation",
     "SchemaVersion",
     "StepRun",
+    "StorageFullError",
     "StoredDefinition",
     "Study",
     "StudyTrial",

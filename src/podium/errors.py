@@ -35,6 +35,7 @@ __all__ = [
     "PodiumError",
     "RateLimitedError",
     "RequestTimeoutError",
+    "StorageFullError",
     "error_for_code",
 ]
 
@@ -184,6 +185,13 @@ class RequestTimeoutError(PodiumError, TimeoutError):
     default_code = "timeout"
 
 
+class StorageFullError(PodiumError, OSError):
+    """The disk under PODIUM_HOME (or the database's) is full: nothing was half-written."""
+
+    status = 507
+    default_code = "storage-full"
+
+
 _BY_STATUS: dict[int, type[PodiumError]] = {
     400: InvalidInputError,
     401: AuthenticationError,
@@ -194,6 +202,7 @@ _BY_STATUS: dict[int, type[PodiumError]] = {
     429: RateLimitedError,
     503: BackendUnavailableError,
     504: RequestTimeoutError,
+    507: StorageFullError,
 }
 
 

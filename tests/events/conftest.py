@@ -124,7 +124,7 @@ def make_dispatcher(installation: Installation) -> Iterator[Callable[..., EventD
     def make(**options: Any) -> EventDispatcher:
         options.setdefault("timeout", 2.0)
         options.setdefault("base_delay", 0.001)
-        dispatcher = EventDispatcher(installation.db, **options)
+        dispatcher = EventDispatcher(installation.db, keyring=installation.keyring, **options)
         made.append(dispatcher)
         return dispatcher
 

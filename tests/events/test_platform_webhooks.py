@@ -122,7 +122,9 @@ def test_an_event_of_another_area_reaches_a_webhook(
     p = connect(Role.ADMIN)
     _, secret = p.webhooks.create(receiver.url, event_types=["features.applied"], allow_http=True)
     p.features.apply([podium.Entity("customer", join_keys=["customer_id"])])
-    dispatcher = EventDispatcher(installation.db, timeout=2.0, base_delay=0.001)
+    dispatcher = EventDispatcher(
+        installation.db, timeout=2.0, base_delay=0.001, keyring=installation.keyring
+    )
     try:
         drain(dispatcher, lambda: len(receiver.events_of(p.project)) == 1)
     finally:

@@ -40,8 +40,7 @@ def _register_two_versions(home: Path, database: str) -> None:
 
 def _alias_events(conn: psycopg.Connection[tuple[object, ...]], version: int) -> int:
     row = conn.execute(
-        "SELECT count(*) FROM events_outbox WHERE type = 'model.alias_changed' "
-        "AND subject = %s",
+        "SELECT count(*) FROM events_outbox WHERE type = 'model.alias_changed' AND subject = %s",
         (f"churn/{version}",),
     ).fetchone()
     assert row is not None

@@ -61,7 +61,9 @@ def test_a_drift_alert_fires_once_resolves_and_reaches_a_receiver_down_at_first(
         assert monitoring.evaluate_alerts(now=drifted + timedelta(seconds=seconds)) == []
     assert len(monitoring.alerts(state="firing")) == 1
 
-    dispatcher = EventDispatcher(installation.db, timeout=2.0, base_delay=0.05)
+    dispatcher = EventDispatcher(
+        installation.db, timeout=2.0, base_delay=0.05, keyring=installation.keyring
+    )
     try:
         drain(dispatcher, lambda: any(d.status == "failed" for d in webhooks.deliveries()))
         receiver = Receiver(port=port).start()

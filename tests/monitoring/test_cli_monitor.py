@@ -44,10 +44,19 @@ def test_drift_performance_quality_and_accuracy_tables(invoke: Invoke, churn: Ch
 
 
 def test_empty_windows_print_not_enough_data(invoke: Invoke, churn: Churn) -> None:  # noqa: F811
+    churn.platform.deployments.create("churn", model="churn/1")
     for command in ("drift", "quality", "performance", "accuracy"):
         result = invoke("monitor", command, "churn")
         assert result.exit_code == 0, result.output
         assert "not enough data" in result.stdout
+
+
+def test_an_unknown_deployment_is_one_line_with_a_hint(invoke: Invoke, churn: Churn) -> None:  # noqa: F811
+    for command in ("drift", "performance"):
+        result = invoke("monitor", command, "nothing")
+        assert result.exit_code != 0
+        assert "deployment 'nothing' does not exist" in result.output
+        assert "podium deploy ls" in result.output and "Traceback" not in result.output
 
 
 def test_rules_alerts_and_report(invoke: Invoke, churn: Churn, tmp_path: Path) -> None:  # noqa: F811

@@ -117,10 +117,18 @@ async def test_bad_feedback_and_windows_are_problems(
         "/v1/monitoring/deployments/churn/quality", params=backwards, headers=headers
     )
     assert assert_problem(answer, 400)["field"] == "window"
-    empty = await client.get("/v1/monitoring/deployments/nothing/drift", headers=headers)
+    # "churn" was never deployed here, but it logged predictions: an empty window is a 200.
+    earlier = {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"}
+    empty = await client.get(
+        "/v1/monitoring/deployments/churn/drift", params=earlier, headers=headers
+    )
     assert empty.status_code == 200
     assert empty.json()["enough_data"] is False
     assert empty.json()["reason"].startswith("not enough data")
+    for kind in ("drift", "quality", "performance", "accuracy", "report"):
+        nothing = await client.get(f"/v1/monitoring/deployments/nothing/{kind}", headers=headers)
+        problem = assert_problem(nothing, 404, code="not-found")
+        assert "nothing" in problem["detail"] and problem["remedy"], problem
     missing = await client.get("/v1/monitoring/references/churn/7", headers=headers)
     assert_problem(missing, 404)
 
@@ -250,7 +258,7 @@ async def test_another_project_sees_no_traffic(
     )
     assert_problem(answer, 404)
     drift = await client.get("/v1/monitoring/deployments/churn/drift", headers=other)
-    assert drift.json()["enough_data"] is False
+    assert_problem(drift, 404, code="not-found")
 
 
 def test_the_remote_sdk_matches_the_embedded_one(
@@ -270,6 +278,8 @@ def test_the_remote_sdk_matches_the_embedded_one(
         assert remote.monitoring.reference("churn", 1).source == "raw.churn@0"
         with pytest.raises(NotFoundError):
             remote.monitoring.feedback("missing", 1)
+        with pytest.raises(NotFoundError, match="nothing"):
+            remote.monitoring.drift("nothing")
         with pytest.raises(InvalidInputError):
             remote.monitoring.feedback(sent[0][0], "yes")
         with pytest.raises(InvalidInputError):

@@ -57,6 +57,7 @@ def test_report_of_drifted_traffic(churn: Churn, platform: Platform, tmp_path: P
 def test_report_of_an_empty_window_says_so(
     churn: Churn, platform: Platform, tmp_path: Path
 ) -> None:
+    platform.deployments.create("churn", model="churn/1")
     html_path, json_path = write_report(platform.monitoring.report("churn"), tmp_path / "r")
     assert html_path.suffix == ".html" and json_path.suffix == ".json"
     assert "not enough data" in html_path.read_text()

@@ -56,6 +56,7 @@ def test_drift_flags_exactly_the_shifted_feature(churn: Churn, platform: Platfor
 
 
 def test_an_empty_window_is_not_enough_data_everywhere(churn: Churn, platform: Platform) -> None:
+    platform.deployments.create("churn", model="churn/1")
     monitoring = platform.monitoring
     drift = monitoring.drift("churn")
     assert not drift.enough_data and drift.reason.startswith("not enough data")
@@ -67,8 +68,31 @@ def test_an_empty_window_is_not_enough_data_everywhere(churn: Churn, platform: P
     assert fairness.labeled == 0 and fairness.reason.startswith("not enough data")
 
     traffic(churn, 20, at=now() - timedelta(days=1))  # traffic, but outside the window
-    assert not monitoring.drift("other-deployment").enough_data
     assert not monitoring.drift("churn", window=timedelta(minutes=5)).enough_data
+
+
+def test_an_unknown_deployment_is_not_found_but_a_deleted_one_with_logs_is_not(
+    churn: Churn, platform: Platform
+) -> None:
+    monitoring = platform.monitoring
+    for ask in (
+        lambda: monitoring.drift("other-deployment"),
+        lambda: monitoring.quality("other-deployment"),
+        lambda: monitoring.performance("other-deployment"),
+        lambda: monitoring.accuracy("other-deployment"),
+        lambda: monitoring.fairness("other-deployment", "plan"),
+        lambda: monitoring.report("other-deployment"),
+    ):
+        with pytest.raises(NotFoundError, match="'other-deployment' does not exist") as caught:
+            ask()
+        assert caught.value.remedy
+    # Never deployed (or deleted) but in the inference log: still monitored.
+    traffic(churn, 20, at=now() - timedelta(days=1), deployment="retired")
+    assert monitoring.performance("retired", window=timedelta(days=2)).overall is not None
+    assert not monitoring.drift("retired", window=timedelta(minutes=5)).enough_data
+    # A deployment's alias names it too.
+    platform.deployments.create("live", model="churn/1", aliases=["churn-live"])
+    assert monitoring.performance("churn-live").overall is None
 
 
 def test_performance_per_version(churn: Churn, platform: Platform) -> None:

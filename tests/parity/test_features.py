@@ -47,6 +47,9 @@ def test_plan_list_get_describe_and_search(applied: Platform) -> None:
     assert [v.version for v in described.versions] == [1]
     assert described.used_by_services == [] and described.materializations == []
     assert described.fresh_until is None
+    assert features.materializations("customer_stats") == []  # applied, never materialized
+    with fails(NotFoundError):
+        features.materializations("no_such_view")
     hits = features.search("tenure")
     assert [(h.name, h.matching_features) for h in hits] == [("customer_stats", ["tenure_months"])]
 

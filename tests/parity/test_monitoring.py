@@ -119,6 +119,10 @@ def test_bad_input_fails_the_same_way(churn: Churn) -> None:
         monitoring.reference("churn", 7)
     with fails(NotFoundError):
         monitoring.contract("nope", 1)
+    with fails(NotFoundError):  # no deployment of that name, and nothing in the log
+        monitoring.drift("nope")
+    with fails(NotFoundError):
+        monitoring.fairness("nope", "plan")
     with fails(InvalidInputError):
         monitoring.drift("churn", window=timedelta(seconds=-1))
     with fails(InvalidInputError):

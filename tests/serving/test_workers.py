@@ -19,7 +19,7 @@ from podium.access.roles import Role
 from podium.api.replica_server import run_workers
 from podium.errors import InvalidInputError
 from podium.platform import Installation
-from podium.serving.workers import WORKER_ENV, WorkerPool, reserve_port
+from podium.serving.http.workers import WORKER_ENV, WorkerPool, reserve_port
 from tests.conftest import _free_port
 from tests.serving.conftest import FEATURES
 

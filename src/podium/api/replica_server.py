@@ -42,7 +42,7 @@ from podium.replica import open_replica
 from podium.serving.grpc import with_grpc
 from podium.serving.http.app import PUBLIC_PATHS, install_serving
 from podium.serving.requests.runtime import ServingRuntime
-from podium.serving.workers import (
+from podium.serving.http.workers import (
     WorkerPool,
     exit_with_supervisor,
     reserve_port,
@@ -113,7 +113,7 @@ def run_replica(
 ) -> None:
     """Serve ``deployment`` of ``project`` on ``host:port`` until interrupted (and the
     Open Inference Protocol over gRPC on ``grpc_port``, when given). With ``reuse_port``
-    it is one worker of several sharing the port (:mod:`podium.serving.workers`). With
+    it is one worker of several sharing the port (:mod:`podium.serving.http.workers`). With
     ``tls``, both listen with TLS only and every HTTP answer carries
     ``Strict-Transport-Security``."""
     replica = open_replica(settings, project, deployment)

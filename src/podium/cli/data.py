@@ -21,7 +21,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from podium.cli import catalog
+from podium.cli import catalog, pii
 from podium.cli.catalog import TableArgument, format_bytes, format_rows
 from podium.cli.context import cli_state
 from podium.cli.render import console, format_datetime, table
@@ -34,7 +34,7 @@ __all__ = ["app"]
 
 app = typer.Typer(
     help="Lake tables, warehouse SQL and the catalog: ls, describe, history, sql, ingest, "
-    "optimize, vacuum, restore, search, lineage.",
+    "optimize, vacuum, restore, search, lineage, pii, detokenize.",
     no_args_is_help=True,
 )
 
@@ -143,6 +143,12 @@ def ingest(
             show_default=False,
         ),
     ] = None,
+    pii_column: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--pii", help="Store this column as pii tokens, now and in later writes (repeat)."
+        ),
+    ] = None,
 ) -> None:
     """Write a file into a table in one atomic commit and print the new version."""
     if mode == "merge" and not key:
@@ -156,7 +162,13 @@ def ingest(
     with out.status(f"ingesting {file.name} into {name} ({mode})"):
         try:
             written = data.write(
-                name, file, mode=mode, keys=key, partition_by=partition_by, schema_mode=schema_mode
+                name,
+                file,
+                mode=mode,
+                keys=key,
+                partition_by=partition_by,
+                schema_mode=schema_mode,
+                pii=pii_column,
             )
         except InvalidInputError as exc:
             if "differences" not in exc.details:  # only a schema mismatch gets a CLI hint
@@ -265,6 +277,8 @@ def restore(
 
 
 app.command("search")(catalog.search)
+app.command("detokenize")(pii.detokenize)
+app.command("pii")(pii.pii_columns)
 app.command("lineage")(catalog.lineage)
 
 

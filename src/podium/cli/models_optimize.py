@@ -1,5 +1,9 @@
 """``podium models optimize``: register the ONNX conversion of a version, with its report.
 
+``--distill student=KIND`` registers a small student trained on the version's
+predictions instead, and ``--prune`` the tree ensemble without the trees it does not
+need; both through the same sample, agreement gate and report.
+
 The comparison sample is read from the lake: ``--sample TABLE`` (or ``TABLE@VERSION``),
 by default the first table version the source version's run read. Up to
 :data:`SAMPLE_ROWS` rows of the signature's columns are used; labels too when the run
@@ -59,8 +63,29 @@ def optimize(
         float,
         typer.Option("--threshold", min=0.0, max=1.0, help="Least share of agreeing rows."),
     ] = 0.99,
+    distill: Annotated[
+        str | None,
+        typer.Option(
+            "--distill",
+            help="Instead of converting: train a small student on the version's "
+            "predictions, student=tree|linear|small-gbm (optionally ,max_depth=N).",
+            show_default=False,
+        ),
+    ] = None,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune",
+            help="Instead of converting: drop the trees of a scikit-learn forest or "
+            "gradient boosting that the predictions do not need.",
+        ),
+    ] = False,
 ) -> None:
-    """Convert a scikit-learn, XGBoost or LightGBM version to ONNX; register it if they agree."""
+    """Convert a scikit-learn, XGBoost or LightGBM version to ONNX, distill or prune it;
+    register the result if it agrees with the version."""
+    if distill is not None or prune:
+        _distill_or_prune(ctx, f"{name}/{version}", distill, prune, quantize, sample, threshold)
+        return
     # Imported here, not at the top: `podium models ls` loads this module too, and the
     # converters bring pandas and numpy (ADR 0015).
     from podium.registry.optimization import check_optimizable, optimize_version
@@ -81,6 +106,60 @@ def optimize(
     out.print(comparison_table(comparison, source=source.ref, candidate=optimized.ref))
     out.print(
         f"registered {optimized.ref} ({optimized.tags.get('optimized', to)}), "
+        f"derived from {source.ref}"
+    )
+
+
+def _distill_or_prune(
+    ctx: typer.Context,
+    ref: str,
+    distill: str | None,
+    prune: bool,
+    quantize: str | None,
+    sample: str | None,
+    threshold: float,
+) -> None:
+    """``--distill`` or ``--prune``: the same sample, gate and report as ``--to onnx``."""
+    if (distill is not None and prune) or quantize is not None:
+        raise InvalidInputError(
+            "--distill, --prune and --quantize each make a different version; got "
+            + " and ".join(
+                flag
+                for flag, given in (
+                    ("--distill", distill is not None),
+                    ("--prune", prune),
+                    ("--quantize", quantize is not None),
+                )
+                if given
+            ),
+            field="distill" if distill is not None else "prune",
+            remedy="pass one of them per command",
+        )
+    from podium.registry.optimization import distill_version, prune_version
+
+    platform = cli_state(ctx).platform()
+    source = platform.registry.get_version(ref)
+    what = f"distilling {source.ref}" if distill is not None else f"pruning {source.ref}"
+    with working(f"{what} and comparing"):
+        features, labels = read_sample(platform, source, sample)
+        if distill is not None:
+            made, comparison = distill_version(
+                platform.registry,
+                source.ref,
+                sample=features,
+                student=distill,
+                labels=labels,
+                threshold=threshold,
+            )
+        else:
+            made, comparison = prune_version(
+                platform.registry, source.ref, sample=features, labels=labels, threshold=threshold
+            )
+    out = console()
+    out.print(comparison_table(comparison, source=source.ref, candidate=made.ref))
+    trees = f", {made.tags['trees']} trees kept" if "trees" in made.tags else ""
+    out.print(
+        f"registered {made.ref} ({made.tags.get('optimized', '')}{trees}), "
         f"derived from {source.ref}"
     )
 

@@ -8,6 +8,7 @@ podium creates record a change data feed (:data:`NEW_TABLE_CONFIGURATION`), the 
 
 from __future__ import annotations
 
+import errno
 import random
 import time
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from typing import TypeVar
 from deltalake import CommitProperties
 from deltalake.exceptions import CommitFailedError, DeltaError
 
-from podium.errors import ConflictError, InvalidInputError, NotFoundError
+from podium.errors import ConflictError, InvalidInputError, NotFoundError, StorageFullError
 
 __all__ = [
     "ACTOR_KEY",
@@ -24,6 +25,7 @@ __all__ = [
     "NEW_TABLE_CONFIGURATION",
     "commit_properties",
     "delta_call",
+    "storage_full",
     "vacuumed",
 ]
 
@@ -59,7 +61,13 @@ def delta_call(call: Callable[[], _T], *, retries: int = 0) -> _T:
                     remedy="retry the write",
                 ) from exc
             time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise storage_full(exc) from exc
+            raise
         except DeltaError as exc:
+            if _NO_SPACE in str(exc) or "os error 28" in str(exc):
+                raise storage_full(exc) from exc
             if "Schema" in type(exc).__name__ or "schema" in str(exc).lower():
                 raise InvalidInputError(
                     f"the data does not match the table schema: {exc}",
@@ -68,6 +76,21 @@ def delta_call(call: Callable[[], _T], *, retries: int = 0) -> _T:
                 ) from exc
             raise
     raise AssertionError("unreachable")
+
+
+_NO_SPACE = "No space left on device"
+
+
+def storage_full(exc: BaseException) -> StorageFullError:
+    """The error for a lake write that found its disk full: the table keeps its last
+    committed version (Delta commits are atomic; a half-written data file is never
+    referenced)."""
+    return StorageFullError(
+        f"the lake's disk is full; the table stays at its last committed version: "
+        f"{str(exc).splitlines()[0][:300]}",
+        remedy="free disk space under PODIUM_HOME (or wherever PODIUM_STORAGE_URL points), "
+        "then retry the write",
+    )
 
 
 def vacuumed(table: object, version: int) -> NotFoundError:

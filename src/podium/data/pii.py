@@ -11,6 +11,7 @@ allowed to (admin), and records every detokenization in the audit log.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import pyarrow as pa  # type: ignore[import-untyped]
 from sqlalchemy import delete, select
@@ -22,6 +23,7 @@ from podium.access.roles import Role
 from podium.data.pii_tables import PiiColumnRow, PiiTokenRow
 from podium.data.tokens import Tokenizer, is_token
 from podium.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from podium.store.base import utcnow
 from podium.store.database import Database
 
 __all__ = ["DETOKENIZE_ROLE", "MAX_DETOKENIZE", "PiiVault"]
@@ -80,17 +82,22 @@ class PiiVault:
         known = set(self.columns(table))
         new = sorted(set(columns) - known)
         if new:
-            with self._db.write() as session:
-                for column in new:
-                    session.add(
-                        PiiColumnRow(
-                            project_id=self._project_id,
-                            table_name=table,
-                            column_name=column,
-                            marked_by=self._actor,
-                        )
-                    )
+            rows = [
+                {
+                    "project_id": self._project_id,
+                    "table_name": table,
+                    "column_name": column,
+                    "marked_by": self._actor,
+                    "created_at": utcnow(),
+                }
+                for column in new
+            ]
+            with self._db.write() as session:  # two writers marking at once agree
+                session.execute(self._insert(PiiColumnRow).values(rows).on_conflict_do_nothing())
         return new
+
+    def _insert(self, table: type[PiiColumnRow] | type[PiiTokenRow]) -> Any:
+        return sqlite_insert(table) if self._db.is_sqlite else pg_insert(table)
 
     def forget_table(self, table: str) -> None:
         """Drop the marks of ``table`` (the vault keeps its values: other tables share them)."""
@@ -125,7 +132,9 @@ class PiiVault:
                 token = tokenizer.token(text)
                 pairs[token] = text
                 tokens.append(token)
-            data = data.set_column(index, pa.field(column, pa.string()), pa.array(tokens, pa.string()))
+            data = data.set_column(
+                index, pa.field(column, pa.string()), pa.array(tokens, pa.string())
+            )
         self._store(pairs)
         return data
 
@@ -139,17 +148,17 @@ class PiiVault:
                 "project_id": self._project_id,
                 "token": token,
                 "sealed_value": tokenizer.seal(value),
+                "created_at": utcnow(),
             }
             for token, value in pairs.items()
             if token not in have
         ]
         if not rows:
             return
-        insert = sqlite_insert if self._db.is_sqlite else pg_insert
         with self._db.write() as session:
             for start in range(0, len(rows), _CHUNK):
                 # Two writers may seal the same new value at once: the first row wins.
-                statement = insert(PiiTokenRow).values(rows[start : start + _CHUNK])
+                statement = self._insert(PiiTokenRow).values(rows[start : start + _CHUNK])
                 session.execute(statement.on_conflict_do_nothing())
 
     def _existing(self, tokens: list[str]) -> dict[str, bytes]:

@@ -203,7 +203,8 @@ class DataService:
 
     # -- pii -----------------------------------------------------------------------
     def pii_columns(self, name: str) -> list[str]:
-        """The columns of table ``name`` stored as tokens, sorted."""
+        """The columns of table ``name`` stored as tokens, sorted (NotFoundError: no table)."""
+        self._lake.version(name)  # an unknown table is a NotFoundError, as everywhere
         return self._pii.columns(self._table_name(name)) if self._pii is not None else []
 
     def mark_pii(self, name: str, columns: list[str]) -> None:

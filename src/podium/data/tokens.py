@@ -46,8 +46,10 @@ def load_tokenization_key(keys_dir: Path, given: str | None = None) -> Encryptio
     return parse_key(path.read_text(), source=str(path))
 
 
-def is_token(value: str) -> bool:
-    """Whether ``value`` has the shape of a token (``tok_`` and 32 hex characters)."""
+def is_token(value: object) -> bool:
+    """Whether ``value`` is a string shaped like a token (``tok_`` and 32 hex characters)."""
+    if not isinstance(value, str):
+        return False
     body = value.removeprefix(TOKEN_PREFIX)
     return (
         value.startswith(TOKEN_PREFIX)

@@ -263,5 +263,6 @@ class Features(Protocol):
 
     def materializations(self, view: str) -> list[MaterializationRun]:
         """Every materialization of ``view``, newest first: the window, rows, source
-        version, when and by whom (empty when it was never materialized)."""
+        version, when and by whom (empty when it was never materialized);
+        :class:`~podium.errors.NotFoundError` when the project has no view ``view``."""
         ...

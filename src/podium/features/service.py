@@ -311,8 +311,12 @@ class FeatureStore:
         return last
 
     def materializations(self, view: str) -> list[MaterializationRun]:
-        """Every materialization of ``view``, newest first (freshness)."""
-        return [MaterializationRun.model_validate(run) for run in self._materialization_rows(view)]
+        """Every materialization of ``view``, newest first (freshness);
+        :class:`~podium.errors.NotFoundError` when the project has no view of that name."""
+        rows = self._materialization_rows(view)
+        if not rows:  # one more lookup only then: never materialized, or unknown here
+            self._store.get("feature_view", view)
+        return [MaterializationRun.model_validate(run) for run in rows]
 
     def _materialization_rows(self, view: str) -> list[dict[str, Any]]:
         with self._db.read() as session:

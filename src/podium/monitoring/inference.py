@@ -186,6 +186,17 @@ class InferenceLogReader:
             clause += f" AND version = {sql_text(version)}"
         return clause
 
+    def logged(self, deployment: str) -> bool:
+        """Whether ``deployment`` ever logged a prediction (shadow ones included): one
+        query that stops at the first row."""
+        if not self.exists():
+            return False
+        query = (
+            f"SELECT 1 AS found FROM {INFERENCE_LOG_TABLE} "
+            f"WHERE deployment = {sql_text(deployment)} LIMIT 1"
+        )
+        return bool(self._data.sql(query).num_rows)
+
     def count(self, deployment: str, window: TimeWindow) -> int:
         """How many predictions ``deployment`` logged in ``window``."""
         if not self.exists():

@@ -17,12 +17,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+
 from podium.access.audit import Auditor
 from podium.access.projects import Project
 from podium.access.roles import Principal, Role
 from podium.data.names import TableRef
 from podium.data.protocol import Data
-from podium.errors import InvalidInputError
+from podium.errors import InvalidInputError, NotFoundError
 from podium.monitoring.alerts.evaluator import evaluate_rules
 from podium.monitoring.alerts.rules import AlertRule, parse_rule
 from podium.monitoring.alerts.state import Alert, AlertStore
@@ -47,6 +49,8 @@ from podium.monitoring.reference_predictions import PREDICTION, ReferencePredict
 from podium.monitoring.references import Reference, ReferenceStore
 from podium.monitoring.report import distributions, report_document
 from podium.registry.protocol import Registry
+from podium.serving.control.names import find_by_alias
+from podium.serving.control.tables import DeploymentRow
 from podium.store.database import Database
 
 __all__ = ["BreakerProbe", "Monitoring"]
@@ -134,6 +138,10 @@ class Monitoring:
 
     ``breaker`` tells whether a deployment's circuit breaker is open (the serving runtime
     knows); without it the ``breaker_open`` metric is unknown.
+
+    Asking about a deployment the project neither has (by name or alias) nor ever logged a
+    prediction for raises :class:`~podium.errors.NotFoundError`; a deleted deployment
+    whose predictions are still in the log can be monitored.
     """
 
     def __init__(
@@ -157,7 +165,34 @@ class Monitoring:
         self._feedback = FeedbackStore(data, self.log)
         self._references = ReferenceStore(db, project, data=data, registry=registry)
         self._alerts = AlertStore(db, project, actor=actor)
+        self._db = db
+        self._project = project
+        self._known: set[str] = set()
         self.breaker = breaker
+
+    def _require_deployment(self, deployment: str) -> None:
+        """:class:`NotFoundError` unless the project has ``deployment`` (a name or alias)
+        or its inference log holds a prediction of it: one indexed lookup, and one log
+        query that stops at the first row only for a name that is no deployment."""
+        if deployment in self._known:
+            return
+        with self._db.read() as session:
+            found = session.scalars(
+                select(DeploymentRow.id).where(
+                    DeploymentRow.project_id == self._project.id,
+                    DeploymentRow.name == deployment,
+                )
+            ).first()
+            if found is None:
+                found = find_by_alias(session, self._project.id, deployment)
+        if found is None and not self.log.logged(deployment):
+            raise NotFoundError(
+                f"deployment {deployment!r} does not exist in project "
+                f"{self._project.name!r} and logged no predictions",
+                field="deployment",
+                remedy="list deployments with `podium deploy ls`, or check the project",
+            )
+        self._known.add(deployment)
 
     # -- drift and quality ---------------------------------------------------------------
     def drift(
@@ -178,7 +213,8 @@ class Monitoring:
         Evidently: KS / chi-square up to 1,000 reference rows, normed Wasserstein /
         Jensen-Shannon above, dataset drift at half the columns.
         """
-        span = TimeWindow.resolve(window)
+        span = TimeWindow.resolve(window)  # a bad window is refused first, as over HTTP
+        self._require_deployment(deployment)
         served = self.log.versions(deployment, span)
         if not served:
             return DriftResult(
@@ -262,7 +298,8 @@ class Monitoring:
 
     def quality(self, deployment: str, *, window: Window | None = None) -> QualityResult:
         """Contract violations (schema, type, range, unseen category, nulls) and completeness."""
-        span = TimeWindow.resolve(window)
+        span = TimeWindow.resolve(window)  # a bad window is refused first, as over HTTP
+        self._require_deployment(deployment)
         served = self.log.versions(deployment, span)
         if not served:
             return QualityResult(
@@ -295,7 +332,8 @@ class Monitoring:
         self, deployment: str, *, window: Window | None = None, by_version: bool = True
     ) -> PerformanceResult:
         """Latency percentiles, throughput, error and degraded rates, and their timeline."""
-        span = TimeWindow.resolve(window)
+        span = TimeWindow.resolve(window)  # a bad window is refused first, as over HTTP
+        self._require_deployment(deployment)
         rows = self.log.performance(deployment, span)
         overall = next((r for r in rows if r["version"] is None), None)
         if overall is None or not overall["requests"]:
@@ -319,7 +357,8 @@ class Monitoring:
     def accuracy(self, deployment: str, *, window: Window | None = None) -> AccuracyResult:
         """Accuracy metrics of the window's predictions that got feedback, overall and per
         version, so a canary can be compared with the stable version."""
-        span = TimeWindow.resolve(window)
+        span = TimeWindow.resolve(window)  # a bad window is refused first, as over HTTP
+        self._require_deployment(deployment)
         return accuracy_metrics(deployment, span, self.log.labeled(deployment, span))
 
     def fairness(
@@ -333,7 +372,8 @@ class Monitoring:
     ) -> FairnessResult:
         """Demographic parity and equal opportunity differences and the disparate impact
         ratio between the groups of the feature ``attribute``, from labeled predictions."""
-        span = TimeWindow.resolve(window)
+        span = TimeWindow.resolve(window)  # a bad window is refused first, as over HTTP
+        self._require_deployment(deployment)
         labeled = self.log.labeled(deployment, span, attribute=attribute)
         return fairness_result(
             deployment, attribute, span, labeled, positive=positive, privileged=privileged
@@ -422,7 +462,8 @@ class Monitoring:
 
     def report(self, deployment: str, *, window: Window | None = None) -> dict[str, Any]:
         """Everything the HTML report shows, as JSON (see :mod:`podium.monitoring.report`)."""
-        span = TimeWindow.resolve(window)
+        span = TimeWindow.resolve(window)  # a bad window is refused first, as over HTTP
+        self._require_deployment(deployment)
         bounds = (span.start, span.end)
         drift = self.drift(deployment, window=bounds)
         shown: dict[str, Any] = {}

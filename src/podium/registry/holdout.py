@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from podium.errors import InvalidInputError
+from podium.registry.conversion import Comparison, check_agreement
 
-__all__ = ["HOLDOUT_SHARE", "MIN_SAMPLE_ROWS", "Split", "split_sample"]
+__all__ = ["HOLDOUT_SHARE", "MIN_SAMPLE_ROWS", "Split", "check_threshold", "gate", "split_sample"]
 
 HOLDOUT_SHARE = 0.3
 """The share of sample rows held out for the agreement gate."""
@@ -63,3 +64,23 @@ def split_sample(
         held_out=sample.iloc[held].reset_index(drop=True),
         held_out_labels=held_labels,
     )
+
+
+def gate(comparison: Comparison, threshold: float, *, remedy: str) -> None:
+    """:func:`check_agreement`, with a remedy that fits the optimization refused."""
+    try:
+        check_agreement(comparison, threshold)
+    except InvalidInputError as exc:
+        raise InvalidInputError(
+            exc.message, code=exc.code, field=exc.field, remedy=remedy
+        ) from None
+
+
+def check_threshold(threshold: float) -> None:
+    """Refuse a threshold outside (0, 1]."""
+    if not 0.0 < threshold <= 1.0:
+        raise InvalidInputError(
+            f"the threshold must be in (0, 1]; got {threshold!r} instead",
+            field="threshold",
+            remedy="pass a share of agreeing rows, e.g. 0.99",
+        )

@@ -9,6 +9,11 @@ its source on a held-out sample, and registered as the next version of the same 
 sample. The conversions live in :mod:`podium.registry.conversion` and
 :mod:`podium.registry.boosted_conversion`; this module only wires it to a registry, embedded or
 remote (any :class:`~podium.registry.protocol.Registry`).
+
+Beside it, with the same agreement gate and the same :class:`Comparison`:
+:func:`~podium.registry.distill.distill_version` (a small student trained on the
+version's predictions) and :func:`~podium.registry.prune.prune_version` (a tree ensemble
+without the trees it does not need).
 """
 
 from __future__ import annotations
@@ -22,14 +27,24 @@ import pandas as pd
 from podium.errors import InvalidInputError, MissingDependencyError
 from podium.registry.boosted_conversion import BOOSTED_FLAVORS, boosted_to_onnx
 from podium.registry.conversion import Comparison, check_agreement, compare, to_onnx
+from podium.registry.distill import StudentSpec, distill_version
 from podium.registry.flavors import PodiumModel
 from podium.registry.protocol import Registry
+from podium.registry.prune import prune_version
 from podium.registry.types import ModelVersion
 
-__all__ = ["OPTIMIZED_TAG", "check_optimizable", "optimize_version"]
+__all__ = [
+    "OPTIMIZED_TAG",
+    "StudentSpec",
+    "check_optimizable",
+    "distill_version",
+    "optimize_version",
+    "prune_version",
+]
 
 OPTIMIZED_TAG = "optimized"
-"""The tag an optimized version carries: ``onnx`` or ``onnx-int8``."""
+"""The tag an optimized version carries: ``onnx``, ``onnx-int8``, ``distilled-KIND`` or
+``pruned``."""
 
 
 def optimize_version(

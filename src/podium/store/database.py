@@ -20,7 +20,12 @@ from sqlalchemy.exc import DataError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from podium.errors import BackendUnavailableError, InvalidInputError, MissingDependencyError
+from podium.errors import (
+    BackendUnavailableError,
+    InvalidInputError,
+    MissingDependencyError,
+    StorageFullError,
+)
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -202,6 +207,12 @@ def _translate_outage(url: str) -> Iterator[None]:
         message = str(exc.orig) if exc.orig is not None else str(exc)
         if "locked" in message or "no such table" in message or "syntax" in message:
             raise
+        if "disk is full" in message or "No space left" in message:
+            raise StorageFullError(
+                f"the metadata database cannot grow: {message.splitlines()[0]}",
+                remedy="free disk space where the database lives (PODIUM_HOME or "
+                "PODIUM_DATABASE_URL), then retry",
+            ) from exc
         if "connection" in message.lower() or "could not" in message.lower():
             raise BackendUnavailableError(
                 f"the metadata database does not answer: {message.splitlines()[0]}",

@@ -41,7 +41,8 @@ ARTIFACT_HEADERS = {
 # types, ONNX is a graph, XGBoost JSON and LightGBM text are data. A pyfunc upload is a
 # pickle, which would run the uploader's code on the server before it is even
 # registered, so it is refused here.
-_UPLOADABLE = ("sklearn", "onnx", "xgboost", "lightgbm")
+# A torch upload is a TorchScript archive: code TorchScript compiles, tensors it unpickles.
+_UPLOADABLE = ("sklearn", "onnx", "xgboost", "lightgbm", "torch")
 
 
 class AliasIn(RequestBody):

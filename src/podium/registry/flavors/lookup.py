@@ -8,6 +8,7 @@ from podium.registry.flavors.lightgbm import LightGBMFlavor
 from podium.registry.flavors.onnx import OnnxFlavor
 from podium.registry.flavors.pyfunc import PyfuncFlavor
 from podium.registry.flavors.sklearn import SklearnFlavor
+from podium.registry.flavors.torch import TorchFlavor
 from podium.registry.flavors.xgboost import XGBoostFlavor
 
 __all__ = ["FLAVORS", "flavor_for", "get_flavor"]
@@ -16,6 +17,7 @@ __all__ = ["FLAVORS", "flavor_for", "get_flavor"]
 # through to pickle. Library flavors go before the generic ``sklearn`` and ``pyfunc``
 # (an XGBClassifier is a scikit-learn estimator too); a new one is one more line here.
 LIBRARY_FLAVORS: tuple[Flavor, ...] = (OnnxFlavor(), XGBoostFlavor(), LightGBMFlavor())
+LIBRARY_FLAVORS += (TorchFlavor(),)
 GENERIC_FLAVORS: tuple[Flavor, ...] = (SklearnFlavor(), PyfuncFlavor())
 FLAVORS: tuple[Flavor, ...] = LIBRARY_FLAVORS + GENERIC_FLAVORS
 
