@@ -176,7 +176,7 @@ def test_webhooks_and_metric_points_survive_a_sigkill_mid_delivery(tmp_path: Pat
         assert all(len(ids) == 1 for ids in by_delivery.values())  # repeats keep their id
         assert len(received) > len(events)  # the held delivery was retried
 
-        counts = dict(
+        counts: dict[int, int] = dict(
             db.execute(
                 "SELECT step, count(*) FROM metrics WHERE run_id = %s GROUP BY step", (run_id,)
             ).fetchall()

@@ -157,7 +157,8 @@ def test_an_unknown_model_or_flavor_name_is_refused() -> None:
     with pytest.raises(InvalidInputError, match="cannot save a model of type 'object'"):
         flavor_for(object())
     with pytest.raises(
-        InvalidInputError, match="must be one of 'onnx', 'xgboost', 'lightgbm', 'torch', 'sklearn', 'pyfunc'"
+        InvalidInputError,
+        match="must be one of 'onnx', 'xgboost', 'lightgbm', 'torch', 'sklearn', 'pyfunc'",
     ):
         get_flavor("tensorflow")
 

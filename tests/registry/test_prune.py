@@ -135,3 +135,23 @@ def test_cli_prunes_with_the_side_by_side_report(
     for row in ("size", "latency, 1 row", "latency, 1,000 rows", "agreement", "accuracy delta"):
         assert re.search(rf"{re.escape(row)}\s+\S", out)
     assert re.search(r"registered churn/2 \(pruned, \d+/30 trees kept\), derived from churn/1", out)
+
+
+@SQLITE
+def test_an_xgboost_classifier_loses_its_trailing_rounds(platform: Platform) -> None:
+    xgb = pytest.importorskip("xgboost")
+    frame, labels = churn(700, seed=4)
+    model = xgb.XGBClassifier(n_estimators=60, max_depth=3, n_jobs=1)
+    model.fit(frame[:300], labels[:300])
+    platform.registry.register("boosted", model, input_example=frame[:5])
+
+    pruned, comparison = prune_version(
+        platform.registry, "boosted/1", sample=frame[300:], threshold=0.97
+    )
+
+    kept, total = map(int, pruned.tags["trees"].split("/"))
+    assert pruned.flavor == "xgboost" and kept < total == 60
+    assert pruned.derived_from == "boosted/1" and comparison.agreement >= 0.97
+    loaded = platform.registry.load(pruned.ref)
+    expected = model.predict(frame[300:], iteration_range=(0, kept))
+    np.testing.assert_array_equal(loaded.predict(frame[300:]), expected)

@@ -43,7 +43,12 @@ def optimize(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The model.")],
     version: Annotated[
-        int, typer.Argument(help="A scikit-learn, XGBoost or LightGBM version of it.", min=1)
+        int,
+        typer.Argument(
+            help="A version of it: scikit-learn, XGBoost or LightGBM for --to onnx, any "
+            "for --distill, a scikit-learn tree ensemble for --prune.",
+            min=1,
+        ),
     ],
     to: Annotated[Literal["onnx"], typer.Option("--to", help="The target format (onnx).")] = "onnx",
     quantize: Annotated[

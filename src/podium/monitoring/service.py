@@ -177,15 +177,17 @@ class Monitoring:
         if deployment in self._known:
             return
         with self._db.read() as session:
-            found = session.scalars(
-                select(DeploymentRow.id).where(
-                    DeploymentRow.project_id == self._project.id,
-                    DeploymentRow.name == deployment,
-                )
-            ).first()
-            if found is None:
-                found = find_by_alias(session, self._project.id, deployment)
-        if found is None and not self.log.logged(deployment):
+            found = (
+                session.scalars(
+                    select(DeploymentRow.id).where(
+                        DeploymentRow.project_id == self._project.id,
+                        DeploymentRow.name == deployment,
+                    )
+                ).first()
+                is not None
+                or find_by_alias(session, self._project.id, deployment) is not None
+            )
+        if not found and not self.log.logged(deployment):
             raise NotFoundError(
                 f"deployment {deployment!r} does not exist in project "
                 f"{self._project.name!r} and logged no predictions",

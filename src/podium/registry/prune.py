@@ -6,9 +6,9 @@ as the last step of a pipeline). On the fitting part of the sample (see
 :mod:`podium.registry.holdout`) it removes trees greedily (a forest: the tree whose
 removal keeps the ensemble's predictions closest to the full ensemble's; a boosted model:
 its last stage, since each stage corrects the ones before it), for as long as the
-pruned ensemble still agrees with the full one on those rows within half the allowed
-disagreement (at least 99.5% for a ``threshold`` of 99%: greedy selection fits the rows
-it selects on, and the held-out gate then has room).
+pruned ensemble still agrees with the full one on those rows within a quarter of the
+allowed disagreement (at least 99.75% for a ``threshold`` of 99%: greedy selection fits
+the rows it selects on, and the held-out gate then has room).
 The pruned copy is then compared with its source on the held-out rows and registered
 ``derived_from`` it only when that agreement, too, reaches ``threshold``.
 
@@ -17,6 +17,8 @@ the remaining trees; a forest's trees vote by summed probabilities (its ``predic
 a boosted model's stages add ``learning_rate`` times their output to the raw score.
 A regressor's predictions agree when equal within a relative 1e-3, as in
 :func:`~podium.registry.conversion.compare`, so a regressor rarely loses trees.
+An XGBoost version (a scikit-learn wrapper) loses its trailing boosting rounds the same
+way (XGBoost slices a booster by rounds); a plain ``Booster`` and LightGBM are not pruned.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import pandas as pd
 
 from podium.errors import InvalidInputError
 from podium.registry.conversion import Comparison, compare
-from podium.registry.flavors import PodiumModel
+from podium.registry.flavors import PodiumModel, get_flavor
 from podium.registry.holdout import check_threshold, gate, split_sample
 from podium.registry.protocol import Registry
 from podium.registry.types import ModelVersion
@@ -72,18 +74,21 @@ def prune_version(
     check_threshold(threshold)
     version = registry.get_version(ref)
     source = registry.load(version.ref)
+    if version.flavor == "xgboost" and not getattr(source.model, "is_booster", True):
+        return _prune_xgboost(registry, version, source, sample, labels, threshold)
     if version.flavor != "sklearn" or type(_final_step(source.model)).__name__ not in PRUNABLE:
         raise InvalidInputError(
             f"--prune applies to scikit-learn random forests, extra-trees and gradient "
-            f"boosting; {version.ref} is a {version.flavor!r} model "
+            f"boosting, and XGBoost wrappers; {version.ref} is a {version.flavor!r} model "
             f"({type(_final_step(source.model)).__name__})",
             field="ref",
-            remedy="prune a tree-ensemble version, or distill this one with "
+            remedy="prune a tree-ensemble version (or an XGBoost scikit-learn wrapper), "
+            "or distill this one with "
             "--distill student=small-gbm",
         )
     frame = source.signature.validate(sample)
     split = split_sample(frame, labels, purpose="pruning")
-    # Half the allowed disagreement on the rows it prunes on, so that what greedy
+    # A quarter of the allowed disagreement on the rows it prunes on, so that what greedy
     # selection fits to those rows leaves the held-out agreement above the threshold.
     bound = 1.0 - (1.0 - threshold) * PRUNE_BUDGET_SHARE
     pruned, kept = prune_ensemble(source.model, _as_model_input(source, split.fit), bound)
@@ -100,6 +105,59 @@ def prune_version(
         derived_from=version.ref,
     )
     return registered, comparison
+
+
+def _prune_xgboost(
+    registry: Registry,
+    version: ModelVersion,
+    source: PodiumModel,
+    sample: pd.DataFrame,
+    labels: Sequence[Any] | np.ndarray[Any, Any] | pd.Series[Any] | None,
+    threshold: float,
+) -> tuple[ModelVersion, Comparison]:
+    """An XGBoost wrapper without its trailing boosting rounds, gated and registered.
+
+    Boosting rounds correct the ones before them, so as for scikit-learn's gradient
+    boosting only the last rounds go: the fewest rounds whose predictions (XGBoost's own
+    ``predict(..., iteration_range=...)``) still agree on the fitting rows.
+    """
+    split = split_sample(source.signature.validate(sample), labels, purpose="pruning")
+    wrapper = source.model.model  # an XGBoostModel's XGBClassifier or XGBRegressor
+    rows = split.fit.to_numpy(dtype=np.float32)
+    total = int(wrapper.get_booster().num_boosted_rounds())
+    reference = np.asarray(wrapper.predict(rows))
+    bound = 1.0 - (1.0 - threshold) * PRUNE_BUDGET_SHARE
+    kept = total
+    while kept > 1:
+        trial = np.asarray(wrapper.predict(rows, iteration_range=(0, kept - 1)))
+        if float(np.mean(_same(trial, reference))) < bound:
+            break
+        kept -= 1
+    flavor = get_flavor("xgboost")
+    booster = _xgboost_booster(flavor.save(source.model))
+    sliced = booster[0:kept]
+    sliced.set_attr(scikit_learn=booster.attr("scikit_learn"))
+    pruned = flavor.load(bytes(sliced.save_raw(raw_format="json")))
+    candidate = PodiumModel(pruned, flavor="xgboost", signature=source.signature)
+    comparison = compare(source, candidate, split.held_out, y=split.held_out_labels)
+    gate(comparison, threshold, remedy=_REMEDY)
+    registered = registry.register(
+        version.name,
+        pruned,
+        signature=source.signature,
+        description=f"{version.ref} pruned from {total} to {kept} boosting rounds",
+        tags={"optimized": "pruned", "trees": f"{kept}/{total}"},
+        derived_from=version.ref,
+    )
+    return registered, comparison
+
+
+def _xgboost_booster(data: bytes) -> Any:
+    import xgboost  # the version is an xgboost one: the extra is installed
+
+    booster = xgboost.Booster()
+    booster.load_model(bytearray(data))
+    return booster
 
 
 def prune_ensemble(model: Any, X: Any, threshold: float) -> tuple[Any, int]:
