@@ -194,7 +194,7 @@ def test_cli_distills_with_the_side_by_side_report(
     _register_forest(embedded)
 
     result = invoke(
-        "models", "optimize", "churn", "1", "--distill", "student=tree", "--threshold", "0.9"
+        "models", "optimize", "churn", "1", "--distill", "student=tree", "--threshold", "0.8"
     )
 
     assert result.exit_code == 0, result.output

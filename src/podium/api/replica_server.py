@@ -41,13 +41,13 @@ from podium.errors import NotFoundError, PodiumError
 from podium.replica import open_replica
 from podium.serving.grpc import with_grpc
 from podium.serving.http.app import PUBLIC_PATHS, install_serving
-from podium.serving.requests.runtime import ServingRuntime
 from podium.serving.http.workers import (
     WorkerPool,
     exit_with_supervisor,
     reserve_port,
     reuse_port_socket,
 )
+from podium.serving.requests.runtime import ServingRuntime
 
 __all__ = ["create_serving_app", "main", "run_replica", "runtime_for_replica"]
 
