@@ -147,7 +147,7 @@ def test_server_url_from_the_environment_and_a_bad_key(
 ) -> None:
     monkeypatch.setenv("PODIUM_URL", live_server.url)
     monkeypatch.setenv("PODIUM_API_KEY", "pdm_000000000000_wrong")
-    assert_one_error(invoke("runs", "list"), "the API key is unknown or revoked")
+    assert_one_error(invoke("runs", "list"), "the API key is unknown or revoked, or has expired")
 
 
 def test_server_that_does_not_answer(invoke: Invoke, home: Path) -> None:

@@ -66,6 +66,8 @@ EMBEDDED_ONLY = {
         "local_files": "files on this machine; a client reads through the API instead",
         "record_run_input": "tracking pins a run's input tables through it in process",
         "resolve_input": "registry resolves a training-table reference through it",
+        "mark_pii": "the feature store marks a pii feature's source column in process",
+        "tokenize": "the feature store tokenizes pii columns before the online store",
     },
     "catalog": {
         "register": "the lake registers a table it creates; not a user action",

@@ -9,7 +9,10 @@ spawned and forkserver workers import from this module.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -23,6 +26,27 @@ from podium.platform import Platform
 SPACE = {"x": podium.uniform(0.0, 1.0)}
 
 _PARENT: dict[str, Any] = {}  # a platform of the parent's, seen by forked workers
+
+
+# Libraries whose native thread pools (OpenMP) a forked child inherits locked.
+_NATIVE_POOLS = ("torch", "xgboost", "lightgbm")
+_FRESH = "PODIUM_TEST_FRESH_PROCESS"
+
+
+@pytest.fixture
+def ran_in_a_fresh_process(request: pytest.FixtureRequest) -> bool:
+    """Tests that force ``fork`` must not run after an earlier test of this worker loaded
+    a native thread pool (a fork would inherit it locked): they then run alone in a fresh
+    interpreter, and this is True (the test's own body is skipped)."""
+    if os.environ.get(_FRESH) or not any(name in sys.modules for name in _NATIVE_POOLS):
+        return False
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", request.node.nodeid],
+        cwd=root, env={**os.environ, _FRESH: "1"}, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    return True
 
 
 def reporting(params: dict[str, Any], trial: TuningTrial) -> float:
@@ -60,8 +84,10 @@ def _tune(platform: Platform, objective: Any, **options: Any) -> podium.Study:
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores")
 def test_every_start_method_gives_the_same_tracked_trials(
-    platform: Platform, monkeypatch: pytest.MonkeyPatch
+    platform: Platform, monkeypatch: pytest.MonkeyPatch, ran_in_a_fresh_process: bool
 ) -> None:
+    if ran_in_a_fresh_process:
+        return
     seen: dict[str, list[tuple[Any, ...]]] = {}
     for method in ("fork", "forkserver"):  # spawn: where neither exists (not Linux)
         monkeypatch.setattr(tuning, "start_method", lambda method=method: method)
@@ -99,8 +125,10 @@ def test_fork_is_refused_while_another_thread_runs() -> None:
     (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"), reason="needs two cores and fork"
 )
 def test_a_forked_worker_reconnects_instead_of_sharing_the_parents_connections(
-    platform: Platform, monkeypatch: pytest.MonkeyPatch
+    platform: Platform, monkeypatch: pytest.MonkeyPatch, ran_in_a_fresh_process: bool
 ) -> None:
+    if ran_in_a_fresh_process:
+        return
     monkeypatch.setattr(tuning, "start_method", lambda: "fork")
     marker = platform.tracking.create_run("marks")
     monkeypatch.setitem(_PARENT, "platform", platform)

@@ -143,7 +143,7 @@ def test_a_failing_commit_of_parked_batches_does_not_break_reads(
 
 def _predict_over_http(port: int, secret: str, n: int) -> list[str]:
     ids = []
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
         for months in range(n):
             answer = http.post(
                 "/v1/predictions",

@@ -67,7 +67,7 @@ COMMANDS = {
     ),
     "keys": LazyCommand(
         "podium.cli.keys:app",
-        "API keys: create (the secret is shown once), ls, revoke.",
+        "API keys: create (the secret is shown once), ls, rotate, revoke.",
         connection=_PROJECT,
     ),
     "db": LazyCommand(
@@ -76,7 +76,7 @@ COMMANDS = {
     "data": LazyCommand(
         "podium.cli.data:app",
         "Lake tables, warehouse SQL and the catalog: ls, describe, history, sql, ingest, "
-        "optimize, vacuum, restore, search, lineage.",
+        "optimize, vacuum, restore, search, lineage, pii, detokenize.",
         connection=_REMOTE,
     ),
     "models": LazyCommand(
