@@ -132,7 +132,9 @@ def deployed(profile: Profile) -> Profile:
     for c in (1.0, 0.01):
         model = LogisticRegression(C=c, max_iter=500).fit(frame.to_numpy(), labels)
         p.registry.register("churn", model, input_example=frame[:5])
-    p.deployments.create("churn", model="churn/1")
+    # A loaded CI machine can take over the default 1 s to answer on a just-restarted
+    # replica; this test is about failover, not the model's time limit.
+    p.deployments.create("churn", model="churn/1", timeout_ms=30_000)
     for name in ("serve-churn-1", "serve-churn-2"):
         _wait(lambda n=name: _ready(profile.direct(n)), 120, f"{name} ready")
     return profile
