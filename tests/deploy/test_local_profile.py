@@ -25,6 +25,7 @@ from sklearn.linear_model import LogisticRegression
 
 import podium
 from tests.conftest import postgres_database
+from tests.faults.conftest import free_port, wait_for
 from tests.serving.conftest import churn_frame
 
 PROFILE = Path(__file__).resolve().parents[2] / "deploy" / "local" / "profile.py"
@@ -66,7 +67,7 @@ def profile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Profile]:
         pytest.fail("nginx is missing: apt-get install nginx-light (.ci/run installs it)")
     directory = tmp_path_factory.mktemp("profile")
     with postgres_database("profile") as database_url:
-        port = _free_port()
+        port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
         run = [sys.executable, str(PROFILE)]
         up = subprocess.run(
@@ -82,15 +83,6 @@ def profile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Profile]:
             subprocess.run([*run, "down", "--dir", str(directory)], env=env, timeout=60)
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _logs(directory: Path) -> str:
     return "".join(
         f"\n--- {log.name}\n{log.read_text()[-2000:]}" for log in (directory / "logs").glob("*")
@@ -102,15 +94,6 @@ def _ready(url: str) -> bool:
         return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-def _wait(check: Any, seconds: float, what: str) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < seconds:
-        if check():
-            return time.monotonic() - started
-        time.sleep(0.05)
-    raise AssertionError(f"{what} did not happen in {seconds} s")
 
 
 def _version(url: str, key: str, row: dict[str, Any]) -> str:
@@ -136,7 +119,7 @@ def deployed(profile: Profile) -> Profile:
     # replica; this test is about failover, not the model's time limit.
     p.deployments.create("churn", model="churn/1", timeout_ms=30_000)
     for name in ("serve-churn-1", "serve-churn-2"):
-        _wait(lambda n=name: _ready(profile.direct(n)), 120, f"{name} ready")
+        wait_for(lambda n=name: _ready(profile.direct(n)), 120, f"{name} ready")
     return profile
 
 
@@ -175,8 +158,8 @@ def test_killing_an_api_and_a_serving_replica_under_load_fails_no_request(
             os.kill(pid, signal.SIGKILL)
         # The supervisor starts them again; they rejoin once ready.
         for name, pid in killed.items():
-            _wait(lambda n=name, old=pid: profile.child(n)["pid"] != old, 30, f"{name} restart")
-            _wait(lambda n=name: _ready(profile.direct(n)), 120, f"{name} ready again")
+            wait_for(lambda n=name, old=pid: profile.child(n)["pid"] != old, 30, f"{name} restart")
+            wait_for(lambda n=name: _ready(profile.direct(n)), 120, f"{name} ready again")
         time.sleep(1.0)
     finally:
         stop.set()
@@ -199,19 +182,19 @@ def test_a_canary_splits_alike_on_both_replicas_and_rollback_and_promotion_reach
         return [_version(url, profile.key, row) for row in ROWS]
 
     p.deployments.canary("churn", 2, weight=0.5, sticky_key="tenure_months", auto=False)
-    _wait(lambda: "2" in versions(replicas[0]) and "2" in versions(replicas[1]), 10, "canary")
+    wait_for(lambda: "2" in versions(replicas[0]) and "2" in versions(replicas[1]), 10, "canary")
     first, second = versions(replicas[0]), versions(replicas[1])
     assert first == second  # one traffic split, whichever replica answers
     assert {"1", "2"} == set(first)
 
     p.deployments.rollback("churn")
-    _wait(lambda: all(set(versions(r)) == {"1"} for r in replicas), 10, "rollback")
+    wait_for(lambda: all(set(versions(r)) == {"1"} for r in replicas), 10, "rollback")
 
     p.deployments.canary("churn", 2, weight=0.1, sticky_key="tenure_months", auto=False)
-    _wait(lambda: all("2" in versions(r) for r in replicas), 10, "second canary")
+    wait_for(lambda: all("2" in versions(r) for r in replicas), 10, "second canary")
     p.deployments.promote("churn")
     row = ROWS[0]
-    took = _wait(
+    took = wait_for(
         lambda: all(_version(r, profile.key, row) == "2" for r in replicas), 10, "promotion"
     )
     print(f"promotion reached both serving replicas in {took:.3f} s")

@@ -19,14 +19,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import _free_port
+
 PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    """A free loopback port (the suite's shared helper)."""
+    return _free_port()
 
 
 def wait_for(check: object, seconds: float, what: str) -> float:
