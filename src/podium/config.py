@@ -113,6 +113,11 @@ class Settings(BaseSettings):
         description="the key pii columns are tokenized with (base64 or hex of 32 bytes); "
         "unset means home/keys/tokenization.key, made on first use (ADR 0045)",
     )
+    inference_journal: Literal["on", "off"] = Field(
+        default="on",
+        description="journal each logged prediction to home/journal before answering, so a "
+        "killed server loses none (ADR 0046)",
+    )
     s3_sse: str | None = Field(
         default=None,
         description="S3 server-side encryption for artifacts and lake files: AES256 or aws:kms",
@@ -120,6 +125,12 @@ class Settings(BaseSettings):
     s3_sse_kms_key_id: str | None = Field(
         default=None, description="the KMS key for PODIUM_S3_SSE=aws:kms (default: the AWS key)"
     )
+
+    def inference_journal_root(self, project: str) -> Path | None:
+        """Where ``project``'s inference-log journals live (``None`` when switched off)."""
+        if self.inference_journal == "off":
+            return None
+        return (self.home / "journal" / "inference" / project).resolve()
 
     @property
     def resolved_database_url(self) -> str:

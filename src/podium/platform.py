@@ -18,6 +18,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from podium.access.audit import AuditLog, Auditor
@@ -400,12 +401,17 @@ class Installation:
             data=serving.data,
             features=serving.features,
             escalate=self._review_queue(project),
+            journal=self._journal(project),
         )
         with self._lock:
             found = self._runtimes.setdefault(project, built)
         if found is not built:
             built.close()
         return found
+
+    def _journal(self, project: str) -> Path | None:
+        root = self.settings.inference_journal_root(project)
+        return None if root is None else root / "platform"
 
     def _review_queue(self, project: str) -> Callable[..., str]:
         """Queues ``project``'s escalated requests for human review (serving's side)."""

@@ -20,9 +20,11 @@ are announced on the bus as they commit, so the other replicas follow at once to
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from podium.access.keys import KeyService
 from podium.access.projects import ProjectService
@@ -45,7 +47,12 @@ from podium.store.database import Database
 from podium.store.encryption import keyring_from_settings
 from podium.tracking.service import TrackingService
 
+if TYPE_CHECKING:
+    from podium.serving.log.journal import InferenceJournal
+
 __all__ = ["REPLICA_USER", "SAFETY_POLL_SECONDS", "Replica", "open_replica"]
+
+_log = logging.getLogger(__name__)
 
 REPLICA_USER = "podium:serve"
 """The actor a replica's changes (canary verdicts it applies) are recorded under."""
@@ -126,6 +133,7 @@ def open_replica(settings: Settings, project: str, deployment: str) -> Replica:
         announcer = EventAnnouncer(db, bus=bus)
         closers.append(announcer.close)
         spool = InferenceSpool(db, spool_store(storage, found.name), found)
+        journal = _journal(settings, found.name, deployment, spool)
         runtime = ServingRuntime(
             project,
             deployments=deployments,
@@ -137,6 +145,7 @@ def open_replica(settings: Settings, project: str, deployment: str) -> Replica:
                 flush_seconds=5.0,
                 batch_size=2_000,
                 json_lines=True,
+                journal=journal,
             ),
             online=online,
             only=deployment,
@@ -163,6 +172,27 @@ def open_replica(settings: Settings, project: str, deployment: str) -> Replica:
         bus=bus,
         _closers=closers,
     )
+
+
+def _journal(
+    settings: Settings, project: str, deployment: str, spool: InferenceSpool
+) -> InferenceJournal | None:
+    """This replica's inference-log journal (ADR 0046), after parking what the dead
+    replicas of the same deployment left journaled under this home."""
+    root = settings.inference_journal_root(project)
+    if root is None:
+        return None
+    from podium.serving.log.journal import InferenceJournal, adopt_orphans
+
+    folder = root / "serve" / deployment
+    try:
+        parked = adopt_orphans(folder, spool.park)
+    except Exception:  # they stay for the next replica; serving goes on
+        _log.exception("parking the inference-log journals under %s failed", folder)
+    else:
+        if parked:
+            _log.warning("parked %d inference records a killed replica left", parked)
+    return InferenceJournal(folder)
 
 
 def _feature_store(settings: Settings, project: str, closers: list[Callable[[], object]]) -> object:

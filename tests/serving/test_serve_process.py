@@ -179,6 +179,30 @@ def test_a_replica_stopped_by_sigterm_parks_its_last_records(
     assert sorted(row["request_id"] for row in logged) == sorted(ids)
 
 
+def test_a_replica_killed_outright_loses_no_answer_and_the_next_one_parks_them(
+    home: tuple[Installation, dict[str, str]],
+) -> None:
+    installation, env = home
+    _, secret = installation.keys.create("shop", Role.READER, name="replica")
+    ids: list[str] = []
+    for count in (5, 2):  # the first replica is killed; the second parks its journal
+        port = _free_port()
+        proc = subprocess.Popen(
+            [str(PODIUM), "serve", "churn", "--port", str(port)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            wait_for_port(port, proc)
+            ids += _predict_over_http(port, secret, count)
+        finally:
+            proc.send_signal(signal.SIGKILL if count == 5 else signal.SIGTERM)
+            proc.communicate(timeout=30)
+    assert installation.commit_spool(installation.projects.get("shop")) == 7
+    platform = installation.platform("shop", user="local:test")
+    logged = platform.data.read(INFERENCE_LOG_TABLE).to_pylist()
+    assert sorted(row["request_id"] for row in logged) == sorted(ids)  # once each
+
+
 def test_podium_up_stopped_by_sigterm_writes_its_last_records(
     home: tuple[Installation, dict[str, str]],
 ) -> None:

@@ -8,7 +8,10 @@ flushes what is left. When the lake cannot be written the batch is kept and retr
 queue is bounded (``max_queued``), and records beyond it are dropped and counted in
 ``dropped`` rather than slowing predictions down. A log that holds records when the
 interpreter exits is closed (so flushed) by an :mod:`atexit` hook: a script that predicts
-and ends without closing its platform keeps every logged prediction.
+and ends without closing its platform keeps every logged prediction. With a ``journal``
+(:mod:`podium.serving.log.journal`, which servers use), each record is also appended to a
+write-ahead file as it is logged, so a process killed outright loses nothing either: its
+successor replays the journal (:func:`replay_journals`).
 
 The schema is a contract (monitoring reads it); columns only ever get added:
 
@@ -43,11 +46,15 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import orjson
 import pyarrow as pa  # type: ignore[import-untyped]
+
+if TYPE_CHECKING:
+    from podium.serving.log.journal import InferenceJournal
 
 __all__ = [
     "INFERENCE_LOG_TABLE",
@@ -56,6 +63,7 @@ __all__ = [
     "InferenceRecord",
     "encode",
     "read_json_lines",
+    "replay_journals",
     "to_json_line",
     "to_json_lines",
     "to_table",
@@ -118,6 +126,8 @@ class InferenceLogWriter:
 
     With ``json_lines`` (a ``podium serve`` replica), each record becomes its JSON line
     when appended, and ``write`` gets a batch's lines as bytes; otherwise it gets a table.
+    With a ``journal``, each record's line is appended to it before :meth:`append`
+    returns, and its segments are deleted once their records are written.
     """
 
     def __init__(
@@ -128,9 +138,15 @@ class InferenceLogWriter:
         flush_seconds: float = 1.0,
         max_queued: int = 200_000,
         json_lines: bool = False,
+        journal: InferenceJournal | None = None,
     ) -> None:
         self._write = write
         self._json_lines = json_lines
+        self._journal = journal
+        # With a journal the queue holds JSON lines (the journal's), made into a table
+        # when written unless ``write`` takes lines.
+        self._lines = json_lines or journal is not None
+        self._append_lock = threading.Lock()
         self._batch_size = batch_size
         self._flush_seconds = flush_seconds
         self._max_queued = max_queued
@@ -150,7 +166,13 @@ class InferenceLogWriter:
         if len(self._queue) >= self._max_queued:
             self.dropped += 1
             return
-        self._queue.append(to_json_line(record) if self._json_lines else record)
+        if self._journal is None:
+            self._queue.append(to_json_line(record) if self._lines else record)
+        else:
+            line = to_json_line(record)
+            with self._append_lock:  # the journal and the queue hold the same records
+                self._journal.append(line)
+                self._queue.append(line)
         if self._thread is None:
             self._start()
         if len(self._queue) >= self._batch_size and not self._wake.is_set():
@@ -164,14 +186,20 @@ class InferenceLogWriter:
         """
         with self._flush_lock:
             total = 0
-            remaining = len(self._queue)
+            sealed: list[Path] = []
+            if self._journal is None:
+                remaining = len(self._queue)
+            else:
+                with self._append_lock:  # the sealed segments hold exactly these records
+                    remaining = len(self._queue)
+                    sealed = self._journal.seal() if remaining else []
             while remaining > 0 and self._queue:
                 batch: list[Any] = []
                 while self._queue and len(batch) < min(self._batch_size * 5, remaining):
                     batch.append(self._queue.popleft())
                 remaining -= len(batch)
                 try:
-                    self._write(b"".join(batch) if self._json_lines else to_table(batch))
+                    self._write(self._encoded(batch))
                 except Exception:
                     # The lake may be briefly unavailable; keep the batch for the next round
                     # rather than lose it, and let the caller's loop back off.
@@ -180,7 +208,15 @@ class InferenceLogWriter:
                     raise
                 total += len(batch)
                 self.written += len(batch)
+            if self._journal is not None and sealed:
+                self._journal.discard(sealed)
             return total
+
+    def _encoded(self, batch: list[Any]) -> Any:
+        if not self._lines:
+            return to_table(batch)
+        lines = b"".join(batch)
+        return lines if self._json_lines else read_json_lines(lines)
 
     def close(self, *, timeout: float = 30.0) -> None:
         """Stop the background thread and write what is still queued."""
@@ -194,6 +230,9 @@ class InferenceLogWriter:
             self.flush()
         except Exception:
             _log.exception("the last inference records could not be written")
+        if self._journal is not None:
+            # What could not be written stays journaled, for the next process to replay.
+            self._journal.close(committed=not self._queue)
 
     @property
     def pending(self) -> int:
@@ -299,14 +338,71 @@ def to_json_lines(batch: Sequence[InferenceRecord]) -> bytes:
     return b"".join(to_json_line(record) for record in batch)
 
 
-def read_json_lines(data: bytes) -> pa.Table:
-    """The table of records :func:`to_json_lines` wrote."""
+def read_json_lines(data: bytes, *, skip_invalid: bool = False) -> pa.Table:
+    """The table of records :func:`to_json_lines` wrote. With ``skip_invalid``, a line
+    that is not a record (a journal's torn line) is logged and skipped, not an error."""
     rows = []
     for line in data.splitlines():
         if line:
-            fields = (
-                json.loads(line) if b"NaN" in line or b"Infinity" in line else orjson.loads(line)
-            )
-            fields[_FEATURES] = fields[_FEATURES].encode()  # JSON already: stored as it is
+            try:
+                fields = (
+                    json.loads(line)
+                    if b"NaN" in line or b"Infinity" in line
+                    else orjson.loads(line)
+                )
+                fields[_FEATURES] = fields[_FEATURES].encode()  # JSON already: stored as is
+                if len(fields) != len(SCHEMA):
+                    raise ValueError(f"{len(fields)} fields, not {len(SCHEMA)}")
+            except (ValueError, TypeError, AttributeError, IndexError):
+                if not skip_invalid:
+                    raise
+                _log.warning("skipping a journal line that is not an inference record")
+                continue
             rows.append(fields)
     return to_table(rows)
+
+
+def replay_journals(
+    root: Path, write: Callable[[pa.Table], object], committed: Callable[[pa.Table], set[str]]
+) -> int:
+    """Commit the records of dead processes' journals under ``root``; the rows written.
+
+    ``committed`` gets a journal's records and answers which of their ``request_id/
+    served_by`` keys (see :func:`record_keys`) the log holds already: a process killed
+    between a commit and deleting its sealed segments left them journaled, and they are
+    not written twice. ``write`` gets the rest as a table of :data:`SCHEMA`.
+    """
+    from podium.serving.log.journal import adopt_orphans
+
+    written = 0
+
+    def replay(lines: bytes) -> None:
+        nonlocal written
+        table = read_json_lines(lines, skip_invalid=True)
+        if table.num_rows == 0:
+            return
+        seen = committed(table)
+        keys = record_keys(table)
+        keep = [key not in seen for key in keys]
+        # A record journaled twice (it cannot be, but a replayed journal must not write
+        # one twice either) is kept once.
+        first: set[str] = set()
+        for index, key in enumerate(keys):
+            if keep[index]:
+                keep[index] = key not in first
+                first.add(key)
+        fresh = table.filter(pa.array(keep, type=pa.bool_()))
+        if fresh.num_rows:
+            write(fresh)
+            written += fresh.num_rows
+
+    adopt_orphans(root, replay)
+    return written
+
+
+def record_keys(table: pa.Table) -> list[str]:
+    """Each row's identity in the log: ``request_id`` and ``served_by`` (a shadow's row
+    shares its request's id)."""
+    ids = table.column("request_id").to_pylist()
+    served = table.column("served_by").to_pylist()
+    return [f"{request_id}\x00{by}" for request_id, by in zip(ids, served, strict=True)]

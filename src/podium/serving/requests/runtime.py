@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from podium.errors import InvalidInputError, NotFoundError, PodiumError
@@ -38,7 +39,12 @@ from podium.serving.http.body import (
     numeric_vector,
     parse_json,
 )
-from podium.serving.log.writer import INFERENCE_LOG_TABLE, InferenceLogWriter
+from podium.serving.log.writer import (
+    INFERENCE_LOG_TABLE,
+    InferenceLogWriter,
+    record_keys,
+    replay_journals,
+)
 from podium.serving.requests.batcher import DynamicBatcher
 from podium.serving.requests.breaker import CircuitBreaker
 from podium.serving.requests.cache import cache_key
@@ -553,6 +559,21 @@ class ServingRuntime:
             self.inference_log.close()
 
 
+def _logged_keys(data: Data, table: Any) -> set[str]:
+    """Which of ``table``'s records the inference log holds already (at or after the
+    earliest of their times)."""
+    import pyarrow.compute as pc  # type: ignore[import-untyped]
+
+    if INFERENCE_LOG_TABLE not in data.tables():
+        return set()
+    earliest = pc.min(table.column("ts")).as_py()
+    query = (
+        f"SELECT request_id, served_by FROM {INFERENCE_LOG_TABLE} "
+        f"WHERE ts >= TIMESTAMPTZ '{earliest.isoformat()}'"
+    )
+    return set(record_keys(data.sql(query))) & set(record_keys(table))
+
+
 def _cache_stats(state: DeploymentState) -> dict[str, Any] | None:
     if state.cache is None:
         return None
@@ -569,10 +590,15 @@ def open_runtime(
     features: object | None = None,
     only: str | None = None,
     escalate: Enqueue | None = None,
+    journal: Path | None = None,
 ) -> ServingRuntime:
     """A runtime over a project's services: inference log into ``data``, online features
     from ``features`` (when the platform has a feature store), escalated requests queued
-    for review through ``escalate`` (see :mod:`podium.serving.requests.escalation`)."""
+    for review through ``escalate`` (see :mod:`podium.serving.requests.escalation`).
+
+    With ``journal`` (a folder; servers pass ``PODIUM_HOME/journal/inference/<project>``)
+    every logged record is journaled before its answer leaves (ADR 0046), and the
+    journals of this project's processes that died are committed first."""
     log = None
     if data is not None:
         lake = data
@@ -580,7 +606,19 @@ def open_runtime(
         def write(table: Any) -> None:
             lake.write(INFERENCE_LOG_TABLE, table, mode="append")
 
-        log = InferenceLogWriter(write, flush_seconds=5.0, batch_size=5_000)
+        opened = None
+        if journal is not None:
+            from podium.serving.log.journal import InferenceJournal
+
+            try:
+                replayed = replay_journals(journal, write, lambda t: _logged_keys(lake, t))
+            except Exception:  # the journals stay for the next start; serving goes on
+                _log.exception("replaying the inference-log journals under %s failed", journal)
+            else:
+                if replayed:
+                    _log.warning("committed %d inference records a killed process left", replayed)
+            opened = InferenceJournal(journal)
+        log = InferenceLogWriter(write, flush_seconds=5.0, batch_size=5_000, journal=opened)
     return ServingRuntime(
         project,
         deployments=deployments,
