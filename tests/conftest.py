@@ -33,7 +33,8 @@ from podium.config import Settings
 from podium.platform import Installation, Platform
 
 POSTGRES_ENV = "PODIUM_TEST_POSTGRES_URL"
-# PODIUM_TEST_TLS=1: every loopback_server (live_server, ...) serves HTTPS (loopback_tls()).
+# Every loopback_server (live_server, ...) serves HTTPS (loopback_tls()), as the parity
+# suite's servers do, unless PODIUM_TEST_TLS=0 asks for plain HTTP.
 TLS_ENV = "PODIUM_TEST_TLS"
 
 # Ray reads these when it is first imported, whichever test module imports it first: a
@@ -143,11 +144,11 @@ def _free_port() -> int:
 
 @functools.cache
 def loopback_tls() -> ServerTls | None:
-    """Under ``PODIUM_TEST_TLS=1``, the TLS of every :func:`loopback_server`: a local CA
+    """Unless ``PODIUM_TEST_TLS=0``, the TLS of every :func:`loopback_server`: a local CA
     and server certificate made once per test process (``--tls auto``'s), trusted by every
     client of the process (``SSL_CERT_FILE`` and ``REQUESTS_CA_BUNDLE`` name certifi's
     roots plus that CA). ``None`` otherwise: plain HTTP."""
-    if os.environ.get(TLS_ENV) != "1":
+    if os.environ.get(TLS_ENV) == "0":
         return None
     folder = Path(tempfile.mkdtemp(prefix="podium-test-tls-"))
     tls = auto_certificate(folder, "127.0.0.1")
@@ -163,7 +164,7 @@ def loopback_server(app: Any, *, tls: ServerTls | Literal[False] | None = None) 
     """Serve the ASGI ``app`` with uvicorn on a free loopback port; yields its base URL.
 
     ``tls`` is the certificate to serve HTTPS with (and ``Strict-Transport-Security``):
-    ``None`` means :func:`loopback_tls` (HTTPS under ``PODIUM_TEST_TLS=1``), ``False`` plain.
+    ``None`` means :func:`loopback_tls` (HTTPS unless ``PODIUM_TEST_TLS=0``), ``False`` plain.
     """
     chosen = loopback_tls() if tls is None else tls
     port = _free_port()
