@@ -147,7 +147,8 @@ def loopback_tls() -> ServerTls | None:
     """Unless ``PODIUM_TEST_TLS=0``, the TLS of every :func:`loopback_server`: a local CA
     and server certificate made once per test process (``--tls auto``'s), trusted by every
     client of the process (``SSL_CERT_FILE`` and ``REQUESTS_CA_BUNDLE`` name certifi's
-    roots plus that CA). ``None`` otherwise: plain HTTP."""
+    roots plus that CA, ``NODE_EXTRA_CA_CERTS`` that CA; Chromium trusts the server's key
+    by :func:`loopback_spki`). ``None`` otherwise: plain HTTP."""
     if os.environ.get(TLS_ENV) == "0":
         return None
     folder = Path(tempfile.mkdtemp(prefix="podium-test-tls-"))
@@ -156,7 +157,28 @@ def loopback_tls() -> ServerTls | None:
     bundle = folder / "trusted.pem"
     bundle.write_bytes(Path(certifi.where()).read_bytes() + b"\n" + tls.ca.read_bytes())
     os.environ["SSL_CERT_FILE"] = os.environ["REQUESTS_CA_BUNDLE"] = str(bundle)
+    os.environ["NODE_EXTRA_CA_CERTS"] = str(tls.ca)  # Playwright's driver (page.request)
     return tls
+
+
+def loopback_spki() -> str | None:
+    """The base64 SHA-256 of :func:`loopback_tls`'s server public key, for Chromium's
+    ``--ignore-certificate-errors-spki-list`` (which trusts that one key, nothing else);
+    ``None`` under plain HTTP."""
+    tls = loopback_tls()
+    if tls is None:
+        return None
+    import base64
+    import hashlib
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    public = x509.load_pem_x509_certificate(tls.cert.read_bytes()).public_key()
+    der = public.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return base64.b64encode(hashlib.sha256(der).digest()).decode()
 
 
 @contextlib.contextmanager
@@ -172,7 +194,17 @@ def loopback_server(app: Any, *, tls: ServerTls | Literal[False] | None = None) 
     if isinstance(chosen, ServerTls):
         app = StrictTransport(app)
         ssl_files = {"ssl_certfile": str(chosen.cert), "ssl_keyfile": str(chosen.key)}
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **ssl_files)
+    # An idle keep-alive TLS connection whose client never reads again would hold the
+    # shutdown until its close_notify times out (30 s): a test's requests are answered
+    # by the time it stops the server, so wait for connections a quarter of a second.
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=0.25,
+        **ssl_files,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

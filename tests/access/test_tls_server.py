@@ -23,6 +23,7 @@ import podium
 from podium.access.roles import Role
 from podium.access.tls import ServerTls, auto_certificate, client_verify
 from podium.api.app import create_app
+from podium.api.stopping import GRACEFUL_SHUTDOWN_SECONDS
 from podium.cli.app import app as cli
 from podium.config import Settings
 from podium.errors import BackendUnavailableError
@@ -199,9 +200,20 @@ def test_podium_up_tls_auto_reuses_the_certificate_of_an_earlier_start(tmp_path:
         output = log.read_text()
         assert f"Web UI: https://127.0.0.1:{port}/ui/" in output
         assert f"podium API on https://127.0.0.1:{port}" in output
+
+        # An idle keep-alive client never answers the TLS close: SIGTERM must not wait
+        # for it longer than the graceful bound (it held the stop for 30 s).
+        with httpx.Client(verify=client_verify(home)) as idle:
+            assert idle.get(f"https://127.0.0.1:{port}/readyz").status_code == 200
+            started = time.monotonic()
+            process.terminate()
+            process.wait(timeout=60)
+            assert time.monotonic() - started < GRACEFUL_SHUTDOWN_SECONDS + 8
+        assert process.returncode == 0, log.read_text()
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 def _wait_ready(url: str, home: Path, process: subprocess.Popen[Any], log: Path) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -438,12 +440,18 @@ def test_literal_dot_segments_over_a_real_socket_are_400(
 
 
 def _raw_request(url: str, request_line: str, authorization: str, body: bytes) -> tuple[int, bytes]:
-    host, port = url.removeprefix("http://").split(":")
+    scheme, _, address = url.partition("://")
+    host, port = address.split(":")
     head = (
         f"{request_line}\r\nHost: {host}\r\nAuthorization: {authorization}\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     )
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
+    with contextlib.ExitStack() as stack:
+        sock = stack.enter_context(socket.create_connection((host, int(port)), timeout=10))
+        if scheme == "https":  # the test servers' CA is in SSL_CERT_FILE
+            sock = stack.enter_context(
+                ssl.create_default_context().wrap_socket(sock, server_hostname=host)
+            )
         sock.sendall(head.encode() + body)
         received = b""
         while chunk := sock.recv(65536):

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.conftest import loopback_server
+from tests.conftest import loopback_server, loopback_spki
 from tests.ui.conftest import Shop, build_shop, send_drifted_traffic
 
 from podium.access.roles import Role
@@ -89,7 +89,9 @@ def browser() -> Iterator[playwright.Browser]:
             pytest.fail(missing)
         pytest.skip(missing)
     with playwright.sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        spki = loopback_spki()  # the test servers' key, when they serve HTTPS
+        args = ARGS + ([f"--ignore-certificate-errors-spki-list={spki}"] if spki else [])
+        launched = pw.chromium.launch(executable_path=CHROMIUM, args=args)
         yield launched
         launched.close()
 

@@ -35,7 +35,7 @@ from podium.api.prediction_front import PredictionFront
 from podium.api.problems import install_problem_handlers
 from podium.api.routes.deployments import status_router
 from podium.api.security_headers import StrictTransport, install_security_headers
-from podium.api.stopping import sigterm_as_interrupt
+from podium.api.stopping import GRACEFUL_SHUTDOWN_SECONDS, sigterm_as_interrupt
 from podium.config import Settings
 from podium.errors import NotFoundError, PodiumError
 from podium.replica import open_replica
@@ -154,6 +154,7 @@ def run_replica(
                     app,
                     log_level="warning",
                     access_log=False,
+                    timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
                     ssl_certfile=ssl_certfile,
                     ssl_keyfile=ssl_keyfile,
                 )
@@ -165,6 +166,7 @@ def run_replica(
                     port=port,
                     log_level="warning",
                     access_log=False,
+                    timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
                     ssl_certfile=ssl_certfile,
                     ssl_keyfile=ssl_keyfile,
                 )

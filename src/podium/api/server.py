@@ -21,7 +21,7 @@ from podium.access.roles import Role
 from podium.access.tls import ServerTls
 from podium.api.app import create_app
 from podium.api.security_headers import StrictTransport
-from podium.api.stopping import sigterm_as_interrupt
+from podium.api.stopping import GRACEFUL_SHUTDOWN_SECONDS, sigterm_as_interrupt
 from podium.errors import ConflictError, PodiumError
 from podium.events import EventDispatcher
 from podium.events.bus.opening import PLATFORM_TOPIC, open_bus
@@ -268,6 +268,7 @@ def serve(
                 host=host,
                 port=port,
                 log_level="warning",
+                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
                 ssl_certfile=None if tls is None else str(tls.cert),
                 ssl_keyfile=None if tls is None else str(tls.key),
             )

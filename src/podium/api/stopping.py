@@ -5,6 +5,11 @@ for its caller. Python turns a re-raised SIGINT into :class:`KeyboardInterrupt`,
 caller's ``finally`` blocks run (the inference log is flushed, replicas park their last
 records); a re-raised SIGTERM, with no handler, ends the process on the spot and loses
 them. :func:`sigterm_as_interrupt` gives SIGTERM the same path as Ctrl-C.
+
+:data:`GRACEFUL_SHUTDOWN_SECONDS` bounds the graceful part: requests in flight get that
+long to finish. Without a bound, one idle keep-alive client of a TLS server holds the stop
+for 30 s (the TLS close waits for the client's ``close_notify``, which an idle client
+never sends), longer than many orchestrators wait before they SIGKILL.
 """
 
 from __future__ import annotations
@@ -15,7 +20,10 @@ import threading
 from collections.abc import Iterator
 from types import FrameType
 
-__all__ = ["sigterm_as_interrupt"]
+__all__ = ["GRACEFUL_SHUTDOWN_SECONDS", "sigterm_as_interrupt"]
+
+GRACEFUL_SHUTDOWN_SECONDS = 10.0
+"""How long a stopping server waits for requests in flight and open connections."""
 
 
 @contextlib.contextmanager
