@@ -22,7 +22,7 @@ from types import FrameType
 
 __all__ = ["GRACEFUL_SHUTDOWN_SECONDS", "sigterm_as_interrupt"]
 
-GRACEFUL_SHUTDOWN_SECONDS = 10.0
+GRACEFUL_SHUTDOWN_SECONDS = 10
 """How long a stopping server waits for requests in flight and open connections."""
 
 
