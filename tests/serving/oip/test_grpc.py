@@ -19,7 +19,9 @@ import pytest
 import tritonclient.grpc as triton
 from tritonclient.utils import InferenceServerException
 
+from podium.access.ratelimit import parse_rate_limit
 from podium.access.roles import Role
+from podium.access.scopes import parse_scope
 from podium.api.app import create_app
 from podium.api.replica_server import create_serving_app, runtime_for_replica
 from podium.platform import Installation, Platform
@@ -235,3 +237,48 @@ def test_another_projects_key_does_not_see_the_deployment(
         grpc_api, "ModelReady", request, metadata=(("authorization", f"Bearer {other}"),)
     )
     assert code == grpc.StatusCode.NOT_FOUND, details
+
+
+def test_a_scoped_key_predicts_only_with_its_deployment(
+    grpc_api: GrpcApi, churn_models: Platform, installation: Installation
+) -> None:
+    churn_models.deployments.create("churn-b", model="churn/1")
+    project = churn_models.project
+    _, scoped = installation.keys.create(
+        project, Role.READER, name="churn-only", scopes=[parse_scope("predict:churn")]
+    )
+    inputs, _ = _inputs()
+    client = grpc_api.client()
+    assert client.infer("churn", inputs, headers={"authorization": f"Bearer {scoped}"})
+    with pytest.raises(InferenceServerException) as other:
+        client.infer("churn-b", inputs, headers={"authorization": f"Bearer {scoped}"})
+    assert other.value.status() == "StatusCode.PERMISSION_DENIED"
+    assert "may predict with churn" in other.value.message()
+    request = pb.ModelMetadataRequest(name="churn-b").SerializeToString()
+    code, _ = _status(
+        grpc_api, "ModelMetadata", request, metadata=(("authorization", f"Bearer {scoped}"),)
+    )
+    assert code == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_a_burst_over_a_keys_limit_is_resource_exhausted_with_retry_after(
+    grpc_api: GrpcApi, churn_models: Platform, installation: Installation
+) -> None:
+    _, limited = installation.keys.create(
+        churn_models.project,
+        Role.READER,
+        name="slow",
+        rate_limit=parse_rate_limit("3/minute", burst=3),
+    )
+    request = pb.ModelReadyRequest(name="churn").SerializeToString()
+    metadata = (("authorization", f"Bearer {limited}"),)
+    for _ in range(3):
+        _call(grpc_api, "ModelReady", request, metadata=metadata)
+    with grpc.insecure_channel(grpc_api.target) as channel:
+        call = channel.unary_unary("/inference.GRPCInferenceService/ModelReady")
+        with pytest.raises(grpc.RpcError) as refused:
+            call(request, metadata=metadata, timeout=30)
+    assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    trailing = dict(refused.value.trailing_metadata() or ())
+    assert int(trailing["retry-after"]) >= 1
+    _call(grpc_api, "ModelReady", request)  # another key is unaffected

@@ -3,7 +3,10 @@
 Every call but ``ServerLive``, ``ServerReady`` and ``ServerMetadata`` needs the metadata
 ``authorization: Bearer <key>`` of the deployment's project (any role). Errors are gRPC
 statuses whose details carry podium's message and remedy: a missing or unknown key is
-``UNAUTHENTICATED``, a role that may not predict ``PERMISSION_DENIED``, an unknown
+``UNAUTHENTICATED``, a role that may not predict or a scoped key naming another
+deployment (``predict:DEPLOYMENT``) ``PERMISSION_DENIED``, a key over its rate limit or
+its project over its quota ``RESOURCE_EXHAUSTED`` with trailing metadata ``retry-after``
+(seconds; the same buckets as HTTP, shared through Redis when configured), an unknown
 deployment (or another project's) ``NOT_FOUND``, bad tensors ``INVALID_ARGUMENT``; only a
 bug is ``INTERNAL``. Tensors are decoded and predicted by :mod:`podium.serving.http.oip`,
 as for REST, so both protocols answer the same; answers travel as
@@ -24,7 +27,8 @@ import grpc
 from podium import __version__
 from podium.access.keys import KeyService
 from podium.access.roles import Principal, Role
-from podium.errors import InvalidInputError, PodiumError
+from podium.access.scopes import check_prediction
+from podium.errors import InvalidInputError, PodiumError, RateLimitedError
 from podium.serving.grpc import grpc_predict_v2_pb2 as pb
 from podium.serving.http.oip import (
     EXTENSIONS,
@@ -124,7 +128,7 @@ class InferenceService:
     ) -> pb.ModelReadyResponse:
         """Ready when the deployment is loaded (and serves ``version``, when named)."""
         try:
-            runtime = await self._runtime(context)
+            runtime = await self._runtime(context, request.name)
             state = await runtime.astate(request.name)
             version_state(state, request.version or None)
         except PodiumError as exc:
@@ -136,7 +140,7 @@ class InferenceService:
     ) -> pb.ModelMetadataResponse:
         """Name, versions, and the input and output tensors of a deployment."""
         try:
-            runtime = await self._runtime(context)
+            runtime = await self._runtime(context, request.name)
             state = await runtime.astate(request.name)
             served = version_state(state, request.version or None)
         except PodiumError as exc:
@@ -156,7 +160,7 @@ class InferenceService:
     ) -> pb.ModelInferResponse:
         """Predict, exactly as ``POST /v2/models/{name}/infer`` does."""
         try:
-            runtime = await self._runtime(context)
+            runtime = await self._runtime(context, request.model_name)
             result = await infer(
                 runtime,
                 request.model_name,
@@ -178,7 +182,12 @@ class InferenceService:
             raw_output_contents=[encode_raw(t.datatype, t.values) for t in result.outputs],
         )
 
-    async def _runtime(self, context: grpc.aio.ServicerContext[Any, Any]) -> ServingRuntime:
+    async def _runtime(
+        self, context: grpc.aio.ServicerContext[Any, Any], deployment: str
+    ) -> ServingRuntime:
+        """The caller's project's runtime, once its key is verified, admitted by its rate
+        limit and its project's quota (as over HTTP), and allowed by its scopes to use
+        ``deployment`` (a ``predict:`` scope names it)."""
         authorization = ""
         for key, value in context.invocation_metadata() or ():
             if key == "authorization" and isinstance(value, str):
@@ -196,6 +205,8 @@ class InferenceService:
             if given and len(self._accepted) < _REMEMBERED:
                 self._accepted[given] = (time.monotonic() + self._remember, principal)
         principal.require(Role.READER, action="predicting")
+        check_prediction(principal.scopes, deployment)
+        self._keys.admit(principal)  # in memory, or one Redis call for shared limits
         found = self._runtimes.get(principal.project)
         if found is None:
             found = await loop.run_in_executor(None, self._runtime_for, principal)
@@ -263,5 +274,9 @@ async def _abort(context: grpc.aio.ServicerContext[Any, Any], error: PodiumError
     if code == grpc.StatusCode.INTERNAL:
         log.error("gRPC call failed: %s", error)
     details = f"{error.message} ({error.remedy})" if error.remedy else error.message
+    if isinstance(error, RateLimitedError):  # HTTP's Retry-After, as trailing metadata
+        await context.abort(
+            code, details, trailing_metadata=(("retry-after", str(error.retry_after)),)
+        )
     await context.abort(code, details)
     raise AssertionError("unreachable: abort raises")  # pragma: no cover
