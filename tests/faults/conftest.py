@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import _free_port
+from tests.conftest import _free_port, loopback_tls
 
 PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
 
@@ -155,18 +155,24 @@ def server_environment(home: Path, **settings: str) -> dict[str, str]:
 
 @contextlib.contextmanager
 def podium_up(env: dict[str, str]) -> Iterator[Server]:
-    """Start ``podium up`` with ``env`` on a free port; stop it afterwards."""
+    """Start ``podium up`` with ``env`` on a free port (HTTPS, see :func:`loopback_tls`);
+    stop it afterwards."""
     port = free_port()
     podium = str(Path(sys.executable).with_name("podium"))
+    # Over TLS, with the test servers' certificate, which every client of this test
+    # process trusts (unless PODIUM_TEST_TLS=0).
+    tls = loopback_tls()
+    secure = [] if tls is None else ["--tls-cert", str(tls.cert), "--tls-key", str(tls.key)]
     process = subprocess.Popen(
-        [podium, "up", "--port", str(port)],
+        [podium, "up", "--port", str(port), *secure],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
         wait_for(lambda: listens(port) or process.poll() is not None, 90, "podium up")
         assert process.poll() is None, process.communicate()[0]
         credentials = json.loads((Path(env["PODIUM_HOME"]) / "credentials").read_text())
-        yield Server(process, f"http://127.0.0.1:{port}", credentials["api_key"])
+        scheme = "http" if tls is None else "https"
+        yield Server(process, f"{scheme}://127.0.0.1:{port}", credentials["api_key"])
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
