@@ -136,7 +136,7 @@ class LiveServer:
         return secret
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -189,7 +189,7 @@ def loopback_server(app: Any, *, tls: ServerTls | Literal[False] | None = None) 
     ``None`` means :func:`loopback_tls` (HTTPS unless ``PODIUM_TEST_TLS=0``), ``False`` plain.
     """
     chosen = loopback_tls() if tls is None else tls
-    port = _free_port()
+    port = free_port()
     ssl_files: dict[str, Any] = {}
     if isinstance(chosen, ServerTls):
         app = StrictTransport(app)

@@ -19,13 +19,7 @@ from podium.access.tls import ServerTls, auto_certificate
 from podium.errors import BackendUnavailableError
 from podium.features.online.factory import open_online_store
 from podium.store.database import Database
-from tests.conftest import POSTGRES_ENV
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.conftest import POSTGRES_ENV, free_port
 
 
 @pytest.fixture
@@ -38,7 +32,7 @@ def tls_redis(tmp_path: Path) -> Iterator[tuple[int, ServerTls]]:
         pytest.skip("redis-server is not installed")
     tls = auto_certificate(tmp_path / "home", "127.0.0.1")
     assert tls.ca is not None
-    port = _free_port()
+    port = free_port()
     # fmt: off
     command = [
         binary, "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",

@@ -30,7 +30,7 @@ from podium.errors import BackendUnavailableError
 from podium.platform import Installation
 from podium.serving.grpc import with_grpc
 from podium.serving.grpc.server import SERVICE
-from tests.conftest import loopback_server
+from tests.conftest import free_port, loopback_server
 
 HSTS = "strict-transport-security"
 
@@ -41,12 +41,6 @@ class TlsServer:
     home: Path
     tls: ServerTls
     admin_key: str
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -146,7 +140,7 @@ def test_the_cli_of_the_home_trusts_it_and_another_says_why_not(
 def test_the_grpc_port_uses_the_same_certificate(
     tls_server: TlsServer, installation: Installation
 ) -> None:
-    port = _free_port()
+    port = free_port()
     served = with_grpc(
         create_app(installation),
         keys=installation.keys,
@@ -179,7 +173,7 @@ def test_podium_up_tls_auto_reuses_the_certificate_of_an_earlier_start(tmp_path:
     earlier = auto_certificate(home, "127.0.0.1")  # as an earlier `podium up --tls auto` did
     assert earlier.ca is not None
     files = {path: path.read_bytes() for path in (earlier.cert, earlier.key, earlier.ca)}
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "up.log"
     command = [sys.executable, "-m", "podium.cli.app", "up", "--port", str(port), "--tls", "auto"]
     with log.open("wb") as out:

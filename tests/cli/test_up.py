@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -21,19 +20,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import free_port
+
 STARTUP_SECONDS = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
 def _podium(home: Path, *args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """Start ``podium ARGS`` with PODIUM_HOME=home; stop it with SIGINT afterwards."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
     env["PODIUM_HOME"] = str(home)
     process = subprocess.Popen(

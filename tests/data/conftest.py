@@ -22,16 +22,10 @@ import pandas as pd
 import pytest
 
 from podium.data import DataLake
+from tests.conftest import free_port
 
 BUCKET = "podium-lake-tests"
 MOTO_START_SECONDS = 20.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
@@ -50,7 +44,7 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
 @pytest.fixture(scope="session")
 def s3_storage_options() -> Iterator[dict[str, str]]:
     """deltalake storage options for a bucket on a moto server private to this worker."""
-    port = _free_port()
+    port = free_port()
     moto_server = Path(sys.executable).with_name("moto_server")
     process = subprocess.Popen(
         [str(moto_server), "-H", "127.0.0.1", "-p", str(port)],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -79,13 +78,6 @@ class Receiver:
     def events_of(self, project: str) -> list[Received]:
         """What arrived for ``project`` (a shared test DB may hold other tests' events)."""
         return [r for r in self.received if r.event["project"] == project]
-
-
-def free_port() -> int:
-    """A loopback port with nothing listening on it (right now)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def drain(dispatcher: EventDispatcher, until: Callable[[], bool], *, timeout: float = 20.0) -> None:

@@ -14,7 +14,8 @@ import pytest
 from podium.access.projects import Project
 from podium.events import Delivery, EventDispatcher, WebhookService, record_event, verify_signature
 from podium.platform import Installation
-from tests.events.conftest import Receiver, drain, free_port
+from tests.conftest import free_port
+from tests.events.conftest import Receiver, drain
 
 Make = Callable[..., EventDispatcher]
 _NOT_YET = Delivery(

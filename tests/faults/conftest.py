@@ -19,14 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import _free_port, loopback_tls
+from tests.conftest import free_port, loopback_tls
 
 PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
-
-
-def free_port() -> int:
-    """A free loopback port (the suite's shared helper)."""
-    return _free_port()
 
 
 def wait_for(check: object, seconds: float, what: str) -> float:

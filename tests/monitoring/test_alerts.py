@@ -26,7 +26,8 @@ from podium.monitoring.alerts import (
     read_metric,
 )
 from podium.platform import Installation, Platform
-from tests.events.conftest import Receiver, drain, free_port
+from tests.conftest import free_port
+from tests.events.conftest import Receiver, drain
 from tests.monitoring.traffic import Churn, now, register_churn, traffic
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import ssl
 import subprocess
 import sys
@@ -36,7 +35,7 @@ from podium.access.roles import Role
 from podium.access.tls import client_verify
 from podium.config import Settings
 from podium.platform import Installation, Platform
-from tests.conftest import POSTGRES_ENV, postgres_database
+from tests.conftest import POSTGRES_ENV, free_port, postgres_database
 
 _START_SECONDS = 60.0
 _FLUSH_SECONDS = 0.05
@@ -114,12 +113,6 @@ class Side:
             opened.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _clean_environment(home: Path, database_url: str) -> dict[str, str]:
     """The server's environment: this one without any PODIUM_* setting, plus its own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
@@ -133,7 +126,7 @@ def _clean_environment(home: Path, database_url: str) -> dict[str, str]:
 
 def _launch(home: Path, database_url: str) -> Launch:
     home.mkdir(parents=True)
-    port = _free_port()
+    port = free_port()
     log = home.parent / f"{home.name}.log"
     command = [sys.executable, "-m", "podium.cli.app", "up", "--host", "127.0.0.1"]
     if _TLS:

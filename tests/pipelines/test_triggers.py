@@ -4,7 +4,6 @@ and under two real `podium up` servers on one PostgreSQL database."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ from podium.errors import InvalidInputError
 from podium.monitoring.alerts import error_rate
 from podium.pipelines.tables import LeaseRow
 from podium.platform import Installation, Platform
-from tests.conftest import postgres_database
+from tests.conftest import free_port, postgres_database
 from tests.monitoring.traffic import now as utc_now
 from tests.monitoring.traffic import register_churn, traffic
 from tests.pipelines import flows
@@ -130,14 +129,8 @@ def fresh_postgres() -> Iterator[str]:
         yield url
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _up(home: Path, database_url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
     env.update(PODIUM_HOME=str(home), PODIUM_DATABASE_URL=database_url, PYTHONPATH=str(ROOT))
     with log.open("wb") as out:

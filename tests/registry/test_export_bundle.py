@@ -31,7 +31,7 @@ from podium.errors import InvalidInputError
 from podium.platform import Installation, Platform
 from podium.registry.export import BUNDLE_FILES, export_bundle, export_sidecar
 from podium.registry.optimization import optimize_version
-from tests.conftest import _free_port
+from tests.conftest import free_port
 
 EDGE_PACKAGES = ["onnxruntime", "numpy"]
 
@@ -266,7 +266,7 @@ def test_the_sidecar_serves_the_bundle_on_localhost(
     assert container["securityContext"]["runAsNonRoot"] is True
     sums = (bundle.path / "SHA256SUMS").read_text()
     assert "serve.py" in sums and "model.onnx" in sums
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [str(edge_python), str(bundle.path / "serve.py"), "--port", str(port)],
         cwd=bundle.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -17,7 +17,7 @@ from podium.platform import Installation, Platform
 from podium.replica import open_replica
 from podium.serving.log.spool import parked_projects
 from podium.serving.log.writer import INFERENCE_LOG_TABLE
-from tests.conftest import _free_port
+from tests.conftest import free_port
 from tests.serving.conftest import FEATURES, wait_for_port
 
 PODIUM = Path(sys.executable).parent / "podium"
@@ -28,7 +28,7 @@ def test_a_replica_serves_without_the_data_layer_and_its_log_reaches_the_lake(
 ) -> None:
     installation, env = home
     _, secret = installation.keys.create("shop", Role.READER, name="replica")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [str(PODIUM), "serve", "churn", "--port", str(port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -69,7 +69,7 @@ def test_a_missing_deployment_is_one_line_before_anything_starts(
 ) -> None:
     _, env = home
     done = subprocess.run(
-        [str(PODIUM), "serve", "nope", "--port", str(_free_port())],
+        [str(PODIUM), "serve", "nope", "--port", str(free_port())],
         env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 1
@@ -107,7 +107,7 @@ def test_the_platform_server_commits_what_replicas_parked(
         replica.close()  # parks the record
     platform = installation.platform("shop", user="local:test")
     assert INFERENCE_LOG_TABLE not in platform.data.tables()
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [str(PODIUM), "up", "--port", str(port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -160,7 +160,7 @@ def test_a_replica_stopped_by_sigterm_parks_its_last_records(
 ) -> None:
     installation, env = home
     _, secret = installation.keys.create("shop", Role.READER, name="replica")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [str(PODIUM), "serve", "churn", "--port", str(port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -186,7 +186,7 @@ def test_a_replica_killed_outright_loses_no_answer_and_the_next_one_parks_them(
     _, secret = installation.keys.create("shop", Role.READER, name="replica")
     ids: list[str] = []
     for count in (5, 2):  # the first replica is killed; the second parks its journal
-        port = _free_port()
+        port = free_port()
         proc = subprocess.Popen(
             [str(PODIUM), "serve", "churn", "--port", str(port)],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -208,7 +208,7 @@ def test_podium_up_stopped_by_sigterm_writes_its_last_records(
 ) -> None:
     installation, env = home
     _, secret = installation.keys.create("shop", Role.READER, name="up")
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [str(PODIUM), "up", "--port", str(port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

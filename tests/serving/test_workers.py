@@ -20,7 +20,7 @@ from podium.api.replica_server import run_workers
 from podium.errors import InvalidInputError
 from podium.platform import Installation
 from podium.serving.http.workers import WORKER_ENV, WorkerPool, reserve_port
-from tests.conftest import _free_port
+from tests.conftest import free_port
 from tests.serving.conftest import FEATURES
 
 PODIUM = Path(sys.executable).parent / "podium"
@@ -102,7 +102,7 @@ def test_a_taken_port_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_the_reserved_port_takes_no_connections() -> None:
-    port = _free_port()
+    port = free_port()
     with reserve_port("127.0.0.1", port), pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=5).close()
 
@@ -117,7 +117,7 @@ def test_serve_with_two_workers_shares_the_port_survives_a_kill_and_stops_gracef
 ) -> None:
     installation, env = home
     _, secret = installation.keys.create("shop", Role.READER, name="workers")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [str(PODIUM), "serve", "churn", "--port", str(port), "--workers", "2"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -175,8 +175,8 @@ def test_grpc_with_workers_is_refused_in_one_line(
 ) -> None:
     _, env = home
     done = subprocess.run(
-        [str(PODIUM), "serve", "churn", "--port", str(_free_port()), "--workers", "2",
-         "--grpc-port", str(_free_port())],
+        [str(PODIUM), "serve", "churn", "--port", str(free_port()), "--workers", "2",
+         "--grpc-port", str(free_port())],
         env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 1

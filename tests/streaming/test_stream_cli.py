@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from podium.platform import Installation
-from tests.conftest import _free_port
+from tests.conftest import free_port
 from tests.streaming.conftest import add_events, good_events, read_documents
 
 PODIUM = Path(sys.executable).parent / "podium"
@@ -95,7 +95,7 @@ def test_a_consumer_killed_mid_way_and_restarted_leaves_one_output_per_event(
         first.communicate(timeout=30)
     written = _count(backend, out)
     assert written < n, "the consumer finished before it could be killed; use more events"
-    port = _free_port()
+    port = free_port()
     second = _start(home, backend, stream_name, "--metrics-port", str(port))
     try:
         _wait(lambda: _count(backend, out) >= n, second, "every output")

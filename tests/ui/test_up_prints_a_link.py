@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 import httpx
-from tests.conftest import _free_port
+from tests.conftest import free_port
 
 
 def test_the_printed_link_logs_in_once(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
     env.update(PODIUM_HOME=str(tmp_path / "home"), PYTHONUNBUFFERED="1")
     command = [sys.executable, "-m", "podium.cli.app", "up", "--port", str(port)]

@@ -14,7 +14,7 @@ import tritonclient.grpc as triton
 
 from podium.access.roles import Role
 from podium.platform import Installation
-from tests.conftest import _free_port
+from tests.conftest import free_port
 from tests.serving.conftest import wait_for_port
 
 PODIUM = Path(sys.executable).parent / "podium"
@@ -26,7 +26,7 @@ def test_grpc_port_serves_tritonclient(
 ) -> None:
     installation, env = home
     _, secret = installation.keys.create("shop", Role.READER, name="grpc")
-    port, grpc_port = _free_port(), _free_port()
+    port, grpc_port = free_port(), free_port()
     proc = subprocess.Popen(
         [str(PODIUM), *command, "--port", str(port), "--grpc-port", str(grpc_port)],
         env=env,
@@ -55,7 +55,7 @@ def test_a_busy_grpc_port_is_a_one_line_error(home: tuple[Installation, dict[str
         taken.listen()
         busy = taken.getsockname()[1]
         done = subprocess.run(
-            [str(PODIUM), "serve", "churn", "--port", str(_free_port()), "--grpc-port", str(busy)],
+            [str(PODIUM), "serve", "churn", "--port", str(free_port()), "--grpc-port", str(busy)],
             env=env,
             capture_output=True,
             text=True,

@@ -7,7 +7,6 @@ podium's messages in the gRPC status details, and bad input as ``INVALID_ARGUMEN
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +27,7 @@ from podium.platform import Installation, Platform
 from podium.replica import open_replica
 from podium.serving.grpc import grpc_predict_v2_pb2 as pb
 from podium.serving.grpc import with_grpc
-from tests.conftest import loopback_server
+from tests.conftest import free_port, loopback_server
 from tests.serving.conftest import MAX_BODY, Api, churn_frame
 
 ROWS = 6
@@ -49,13 +48,6 @@ class GrpcApi:
         return {"authorization": f"Bearer {self.secret}"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(params=["platform", "serve"])
 def grpc_api(
     request: pytest.FixtureRequest, churn_models: Platform, installation: Installation
@@ -63,7 +55,7 @@ def grpc_api(
     churn_models.deployments.create("churn", model="churn/1")
     project = churn_models.project
     _, secret = installation.keys.create(project, Role.READER, name="reader")
-    port = _free_port()
+    port = free_port()
     replica = None
     if request.param == "platform":
         app: Any = create_app(installation)
