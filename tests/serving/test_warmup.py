@@ -58,7 +58,8 @@ def test_readyz_says_503_until_every_deployment_is_warm(
 ) -> None:
     faulty.LOAD_GATE.set()  # registering and creating load the model once, here
     version = register_pyfunc("gated", faulty.GatedModel())
-    churn_models.deployments.create("gated", model=f"gated/{version}")
+    # 30 s for the model: the first prediction on a loaded CI machine may take over 1 s.
+    churn_models.deployments.create("gated", model=f"gated/{version}", timeout_ms=30_000)
     churn_models.deployments.create("churn", model="churn/1")
     faulty.LOAD_GATE.clear()
     project = churn_models.project

@@ -100,7 +100,9 @@ def test_envelopes_round_trip_at_every_chunk_boundary(size: int) -> None:
     sealed = b"".join(seal_chunks(key, pieces, chunk_size=16))
     assert len(sealed) == sealed_size(size, 16)
     assert unseal(key, sealed) == data
-    assert data == b"" or data not in sealed
+    # A plaintext of a few bytes may occur in random ciphertext by chance (one byte in
+    # 1 of ~5 runs); from 8 bytes on, finding it would mean it was not encrypted.
+    assert len(data) < 8 or data not in sealed
 
 
 def test_an_envelope_names_its_key_and_hides_the_plaintext() -> None:

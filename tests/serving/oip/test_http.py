@@ -8,6 +8,8 @@ error messages must reach the client.
 from __future__ import annotations
 
 import json
+import os
+import ssl
 import struct
 from typing import Any
 
@@ -23,7 +25,17 @@ ROWS = 6
 
 
 def _client(api: Api) -> triton.InferenceServerClient:
-    return triton.InferenceServerClient(url=str(api.http.base_url).removeprefix("http://"))
+    """The client of ``api``'s server, over TLS when it serves HTTPS (trusting the test CA
+    that ``SSL_CERT_FILE`` names)."""
+    scheme, _, address = str(api.http.base_url).rstrip("/").partition("://")
+    if scheme == "http":
+        return triton.InferenceServerClient(url=address)
+    ca = os.environ["SSL_CERT_FILE"]
+    return triton.InferenceServerClient(
+        url=address,
+        ssl=True,
+        ssl_context_factory=lambda *args, **kwargs: ssl.create_default_context(cafile=ca),
+    )
 
 
 def _inputs() -> tuple[list[triton.InferInput], list[dict[str, Any]]]:
