@@ -180,7 +180,8 @@ def bench_podium(work: Path, runs: int, samples: int, names: tuple[str, str]) ->
     installation = Installation(Settings(home=work / "podium"))
     try:
         fill(installation, runs)
-        with loopback_server(create_app(installation)) as url:
+        # Plain HTTP, as the MLflow server it is compared with.
+        with loopback_server(create_app(installation), tls=False) as url:
             logged_in: list[Any] = []  # the contexts themselves: an id could be reused
 
             def open_runs(page: Page) -> None:

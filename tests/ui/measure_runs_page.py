@@ -110,7 +110,7 @@ async def measure(installation: Installation) -> dict[str, float]:
 def measure_in_browser(installation: Installation) -> dict[str, float]:
     """The same pages loaded by Chromium from a real server (navigation to ``load``)."""
     timings: dict[str, float] = {}
-    with loopback_server(create_app(installation)) as url, sync_playwright() as pw:
+    with loopback_server(create_app(installation), tls=False) as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page()
         page.goto(login_url(url, issue_login_link(installation.settings.home, project=PROJECT)))
