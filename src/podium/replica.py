@@ -192,7 +192,13 @@ def _journal(
     else:
         if parked:
             _log.warning("parked %d inference records a killed replica left", parked)
-    return InferenceJournal(folder)
+    try:
+        return InferenceJournal(folder)
+    except OSError:  # a read-only or full home: log from memory, as before
+        _log.exception(
+            "no inference-log journal under %s; answers are only in memory until parked", folder
+        )
+        return None
 
 
 def _feature_store(settings: Settings, project: str, closers: list[Callable[[], object]]) -> object:

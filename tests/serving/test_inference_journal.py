@@ -12,9 +12,12 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from sklearn.linear_model import LogisticRegression
 
+import podium
 from podium.serving.log.journal import InferenceJournal, adopt_orphans
 from podium.serving.log.writer import (
+    INFERENCE_LOG_TABLE,
     SCHEMA,
     InferenceLogWriter,
     read_json_lines,
@@ -22,6 +25,7 @@ from podium.serving.log.writer import (
     replay_journals,
     to_json_lines,
 )
+from tests.serving.conftest import FEATURES, churn_frame
 from tests.serving.test_inference_log import record
 
 
@@ -159,3 +163,18 @@ def test_segments_are_private_to_the_owner(tmp_path: Path) -> None:
     journal.close(committed=True)
     assert not journal.folder.exists()
     assert os.listdir(tmp_path / "j") == []
+
+
+def test_a_home_where_no_journal_can_be_made_still_serves_and_logs(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "journal").write_text("a file where the journal folder would go")
+    with podium.connect(project="shop", home=home) as p:
+        frame, labels = churn_frame()
+        model = LogisticRegression(max_iter=500).fit(frame.to_numpy(), labels)
+        p.registry.register("churn", model, input_example=frame[:5])
+        p.deployments.create("churn", model="churn/1")
+        ids = [p.predict("churn", features=FEATURES)["request_id"] for _ in range(2)]
+    with podium.connect(project="shop", home=home) as p:
+        logged = p.data.read(INFERENCE_LOG_TABLE).to_pylist()
+    assert sorted(row["request_id"] for row in logged) == sorted(ids)

@@ -617,7 +617,13 @@ def open_runtime(
             else:
                 if replayed:
                     _log.warning("committed %d inference records a killed process left", replayed)
-            opened = InferenceJournal(journal)
+            try:
+                opened = InferenceJournal(journal)
+            except OSError:  # a read-only or full home: log from memory, as before
+                _log.exception(
+                    "no inference-log journal under %s; answers are only in memory until written",
+                    journal,
+                )
         log = InferenceLogWriter(write, flush_seconds=5.0, batch_size=5_000, journal=opened)
     return ServingRuntime(
         project,
