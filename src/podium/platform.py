@@ -349,7 +349,7 @@ class Installation:
         """
         from podium.data.service import DataService
         from podium.serving.log.spool import InferenceSpool, spool_store
-        from podium.serving.log.writer import INFERENCE_LOG_TABLE
+        from podium.serving.log.writer import INFERENCE_LOG_TABLE, logged_keys
 
         spool = InferenceSpool(self.db, spool_store(self.storage, project.name), project)
         if spool.pending() == 0:
@@ -364,6 +364,7 @@ class Installation:
         return spool.commit(
             lambda table: data.write(INFERENCE_LOG_TABLE, table, mode="append"),
             holder=f"{socket.gethostname()}:{os.getpid()}",  # a claim outlives a crash
+            committed=lambda table: logged_keys(data, table),  # for replayed journals
         )
 
     def commit_spools(self) -> int:

@@ -186,7 +186,7 @@ def _journal(
 
     folder = root / "serve" / deployment
     try:
-        parked = adopt_orphans(folder, spool.park)
+        parked = adopt_orphans(folder, functools.partial(spool.park, replayed=True))
     except Exception:  # they stay for the next replica; serving goes on
         _log.exception("parking the inference-log journals under %s failed", folder)
     else:

@@ -18,6 +18,7 @@ from podium.serving.log.writer import (
     SCHEMA,
     InferenceLogWriter,
     InferenceRecord,
+    record_keys,
     to_json_lines,
 )
 from podium.store.artifacts import ArtifactStore
@@ -302,3 +303,29 @@ def test_a_nonsense_limit_or_lease_is_refused(
     with pytest.raises(InvalidInputError) as info:
         spool.commit(Collector(), holder="committer", limit=limit, lease_seconds=lease)
     assert info.value.field in ("limit", "lease_seconds")
+
+
+def test_a_replayed_batch_skips_rows_the_log_or_its_round_holds(spool: InferenceSpool) -> None:
+    # A killed replica parked r-0..r-2, then its journal (still holding them and r-3) was
+    # parked again by its successor; r-4 is in the log already from an earlier commit.
+    log = Collector()
+    spool.park(_batch("r", 3))
+    spool.park(_batch("r", 5), replayed=True)
+
+    def committed(table: pa.Table) -> set[str]:
+        return {key for key in record_keys(table) if key.startswith("r-4\x00")}
+
+    assert spool.commit(log, holder="a", committed=committed) == 4
+    assert log.request_ids == ["r-0", "r-1", "r-2", "r-3"]  # each once, r-4 not again
+
+    spool.park(_batch("r", 2), replayed=True)  # a later round: the log has them now
+    written = set(log.request_ids)
+    assert (
+        spool.commit(
+            log,
+            holder="a",
+            committed=lambda t: set(record_keys(t)) & {f"{rid}\x00primary" for rid in written},
+        )
+        == 0
+    )
+    assert spool.pending() == 0

@@ -22,7 +22,10 @@ the real lake writer. A batch's life:
 Delivery is **at least once**: a committer killed (or stalled past its lease) between its
 lake write and deleting the rows leaves a lease that expires, after which another commit
 appends those batches again. Every row keeps its ``request_id``, so such duplicates can be
-told apart and dropped by readers. A blob that has vanished (or is damaged) can never be
+told apart and dropped by readers. A batch parked from a dead replica's journal
+(``replayed``, ADR 0046) may repeat rows the replica had parked itself: with a
+``committed`` check, its rows already in the log, or in an earlier batch of the same
+round, are not written again. A blob that has vanished (or is damaged) can never be
 committed; its row is logged and deleted rather than block the spool forever.
 
 This module must stay cheap to import: a serving replica imports it, so it uses the
@@ -43,7 +46,7 @@ from podium.access.projects import Project
 from podium.access.tables import ProjectRow
 from podium.errors import IntegrityError, InvalidInputError, NotFoundError
 from podium.serving.log.spool_tables import InferenceSpoolRow
-from podium.serving.log.writer import read_json_lines
+from podium.serving.log.writer import read_json_lines, record_keys
 from podium.store.artifacts.base import ArtifactStore
 from podium.store.base import utcnow
 from podium.store.database import Database
@@ -60,6 +63,7 @@ class _Claim:
     id: int
     digest: str
     rows: int
+    replayed: bool
 
 
 class InferenceSpool:
@@ -74,12 +78,14 @@ class InferenceSpool:
         self._artifacts = artifacts
         self._project = project
 
-    def park(self, lines: bytes) -> None:
+    def park(self, lines: bytes, *, replayed: bool = False) -> None:
         """Park a batch of inference records until a :meth:`commit` takes it.
 
         ``lines`` is what :func:`~podium.serving.log.writer.to_json_lines` makes of the
         batch, so this fits :class:`~podium.serving.log.writer.InferenceLogWriter` as its
         ``write`` callable with ``encode=to_json_lines``. An empty batch parks nothing.
+        ``replayed`` marks a batch from a dead replica's journal, whose rows the commit
+        checks against the log.
         """
         rows = lines.count(b"\n")
         if rows == 0:
@@ -87,7 +93,9 @@ class InferenceSpool:
         blob = self._artifacts.put(lines)
         with self._db.write() as session:
             session.add(
-                InferenceSpoolRow(project_id=self._project.id, digest=blob.digest, rows=rows)
+                InferenceSpoolRow(
+                    project_id=self._project.id, digest=blob.digest, rows=rows, replayed=replayed
+                )
             )
 
     def pending(self) -> int:
@@ -105,6 +113,7 @@ class InferenceSpool:
         holder: str,
         limit: int = 50,
         lease_seconds: float = 300.0,
+        committed: Callable[[pa.Table], set[str]] | None = None,
     ) -> int:
         """Hand every parked batch to ``write``, ``limit`` batches per call; rows written.
 
@@ -112,7 +121,9 @@ class InferenceSpool:
         how long it may take to write one round before another committer may take the
         batches over, so keep it well above the time ``write`` needs. Loops until the
         spool is drained. When ``write`` raises, this round's batches are released and
-        the error propagates; rounds committed before stay committed.
+        the error propagates; rounds committed before stay committed. ``committed`` (see
+        :func:`~podium.serving.log.writer.replay_journals`) answers which record keys of a
+        table the log holds already; the rows of replayed batches it names are skipped.
         """
         if limit < 1:
             raise InvalidInputError(
@@ -133,7 +144,7 @@ class InferenceSpool:
             claims = self._claim(holder=holder, limit=limit, lease_seconds=lease_seconds)
             if not claims:
                 return total
-            total += self._commit_claimed(claims, write, holder=holder)
+            total += self._commit_claimed(claims, write, holder=holder, committed=committed)
             if len(claims) < limit:
                 return total
 
@@ -155,7 +166,7 @@ class InferenceSpool:
             for row in rows:
                 row.claimed_by = holder
                 row.claimed_until = until
-            return [_Claim(row.id, row.digest, row.rows) for row in rows]
+            return [_Claim(row.id, row.digest, row.rows, bool(row.replayed)) for row in rows]
 
     def _claimable(self, now: datetime) -> tuple[ColumnElement[bool], ...]:
         """This project's rows nobody holds, or whose holder's lease ran out."""
@@ -165,7 +176,12 @@ class InferenceSpool:
         )
 
     def _commit_claimed(
-        self, claims: list[_Claim], write: Callable[[pa.Table], object], *, holder: str
+        self,
+        claims: list[_Claim],
+        write: Callable[[pa.Table], object],
+        *,
+        holder: str,
+        committed: Callable[[pa.Table], set[str]] | None = None,
     ) -> int:
         readable: list[_Claim] = []
         unreadable: list[_Claim] = []
@@ -186,8 +202,10 @@ class InferenceSpool:
                     )
                     unreadable.append(claim)
                     continue
-                tables.append(read_json_lines(data))
+                tables.append(read_json_lines(data, skip_invalid=claim.replayed))
                 readable.append(claim)
+            if committed is not None and any(claim.replayed for claim in readable):
+                tables = _without_repeats(tables, [c.replayed for c in readable], committed)
             if tables:
                 write(pa.concat_tables(tables, promote_options="default"))
         except BaseException:
@@ -197,7 +215,7 @@ class InferenceSpool:
             self._delete(unreadable, holder=holder)
             raise
         self._delete(claims, holder=holder)
-        return sum(claim.rows for claim in readable)
+        return sum(table.num_rows for table in tables)
 
     def _release(self, claims: Sequence[_Claim], *, holder: str) -> None:
         if not claims:
@@ -237,6 +255,29 @@ class InferenceSpool:
         # leaves an unreferenced blob behind, never a row without its blob.
         for digest in deleted - referenced:
             self._artifacts.delete(digest)
+
+
+def _without_repeats(
+    tables: list[pa.Table], replayed: list[bool], committed: Callable[[pa.Table], set[str]]
+) -> list[pa.Table]:
+    """``tables`` with the rows of replayed ones that the log, or an earlier table of the
+    round, holds already."""
+    seen: set[str] = set()
+    for table, again in zip(tables, replayed, strict=True):
+        if not again:
+            seen.update(record_keys(table))
+    kept = []
+    for table, again in zip(tables, replayed, strict=True):
+        if again and table.num_rows:
+            keys = record_keys(table)
+            logged = committed(table)
+            keep = []
+            for key in keys:
+                keep.append(key not in seen and key not in logged)
+                seen.add(key)
+            table = table.filter(pa.array(keep, type=pa.bool_()))
+        kept.append(table)
+    return kept
 
 
 def parked_projects(db: Database) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from podium.store.base import Base, UTCDateTime, utcnow
@@ -31,3 +31,5 @@ class InferenceSpoolRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Parked from a dead replica's journal (ADR 0046): its rows may be in the log already.
+    replayed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

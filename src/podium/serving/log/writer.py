@@ -54,6 +54,7 @@ import orjson
 import pyarrow as pa  # type: ignore[import-untyped]
 
 if TYPE_CHECKING:
+    from podium.data.protocol import Data
     from podium.serving.log.journal import InferenceJournal
 
 __all__ = [
@@ -62,7 +63,9 @@ __all__ = [
     "InferenceLogWriter",
     "InferenceRecord",
     "encode",
+    "logged_keys",
     "read_json_lines",
+    "record_keys",
     "replay_journals",
     "to_json_line",
     "to_json_lines",
@@ -398,6 +401,21 @@ def replay_journals(
 
     adopt_orphans(root, replay)
     return written
+
+
+def logged_keys(data: Data, table: pa.Table) -> set[str]:
+    """Which of ``table``'s record keys (:func:`record_keys`) the inference log of
+    ``data`` holds already: one query over the rows at or after their earliest time."""
+    import pyarrow.compute as pc  # type: ignore[import-untyped]
+
+    if table.num_rows == 0 or INFERENCE_LOG_TABLE not in data.tables():
+        return set()
+    earliest = pc.min(table.column("ts")).as_py()
+    query = (
+        f"SELECT request_id, served_by FROM {INFERENCE_LOG_TABLE} "
+        f"WHERE ts >= TIMESTAMPTZ '{earliest.isoformat()}'"
+    )
+    return set(record_keys(data.sql(query))) & set(record_keys(table))
 
 
 def record_keys(table: pa.Table) -> list[str]:

@@ -42,7 +42,7 @@ from podium.serving.http.body import (
 from podium.serving.log.writer import (
     INFERENCE_LOG_TABLE,
     InferenceLogWriter,
-    record_keys,
+    logged_keys,
     replay_journals,
 )
 from podium.serving.requests.batcher import DynamicBatcher
@@ -559,21 +559,6 @@ class ServingRuntime:
             self.inference_log.close()
 
 
-def _logged_keys(data: Data, table: Any) -> set[str]:
-    """Which of ``table``'s records the inference log holds already (at or after the
-    earliest of their times)."""
-    import pyarrow.compute as pc  # type: ignore[import-untyped]
-
-    if INFERENCE_LOG_TABLE not in data.tables():
-        return set()
-    earliest = pc.min(table.column("ts")).as_py()
-    query = (
-        f"SELECT request_id, served_by FROM {INFERENCE_LOG_TABLE} "
-        f"WHERE ts >= TIMESTAMPTZ '{earliest.isoformat()}'"
-    )
-    return set(record_keys(data.sql(query))) & set(record_keys(table))
-
-
 def _cache_stats(state: DeploymentState) -> dict[str, Any] | None:
     if state.cache is None:
         return None
@@ -611,7 +596,7 @@ def open_runtime(
             from podium.serving.log.journal import InferenceJournal
 
             try:
-                replayed = replay_journals(journal, write, lambda t: _logged_keys(lake, t))
+                replayed = replay_journals(journal, write, lambda t: logged_keys(lake, t))
             except Exception:  # the journals stay for the next start; serving goes on
                 _log.exception("replaying the inference-log journals under %s failed", journal)
             else:
