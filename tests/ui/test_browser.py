@@ -124,6 +124,13 @@ def test_a_login_link_opens_every_page_cleanly(site: Site, browser: playwright.B
     site.problems.clear()  # the browser logs that 401
 
 
+def _count_requests(page: playwright.Page) -> list[str]:
+    """The URLs of the /ui/runs requests ``page`` makes from now on."""
+    seen: list[str] = []
+    page.on("request", lambda r: seen.append(r.url) if "/ui/runs" in r.url else None)
+    return seen
+
+
 def test_runs_filter_sort_choose_columns_and_compare(
     site: Site, browser: playwright.Browser
 ) -> None:
@@ -132,12 +139,24 @@ def test_runs_filter_sort_choose_columns_and_compare(
     page.goto(f"{site.url}/ui/runs")
     assert page.locator("table.runs tbody tr").count() == 6
     page.fill("input[name=filter]", "metrics.auc > 0.75 and params.model = 'rf'")
+    requests = _count_requests(page)
     page.click("form#filters button[type=submit]")
-    page.wait_for_load_state()
+    # The script swaps the filtered table in (one request, no navigation), then sets the
+    # address: waiting for the address waits for the table.
+    page.wait_for_url("**filter=metrics.auc*")
     names = page.locator("table.runs tbody td:nth-child(2)").all_inner_texts()
     assert sorted(names) == ["run-3", "run-5"]
+    assert len(requests) == 1 and "filter=metrics.auc+%3E+0.75+and+params" in requests[0]
+    page.go_back()  # back across the swap reloads the unfiltered page
+    page.locator("table.runs tbody tr").nth(5).wait_for()
+    assert "filter" not in page.url and page.locator("table.runs tbody tr").count() == 6
+    page.fill("input[name=filter]", "metrics.auc > 0.75")
+    page.click("form#filters button[type=submit]")
+    page.wait_for_url("**filter=metrics.auc*")
     page.fill("input[name=filter]", "")
     page.click("form#filters button[type=submit]")
+    page.wait_for_url("**filter=&*")
+    assert page.locator("table.runs tbody tr").count() == 6
     page.click("a[data-sort='metrics.auc']")  # descending first
     page.wait_for_load_state()
     assert page.locator("table.runs tbody td:nth-child(2)").first.inner_text() == "run-5"
@@ -152,6 +171,7 @@ def test_runs_filter_sort_choose_columns_and_compare(
     assert page.locator("th", has_text="metrics.auc").count() == 1
     page.fill("input[name=filter]", "bogus.key > 1")
     page.click("form#filters button[type=submit]")
+    page.locator("p.error").wait_for()  # the 400 page's error, swapped in
     assert page.locator("p.error").is_visible()
     assert site.problems == ["console: Failed to load resource: the server responded with a "
                              "status of 400 (Bad Request)"]  # fmt: skip
