@@ -20,10 +20,12 @@ from podium.serving.log.writer import (
     INFERENCE_LOG_TABLE,
     SCHEMA,
     InferenceLogWriter,
+    logged_keys,
     read_json_lines,
     record_keys,
     replay_journals,
     to_json_lines,
+    to_table,
 )
 from tests.serving.conftest import FEATURES, churn_frame
 from tests.serving.test_inference_log import record
@@ -178,3 +180,11 @@ def test_a_home_where_no_journal_can_be_made_still_serves_and_logs(tmp_path: Pat
     with podium.connect(project="shop", home=home) as p:
         logged = p.data.read(INFERENCE_LOG_TABLE).to_pylist()
     assert sorted(row["request_id"] for row in logged) == sorted(ids)
+
+
+def test_logged_keys_names_the_records_the_lake_holds_already(tmp_path: Path) -> None:
+    rows = to_table([record(i) for i in range(5)])
+    with podium.connect(project="shop", home=tmp_path / "home") as p:
+        assert logged_keys(p.data, rows) == set()  # no log yet
+        p.data.write(INFERENCE_LOG_TABLE, rows.slice(0, 3), mode="append")
+        assert logged_keys(p.data, rows) == {f"r{i}\x00primary" for i in range(3)}
