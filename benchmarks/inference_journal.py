@@ -23,14 +23,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from _machine import machine_info
-from serve_workers import FEATURES, ROW, SETUP, VENV_BIN, WRK_SCRIPT, free_port, wait_ready, wrk
+from serve_workers import ROW, VENV_BIN, free_port, prepare_bench_home, wait_ready, wrk
 
 
 def appended(records: int, journal: Path | None) -> float:
@@ -76,19 +75,7 @@ def main(argv: list[str] | None = None) -> int:
                 appended(args.records, tmp / "journal" / str(i)) for i in range(3)
             ),
         }
-        env = {**os.environ, "PODIUM_HOME": str(tmp / "home"), "PODIUM_PROJECT": "bench"}
-        for key in ("PODIUM_URL", "PODIUM_DATABASE_URL", "PODIUM_STORAGE_URL"):
-            env.pop(key, None)
-        done = subprocess.run(
-            [sys.executable, "-c", textwrap.dedent(SETUP.format(names=FEATURES))],
-            env=env, capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        if done.returncode != 0:
-            raise RuntimeError(done.stderr[-2000:])
-        secret = done.stdout.strip().splitlines()[-1]
-        script = tmp / "predict.lua"
-        body = json.dumps({"model_id": "churn", "features": ROW})
-        script.write_text(WRK_SCRIPT.format(body=body, secret=secret))
+        env, secret, script = prepare_bench_home(tmp)
         servers: dict[str, dict[str, Any]] = {}
         runs: dict[str, list[dict[str, float]]] = {"on": [], "off": []}
         try:

@@ -73,6 +73,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def prepare_bench_home(tmp: Path) -> tuple[dict[str, str], str, Path]:
+    """A home under ``tmp`` with the churn deployment (:data:`SETUP`): the environment
+    that points at it, a reader key, and the wrk script that predicts with that key."""
+    env = {**os.environ, "PODIUM_HOME": str(tmp / "home"), "PODIUM_PROJECT": "bench"}
+    for key in ("PODIUM_URL", "PODIUM_DATABASE_URL", "PODIUM_STORAGE_URL"):
+        env.pop(key, None)
+    setup = textwrap.dedent(SETUP.format(names=FEATURES))
+    done = subprocess.run(
+        [sys.executable, "-c", setup], env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-2000:])
+    secret = done.stdout.strip().splitlines()[-1]
+    script = tmp / "predict.lua"
+    body = json.dumps({"model_id": "churn", "features": ROW})
+    script.write_text(WRK_SCRIPT.format(body=body, secret=secret))
+    return env, secret, script
+
+
 def wait_ready(url: str, secret: str, proc: subprocess.Popen[bytes], timeout: float = 300) -> None:
     """Wait until a prediction succeeds (every worker listens once its model is warm)."""
     import httpx
@@ -124,19 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="podium-workers-bench-") as scratch:
         tmp = Path(scratch)
-        env = {**os.environ, "PODIUM_HOME": str(tmp / "home"), "PODIUM_PROJECT": "bench"}
-        for key in ("PODIUM_URL", "PODIUM_DATABASE_URL", "PODIUM_STORAGE_URL"):
-            env.pop(key, None)
-        setup = textwrap.dedent(SETUP.format(names=FEATURES))
-        done = subprocess.run(
-            [sys.executable, "-c", setup], env=env, capture_output=True, text=True, check=False
-        )
-        if done.returncode != 0:
-            raise RuntimeError(done.stderr[-2000:])
-        secret = done.stdout.strip().splitlines()[-1]
-        script = tmp / "predict.lua"
-        body = json.dumps({"model_id": "churn", "features": ROW})
-        script.write_text(WRK_SCRIPT.format(body=body, secret=secret))
+        env, secret, script = prepare_bench_home(tmp)
         servers: dict[int, dict[str, Any]] = {}
         try:
             for workers in (1, 2):

@@ -23,16 +23,22 @@ from tests.serving.conftest import FEATURES, wait_for_port
 PODIUM = Path(sys.executable).parent / "podium"
 
 
+def _start(command: str, port: int, env: dict[str, str]) -> subprocess.Popen[str]:
+    """``podium serve churn`` or ``podium up`` on ``port``, its output captured."""
+    args = ["serve", "churn"] if command == "serve" else ["up"]
+    return subprocess.Popen(
+        [str(PODIUM), *args, "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
 def test_a_replica_serves_without_the_data_layer_and_its_log_reaches_the_lake(
     home: tuple[Installation, dict[str, str]],
 ) -> None:
     installation, env = home
     _, secret = installation.keys.create("shop", Role.READER, name="replica")
     port = free_port()
-    proc = subprocess.Popen(
-        [str(PODIUM), "serve", "churn", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    proc = _start("serve", port, env)
     try:
         wait_for_port(port, proc)
         ids = []
@@ -108,10 +114,7 @@ def test_the_platform_server_commits_what_replicas_parked(
     platform = installation.platform("shop", user="local:test")
     assert INFERENCE_LOG_TABLE not in platform.data.tables()
     port = free_port()
-    server = subprocess.Popen(
-        [str(PODIUM), "up", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    server = _start("up", port, env)
     try:
         wait_for_port(port, server)
         deadline = time.monotonic() + 30  # the server commits every 5 seconds
@@ -161,10 +164,7 @@ def test_a_replica_stopped_by_sigterm_parks_its_last_records(
     installation, env = home
     _, secret = installation.keys.create("shop", Role.READER, name="replica")
     port = free_port()
-    proc = subprocess.Popen(
-        [str(PODIUM), "serve", "churn", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    proc = _start("serve", port, env)
     try:
         wait_for_port(port, proc)
         ids = _predict_over_http(port, secret, 7)
@@ -187,10 +187,7 @@ def test_a_replica_killed_outright_loses_no_answer_and_the_next_one_parks_them(
     ids: list[str] = []
     for count in (5, 2):  # the first replica is killed; the second parks its journal
         port = free_port()
-        proc = subprocess.Popen(
-            [str(PODIUM), "serve", "churn", "--port", str(port)],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+        proc = _start("serve", port, env)
         try:
             wait_for_port(port, proc)
             ids += _predict_over_http(port, secret, count)
@@ -209,10 +206,7 @@ def test_podium_up_stopped_by_sigterm_writes_its_last_records(
     installation, env = home
     _, secret = installation.keys.create("shop", Role.READER, name="up")
     port = free_port()
-    server = subprocess.Popen(
-        [str(PODIUM), "up", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    server = _start("up", port, env)
     try:
         wait_for_port(port, server)
         ids = _predict_over_http(port, secret, 6)

@@ -9,7 +9,7 @@ document.documentElement.classList.add("js");
 // redirect (a session that ended) or an answer that is not HTML navigates as usual.
 var swapped = false;
 
-function swapMain(form, url) {
+function swapMain(url) {
   fetch(url, { credentials: "same-origin" })
     .then(function (answer) {
       var type = answer.headers.get("content-type") || "";
@@ -43,7 +43,7 @@ function bind(root) {
     form.addEventListener("submit", function (event) {
       var query = new URLSearchParams(new FormData(form)).toString();
       event.preventDefault();
-      swapMain(form, form.getAttribute("action") + "?" + query);
+      swapMain(form.getAttribute("action") + "?" + query);
     });
   });
 }
